@@ -1,0 +1,135 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"regexp"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// syncBuffer is a goroutine-safe stderr sink.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// start runs the command and returns its base URL, its stderr and a stop
+// func that cancels it and returns run's error.
+func start(t *testing.T, args ...string) (string, *syncBuffer, func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	stderr := &syncBuffer{}
+	errc := make(chan error, 1)
+	go func() {
+		err := run(ctx, args, pw, stderr)
+		pw.CloseWithError(io.EOF)
+		errc <- err
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	require.NoError(t, err, "stderr: %s", stderr.String())
+	stop := func() error {
+		cancel()
+		select {
+		case err := <-errc:
+			return err
+		case <-time.After(10 * time.Second):
+			t.Fatal("run did not stop")
+			return nil
+		}
+	}
+	t.Cleanup(func() { cancel() })
+	return line, stderr, stop
+}
+
+func getJSON(t *testing.T, url, auth string, v any) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	require.NoError(t, err)
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	if v != nil && resp.StatusCode == http.StatusOK {
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(v))
+	}
+	return resp.StatusCode
+}
+
+func TestRunPrintsURLAndServes(t *testing.T) {
+	line, stderr, stop := start(t, "--events", "700", "--seed", "3", "--verbose")
+	require.Regexp(t, regexp.MustCompile(`^http://127\.0\.0\.1:\d+\n$`), line)
+	base := line[:len(line)-1]
+
+	var ids []int64
+	require.Equal(t, http.StatusOK, getJSON(t, base+"/_sim/ids", "", &ids))
+	assert.Len(t, ids, 700)
+
+	auth := "Basic " + base64.StdEncoding.EncodeToString([]byte("demo@example.com/token:demo-token"))
+	var page struct {
+		AuditLogs []map[string]any `json:"audit_logs"`
+	}
+	require.Equal(t, http.StatusOK, getJSON(t, base+"/api/v2/audit_logs.json?page[size]=100", auth, &page))
+	assert.Len(t, page.AuditLogs, 100)
+	// The backlog ends about 2 minutes before now.
+	newest, err := time.Parse(time.RFC3339, page.AuditLogs[0]["created_at"].(string))
+	require.NoError(t, err)
+	assert.WithinDuration(t, time.Now().Add(-2*time.Minute), newest, 10*time.Minute)
+	assert.Equal(t, http.StatusUnauthorized, getJSON(t, base+"/api/v2/audit_logs.json", "", nil))
+
+	require.NoError(t, stop())
+	assert.Contains(t, stderr.String(), "GET /api/v2/audit_logs.json?page[size]=100 200")
+}
+
+func TestRunFlags(t *testing.T) {
+	line, stderr, stop := start(t, "--events", "10", "--oauth-token", "tok", "--p500", "1",
+		"--budget", "5", "--live-rate", "200", "--late-fraction", "0", "--max-late", "1s")
+	base := line[:len(line)-1]
+	assert.Equal(t, http.StatusInternalServerError, getJSON(t, base+"/api/v2/audit_logs", "Bearer tok", nil))
+
+	var faults map[string]any
+	require.Equal(t, http.StatusOK, getJSON(t, base+"/_sim/faults", "", &faults))
+	assert.EqualValues(t, 5, faults["budget_per_minute"])
+	assert.Equal(t, "2s", faults["slow_delay"])
+
+	require.Eventually(t, func() bool {
+		var ids []int64
+		getJSON(t, base+"/_sim/ids", "", &ids)
+		return len(ids) > 10
+	}, 10*time.Second, 20*time.Millisecond, "live arrivals")
+	require.NoError(t, stop())
+	assert.NotContains(t, stderr.String(), "GET /api", "no request log without --verbose")
+}
+
+func TestRunErrors(t *testing.T) {
+	ctx := context.Background()
+	var out, errOut bytes.Buffer
+	assert.Error(t, run(ctx, []string{"--events", "x"}, &out, &errOut))
+	assert.Error(t, run(ctx, []string{"extra"}, &out, &errOut))
+	assert.Error(t, run(ctx, []string{"--listen", "256.0.0.1:99999", "--events", "1"}, &out, &errOut))
+	assert.Empty(t, out.String())
+}

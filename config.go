@@ -1,0 +1,231 @@
+package zendeskauditlogsreceiver // import "github.com/zendesk-audit-otel/zendeskauditlogsreceiver"
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/config/configopaque"
+	"go.opentelemetry.io/collector/config/configretry"
+
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesk"
+)
+
+// Config is the configuration of the zendesk_audit_logs receiver.
+type Config struct {
+	// ClientConfig holds the HTTP client settings: endpoint, timeout, tls,
+	// proxy_url, headers, auth (an authenticator extension), ...
+	confighttp.ClientConfig `mapstructure:",squash"`
+
+	// Subdomain of the Zendesk account: acme means https://acme.zendesk.com.
+	// Give it or endpoint, not both.
+	Subdomain string `mapstructure:"subdomain"`
+
+	// Email and APIToken authenticate with an API token.
+	Email    string              `mapstructure:"email"`
+	APIToken configopaque.String `mapstructure:"api_token"`
+	// OAuthToken authenticates with an OAuth access token (scope read or
+	// auditlogs:read).
+	OAuthToken configopaque.String `mapstructure:"oauth_token"`
+
+	// PollInterval is the time between polls once the backlog is drained.
+	PollInterval time.Duration `mapstructure:"poll_interval"`
+	// SettleDelay: only records older than this are read, since Zendesk
+	// may index a record a little after its created_at.
+	SettleDelay time.Duration `mapstructure:"settle_delay"`
+	// InitialLookback is where reading starts when there is no checkpoint.
+	InitialLookback time.Duration `mapstructure:"initial_lookback"`
+	// StartTime is an absolute start (RFC 3339) for when there is no
+	// checkpoint; it wins over InitialLookback.
+	StartTime string `mapstructure:"start_time"`
+	// PageSize is the records asked for per request, 1..100.
+	PageSize int `mapstructure:"page_size"`
+	// MaxRequestsPerMinute is a client-side budget: the account's limit is
+	// shared with every other integration. 0 means no budget.
+	MaxRequestsPerMinute int `mapstructure:"max_requests_per_minute"`
+
+	// Filter is passed to the API.
+	Filter FilterConfig `mapstructure:"filter"`
+
+	// StorageID names a storage extension (e.g. file_storage) that keeps
+	// the checkpoint across restarts. Without one, a restart re-reads from
+	// the configured start.
+	StorageID *component.ID `mapstructure:"storage"`
+
+	// BackOffConfig governs retries of a page the next consumer refused
+	// with a retryable error.
+	BackOffConfig configretry.BackOffConfig `mapstructure:"retry_on_failure"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+// FilterConfig narrows what is read. Every key is optional.
+type FilterConfig struct {
+	Action     string `mapstructure:"action"`
+	SourceType string `mapstructure:"source_type"`
+	// SourceID requires SourceType.
+	SourceID  int64  `mapstructure:"source_id"`
+	ActorID   int64  `mapstructure:"actor_id"`
+	IPAddress string `mapstructure:"ip_address"`
+}
+
+var _ component.Config = (*Config)(nil)
+
+var subdomainRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+
+// Validate checks the configuration; each error names its key.
+func (cfg *Config) Validate() error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+
+	switch {
+	case cfg.Subdomain == "" && cfg.Endpoint == "":
+		add("one of `subdomain` or `endpoint` is required")
+	case cfg.Subdomain != "" && cfg.Endpoint != "":
+		add("`subdomain` and `endpoint` are exclusive: give one")
+	case cfg.Subdomain != "" && !subdomainRE.MatchString(cfg.Subdomain):
+		add("`subdomain` %q is not a Zendesk subdomain (lower-case letters, digits and dashes, e.g. acme for acme.zendesk.com)", cfg.Subdomain)
+	case cfg.Endpoint != "":
+		if err := validateEndpoint(cfg.Endpoint); err != nil {
+			errs = append(errs, err)
+		}
+	}
+
+	kinds := 0
+	if cfg.Email != "" || cfg.APIToken != "" {
+		kinds++
+		if cfg.Email == "" {
+			add("`api_token` needs `email`, the address of the token's user")
+		}
+		if cfg.APIToken == "" {
+			add("`email` needs `api_token`")
+		}
+	}
+	if cfg.OAuthToken != "" {
+		kinds++
+	}
+	if cfg.Auth.HasValue() {
+		kinds++
+	}
+	switch {
+	case kinds == 0:
+		add("credentials are required: `email` with `api_token`, or `oauth_token`, or an authenticator extension in `auth`")
+	case kinds > 1:
+		add("give exactly one kind of credentials: `email` with `api_token`, or `oauth_token`, or `auth`")
+	}
+
+	if cfg.PollInterval < time.Second {
+		add("`poll_interval` must be at least 1s, got %s", cfg.PollInterval)
+	}
+	if cfg.SettleDelay < 0 {
+		add("`settle_delay` must not be negative, got %s", cfg.SettleDelay)
+	}
+	if cfg.InitialLookback <= 0 {
+		add("`initial_lookback` must be positive, got %s", cfg.InitialLookback)
+	}
+	if cfg.StartTime != "" {
+		t, err := time.Parse(time.RFC3339, cfg.StartTime)
+		switch {
+		case err != nil:
+			add("`start_time` %q is not an RFC 3339 time like 2024-01-01T00:00:00Z", cfg.StartTime)
+		case t.After(time.Now()):
+			add("`start_time` %s is in the future", cfg.StartTime)
+		}
+	}
+	if cfg.PageSize < 1 || cfg.PageSize > zendesk.MaxPageSize {
+		add("`page_size` must be between 1 and %d, got %d", zendesk.MaxPageSize, cfg.PageSize)
+	}
+	if cfg.MaxRequestsPerMinute < 0 {
+		add("`max_requests_per_minute` must not be negative (0 means no client-side budget), got %d", cfg.MaxRequestsPerMinute)
+	}
+	if cfg.Filter.SourceID != 0 && cfg.Filter.SourceType == "" {
+		add("`filter.source_id` requires `filter.source_type`")
+	}
+	if cfg.Filter.IPAddress != "" && net.ParseIP(cfg.Filter.IPAddress) == nil {
+		add("`filter.ip_address` %q is not an IP address", cfg.Filter.IPAddress)
+	}
+	return errors.Join(errs...)
+}
+
+// validateEndpoint accepts https URLs, and http only to a loopback host:
+// tokens never travel in clear text.
+func validateEndpoint(endpoint string) error {
+	u, err := url.Parse(endpoint)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("`endpoint` %q is not a URL like https://acme.zendesk.com", endpoint)
+	}
+	if u.User != nil {
+		return errors.New("`endpoint` must not hold credentials; use `email` and `api_token`, or `oauth_token`")
+	}
+	if strings.Trim(u.Path, "/") != "" || u.RawQuery != "" {
+		return fmt.Errorf("`endpoint` must be the account's base URL (scheme and host only), got path %q", u.Path)
+	}
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		if isLoopback(u.Hostname()) {
+			return nil
+		}
+		return fmt.Errorf("`endpoint` %q uses http: credentials would travel in clear text; use https (http is allowed only to a loopback host)", endpoint)
+	}
+	return fmt.Errorf("`endpoint` scheme %q is not https", u.Scheme)
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// baseURL is the account's base URL.
+func (cfg *Config) baseURL() string {
+	if cfg.Subdomain != "" {
+		return "https://" + cfg.Subdomain + ".zendesk.com"
+	}
+	return strings.TrimRight(cfg.Endpoint, "/")
+}
+
+// subdomain returns the account's subdomain when it is known.
+func (cfg *Config) subdomain() string {
+	if cfg.Subdomain != "" {
+		return cfg.Subdomain
+	}
+	u, err := url.Parse(cfg.Endpoint)
+	if err != nil {
+		return ""
+	}
+	if sub, ok := strings.CutSuffix(u.Hostname(), ".zendesk.com"); ok && !strings.Contains(sub, ".") {
+		return sub
+	}
+	return ""
+}
+
+// startTime is where reading starts without a checkpoint.
+func (cfg *Config) startTime(now time.Time) time.Time {
+	if cfg.StartTime != "" {
+		if t, err := time.Parse(time.RFC3339, cfg.StartTime); err == nil {
+			return t
+		}
+	}
+	return now.Add(-cfg.InitialLookback)
+}
+
+func (f FilterConfig) apiFilter() zendesk.Filter {
+	return zendesk.Filter{
+		SourceType: f.SourceType,
+		SourceID:   f.SourceID,
+		ActorID:    f.ActorID,
+		IPAddress:  f.IPAddress,
+		Action:     f.Action,
+	}
+}

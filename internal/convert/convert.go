@@ -1,0 +1,154 @@
+// Package convert turns Zendesk audit logs into OTLP log records.
+package convert
+
+import (
+	"bytes"
+	"encoding/json"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesk"
+)
+
+// EventName is the event name of every log record made here.
+const EventName = "zendesk.audit_log"
+
+// Attribute names. Those of fields not named here are
+// AttributePrefix + the field's JSON name.
+const (
+	AttributePrefix       = "zendesk.audit_log."
+	AttrID                = "zendesk.audit_log.id"
+	AttrAction            = "zendesk.audit_log.action"
+	AttrActionLabel       = "zendesk.audit_log.action_label"
+	AttrActorID           = "zendesk.audit_log.actor.id"
+	AttrActorName         = "zendesk.audit_log.actor.name"
+	AttrSourceID          = "zendesk.audit_log.source.id"
+	AttrSourceType        = "zendesk.audit_log.source.type"
+	AttrSourceLabel       = "zendesk.audit_log.source.label"
+	AttrClientAddress     = "client.address"
+	AttrURLFull           = "url.full"
+	AttrZendeskSubdomain  = "zendesk.subdomain"
+	AttrServerAddress     = "server.address"
+	attrCountPerRecordMax = 10
+)
+
+// Settings are what every log record of a receiver shares.
+type Settings struct {
+	// Subdomain of the account, empty when not known.
+	Subdomain string
+	// ServerAddress is the API host.
+	ServerAddress string
+	// ScopeName and ScopeVersion name the instrumentation scope.
+	ScopeName    string
+	ScopeVersion string
+}
+
+// Logs returns one resource, one scope, and one log record per audit log.
+// observed is when the page arrived.
+func Logs(records []zendesk.AuditLog, s Settings, observed time.Time) plog.Logs {
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	res := rl.Resource().Attributes()
+	if s.Subdomain != "" {
+		res.PutStr(AttrZendeskSubdomain, s.Subdomain)
+	}
+	if s.ServerAddress != "" {
+		res.PutStr(AttrServerAddress, s.ServerAddress)
+	}
+	sl := rl.ScopeLogs().AppendEmpty()
+	sl.Scope().SetName(s.ScopeName)
+	sl.Scope().SetVersion(s.ScopeVersion)
+	lrs := sl.LogRecords()
+	lrs.EnsureCapacity(len(records))
+	obs := pcommon.NewTimestampFromTime(observed)
+	for i := range records {
+		fill(lrs.AppendEmpty(), &records[i], obs)
+	}
+	return ld
+}
+
+// fill maps one audit log onto lr. Only fields present in the record
+// become attributes.
+func fill(lr plog.LogRecord, a *zendesk.AuditLog, observed pcommon.Timestamp) {
+	lr.SetObservedTimestamp(observed)
+	lr.SetEventName(EventName)
+	if t, ok := a.CreatedAt.Get(); ok {
+		lr.SetTimestamp(pcommon.NewTimestampFromTime(t))
+	}
+	if d, ok := a.ChangeDescription.Get(); ok {
+		lr.Body().SetStr(d)
+	}
+	attrs := lr.Attributes()
+	attrs.EnsureCapacity(attrCountPerRecordMax + len(a.Extra))
+	putInt(attrs, AttrID, a.ID)
+	putStr(attrs, AttrAction, a.Action)
+	putStr(attrs, AttrActionLabel, a.ActionLabel)
+	putInt(attrs, AttrActorID, a.ActorID)
+	putStr(attrs, AttrActorName, a.ActorName)
+	putInt(attrs, AttrSourceID, a.SourceID)
+	putStr(attrs, AttrSourceType, a.SourceType)
+	putStr(attrs, AttrSourceLabel, a.SourceLabel)
+	putStr(attrs, AttrClientAddress, a.IPAddress)
+	putStr(attrs, AttrURLFull, a.URL)
+	for name, raw := range a.Extra {
+		putRaw(attrs, AttributePrefix+name, raw)
+	}
+}
+
+func putStr(m pcommon.Map, k string, v zendesk.Optional[string]) {
+	if v.Valid {
+		m.PutStr(k, v.Value)
+	}
+}
+
+func putInt(m pcommon.Map, k string, v zendesk.Optional[int64]) {
+	if v.Valid {
+		m.PutInt(k, v.Value)
+	}
+}
+
+// putRaw maps a JSON value of a field this receiver does not know: strings,
+// booleans, integers and other numbers keep their type, objects and arrays
+// become maps and slices; null is left out like an absent field.
+func putRaw(m pcommon.Map, k string, raw json.RawMessage) {
+	d := json.NewDecoder(bytes.NewReader(raw))
+	d.UseNumber()
+	var v any
+	if err := d.Decode(&v); err != nil || v == nil {
+		return
+	}
+	setValue(m.PutEmpty(k), v)
+}
+
+func setValue(dst pcommon.Value, v any) {
+	switch v := v.(type) {
+	case string:
+		dst.SetStr(v)
+	case bool:
+		dst.SetBool(v)
+	case json.Number:
+		if i, err := v.Int64(); err == nil {
+			dst.SetInt(i)
+		} else if f, err := v.Float64(); err == nil {
+			dst.SetDouble(f)
+		} else {
+			dst.SetStr(v.String())
+		}
+	case []any:
+		s := dst.SetEmptySlice()
+		s.EnsureCapacity(len(v))
+		for _, e := range v {
+			setValue(s.AppendEmpty(), e)
+		}
+	case map[string]any:
+		mm := dst.SetEmptyMap()
+		mm.EnsureCapacity(len(v))
+		for k, e := range v {
+			setValue(mm.PutEmpty(k), e)
+		}
+	case nil:
+		// an empty value, as JSON null inside an array or object
+	}
+}

@@ -1,0 +1,391 @@
+package zendesk
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+const (
+	listPath = "/api/v2/audit_logs"
+
+	// DefaultMaxBodyBytes caps a response body. A full page of 100 records
+	// is about 60 KB.
+	DefaultMaxBodyBytes = 8 << 20
+	// DefaultMaxAttempts is how many requests one call makes at most.
+	DefaultMaxAttempts = 5
+	// DefaultRequestTimeout bounds one request, body included.
+	DefaultRequestTimeout = time.Minute
+)
+
+// Credentials authenticate requests. Set Email and APIToken, or
+// OAuthToken, or nothing when the *http.Client authenticates by itself.
+type Credentials struct {
+	Email      string
+	APIToken   string
+	OAuthToken string
+}
+
+func (c Credentials) authorization() string {
+	switch {
+	case c.OAuthToken != "":
+		return "Bearer " + c.OAuthToken
+	case c.APIToken != "":
+		return "Basic " + base64.StdEncoding.EncodeToString([]byte(c.Email+"/token:"+c.APIToken))
+	}
+	return ""
+}
+
+// WaitReason says why a call held back a request.
+type WaitReason string
+
+const (
+	// WaitBudget is the client-side request budget.
+	WaitBudget WaitReason = "budget"
+	// WaitRetryAfter is a server's Retry-After.
+	WaitRetryAfter WaitReason = "retry_after"
+	// WaitRateLimitRemaining is pacing because the server said little of
+	// the account's budget remains.
+	WaitRateLimitRemaining WaitReason = "rate_limit_remaining"
+	// WaitBackoff is the backoff before retrying a failure that named no
+	// wait.
+	WaitBackoff WaitReason = "backoff"
+)
+
+// Hooks observe the client, e.g. for metrics. Each may be nil. They are
+// called synchronously and must be quick.
+type Hooks struct {
+	// OnResponse is called once per request with its status code, 0 when
+	// no response arrived.
+	OnResponse func(op string, statusCode int)
+	// OnWait is called before the client waits.
+	OnWait func(reason WaitReason, d time.Duration)
+	// OnRateLimit is called with what a response said of the budget.
+	OnRateLimit func(RateLimit)
+}
+
+// Options configure a Client.
+type Options struct {
+	// BaseURL is scheme://host[:port] of the Zendesk account, e.g.
+	// https://acme.zendesk.com. Every request goes there and nowhere else.
+	BaseURL string
+	// HTTPClient sends the requests; nil means a client with
+	// RequestTimeout. A client built by confighttp keeps its transport,
+	// TLS and authenticator.
+	HTTPClient  *http.Client
+	Credentials Credentials
+	// RequestsPerMinute is a client-side budget; 0 means none.
+	RequestsPerMinute int
+	// MaxAttempts per call for retryable failures; 0 means
+	// DefaultMaxAttempts, 1 disables retries.
+	MaxAttempts int
+	// InitialBackoff and MaxBackoff shape the exponential backoff (with
+	// full jitter) used when a failure names no Retry-After. Defaults 1s
+	// and 30s.
+	InitialBackoff time.Duration
+	MaxBackoff     time.Duration
+	// RequestTimeout bounds each request; 0 means DefaultRequestTimeout.
+	RequestTimeout time.Duration
+	// MaxBodyBytes caps response bodies; 0 means DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	UserAgent    string
+	Hooks        Hooks
+}
+
+// Client calls the Zendesk Audit Logs API. It is safe for concurrent use.
+type Client struct {
+	base    *url.URL
+	http    *http.Client
+	auth    string
+	opts    Options
+	limiter *rate.Limiter // nil without a budget
+	now     func() time.Time
+
+	mu        sync.Mutex
+	notBefore time.Time // no request before this: Retry-After or pacing
+	rng       *rand.Rand
+}
+
+// New returns a client for the account at opts.BaseURL.
+func New(opts Options) (*Client, error) {
+	base, err := url.Parse(opts.BaseURL)
+	if err != nil {
+		return nil, errors.New("zendesk: base URL is not a URL")
+	}
+	if base.Scheme != "https" && base.Scheme != "http" || base.Host == "" {
+		return nil, fmt.Errorf("zendesk: base URL must be http(s)://host, got scheme %q host %q", base.Scheme, base.Host)
+	}
+	if base.User != nil {
+		return nil, errors.New("zendesk: base URL must not hold credentials")
+	}
+	base.Path, base.RawPath, base.RawQuery, base.Fragment = strings.TrimSuffix(base.Path, "/"), "", "", ""
+	if opts.Credentials.APIToken != "" && opts.Credentials.Email == "" {
+		return nil, errors.New("zendesk: an API token needs the email of its user")
+	}
+	if opts.MaxAttempts <= 0 {
+		opts.MaxAttempts = DefaultMaxAttempts
+	}
+	if opts.InitialBackoff <= 0 {
+		opts.InitialBackoff = time.Second
+	}
+	if opts.MaxBackoff <= 0 {
+		opts.MaxBackoff = 30 * time.Second
+	}
+	if opts.RequestTimeout <= 0 {
+		opts.RequestTimeout = DefaultRequestTimeout
+	}
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if opts.UserAgent == "" {
+		opts.UserAgent = "zendesk-audit-logs-go"
+	}
+	hc := http.Client{Timeout: opts.RequestTimeout}
+	if opts.HTTPClient != nil {
+		hc = *opts.HTTPClient
+	}
+	// Follow a redirect only on the same scheme and host: credentials
+	// added by an authenticating transport would go along.
+	hc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if req.URL.Scheme != base.Scheme || req.URL.Host != base.Host {
+			return fmt.Errorf("refusing a redirect to another scheme or host (%s://%s)", req.URL.Scheme, req.URL.Host)
+		}
+		if len(via) >= 5 {
+			return errors.New("stopped after 5 redirects")
+		}
+		return nil
+	}
+	c := &Client{
+		base: base,
+		http: &hc,
+		auth: opts.Credentials.authorization(),
+		opts: opts,
+		now:  time.Now,
+		rng:  rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
+	}
+	if opts.RequestsPerMinute > 0 {
+		c.limiter = rate.NewLimiter(rate.Limit(float64(opts.RequestsPerMinute)/60), 1)
+	}
+	return c, nil
+}
+
+// BaseURL returns the base URL every request goes to.
+func (c *Client) BaseURL() string { return c.base.String() }
+
+// call makes a request with retries and decodes a JSON success body into
+// out (when out is not nil).
+func (c *Client) call(ctx context.Context, method, path string, q url.Values, out any) error {
+	return c.do(ctx, method, path, q, out, c.opts.MaxAttempts)
+}
+
+// callOnce is call without retries.
+func (c *Client) callOnce(ctx context.Context, method, path string, q url.Values, out any) error {
+	return c.do(ctx, method, path, q, out, 1)
+}
+
+func (c *Client) do(ctx context.Context, method, path string, q url.Values, out any, maxAttempts int) error {
+	op := opName(method, path)
+	u := *c.base
+	u.Path = c.base.Path + path
+	if len(q) > 0 {
+		u.RawQuery = q.Encode()
+	}
+	for attempt := 1; ; attempt++ {
+		if err := c.waitTurn(ctx); err != nil {
+			return err
+		}
+		apiErr := c.once(ctx, op, method, u.String(), out)
+		if apiErr == nil {
+			return nil
+		}
+		apiErr.Attempts = attempt
+		if !apiErr.Retryable() || attempt >= maxAttempts || ctx.Err() != nil {
+			return apiErr
+		}
+		delay, reason := apiErr.RetryAfter, WaitRetryAfter
+		if delay == 0 {
+			delay, reason = c.backoff(attempt), WaitBackoff
+		}
+		c.holdUntil(c.now().Add(delay))
+		c.hookWait(reason, delay)
+	}
+}
+
+func opName(method, path string) string {
+	switch {
+	case method == http.MethodPost:
+		return "export"
+	case path == listPath:
+		return "list"
+	}
+	return "show"
+}
+
+// waitTurn blocks until the client may send: the server's Retry-After or
+// pacing, then the client-side budget.
+func (c *Client) waitTurn(ctx context.Context) error {
+	c.mu.Lock()
+	wait := c.notBefore.Sub(c.now())
+	c.mu.Unlock()
+	if err := sleep(ctx, wait); err != nil {
+		return err
+	}
+	if c.limiter == nil {
+		return nil
+	}
+	r := c.limiter.Reserve()
+	if d := r.Delay(); d > 0 {
+		c.hookWait(WaitBudget, d)
+		if err := sleep(ctx, d); err != nil {
+			r.Cancel()
+			return err
+		}
+	}
+	return nil
+}
+
+// holdUntil makes every request of this client wait until t: a 429 speaks
+// for the whole account, not only for the call that got it.
+func (c *Client) holdUntil(t time.Time) {
+	c.mu.Lock()
+	if t.After(c.notBefore) {
+		c.notBefore = t
+	}
+	c.mu.Unlock()
+}
+
+func (c *Client) backoff(attempt int) time.Duration {
+	d := c.opts.InitialBackoff << min(attempt-1, 20)
+	if d <= 0 || d > c.opts.MaxBackoff {
+		d = c.opts.MaxBackoff
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	// Half fixed, half jitter: never zero, never in lockstep.
+	return d/2 + time.Duration(c.rng.Int64N(int64(d/2)+1))
+}
+
+func (c *Client) hookWait(reason WaitReason, d time.Duration) {
+	if c.opts.Hooks.OnWait != nil && d > 0 {
+		c.opts.Hooks.OnWait(reason, d)
+	}
+}
+
+// once sends one request and returns nil or an *Error.
+func (c *Client) once(ctx context.Context, op, method, target string, out any) *Error {
+	ctx, cancel := context.WithTimeout(ctx, c.opts.RequestTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, target, http.NoBody)
+	if err != nil {
+		return &Error{Kind: KindInvalid, Op: op, Err: err}
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", c.opts.UserAgent)
+	if c.auth != "" {
+		req.Header.Set("Authorization", c.auth)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		c.hookResponse(op, 0)
+		return &Error{Kind: KindNetwork, Op: op, Err: scrubURLError(err)}
+	}
+	defer resp.Body.Close()
+	c.hookResponse(op, resp.StatusCode)
+	c.observeRateLimit(resp.Header)
+
+	body, readErr := readCapped(resp.Body, c.opts.MaxBodyBytes)
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		apiErr := errorFromResponse(op, resp.StatusCode, resp.Header, body, c.now())
+		if apiErr.RetryAfter > 0 {
+			// Kept for the next call too, retried or not.
+			c.holdUntil(c.now().Add(apiErr.RetryAfter))
+		}
+		return apiErr
+	}
+	switch {
+	case errors.Is(readErr, errTooLarge):
+		return &Error{Kind: KindTooLarge, Op: op, StatusCode: resp.StatusCode, Description: fmt.Sprintf("body over %d bytes", c.opts.MaxBodyBytes)}
+	case readErr != nil:
+		return &Error{Kind: KindNetwork, Op: op, StatusCode: resp.StatusCode, Err: scrubURLError(readErr)}
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		return &Error{Kind: KindDecode, Op: op, StatusCode: resp.StatusCode, Err: fmt.Errorf("reading the %d-byte body: %w", len(body), err)}
+	}
+	return nil
+}
+
+func (c *Client) hookResponse(op string, status int) {
+	if c.opts.Hooks.OnResponse != nil {
+		c.opts.Hooks.OnResponse(op, status)
+	}
+}
+
+func (c *Client) observeRateLimit(h http.Header) {
+	rl := parseRateLimit(h)
+	if rl.Remaining < 0 {
+		return
+	}
+	if c.opts.Hooks.OnRateLimit != nil {
+		c.opts.Hooks.OnRateLimit(rl)
+	}
+	if d := rl.paceDelay(); d > 0 {
+		c.holdUntil(c.now().Add(d))
+		c.hookWait(WaitRateLimitRemaining, d)
+	}
+}
+
+var errTooLarge = errors.New("body too large")
+
+// readCapped reads at most limit bytes; a longer body is errTooLarge.
+func readCapped(r io.Reader, limit int64) ([]byte, error) {
+	var buf bytes.Buffer
+	n, err := buf.ReadFrom(io.LimitReader(r, limit+1))
+	if err != nil {
+		return buf.Bytes(), err
+	}
+	if n > limit {
+		return nil, errTooLarge
+	}
+	return buf.Bytes(), nil
+}
+
+// scrubURLError drops the URL from a *url.Error: it holds no secret here,
+// but the operation already names the endpoint, and the message stays
+// short.
+func scrubURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// sleep waits d or until ctx is done.
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

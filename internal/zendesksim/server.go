@@ -1,0 +1,398 @@
+package zendesksim
+
+import (
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Options configures a Server.
+type Options struct {
+	// Email and APIToken enable API-token auth:
+	// Authorization: Basic base64(email + "/token:" + APIToken).
+	Email    string
+	APIToken string
+	// OAuthToken enables Authorization: Bearer <token>. Either kind is
+	// accepted when configured.
+	OAuthToken string
+	// Seed makes data and fault draws deterministic.
+	Seed int64
+	// Now defaults to time.Now; it dates live arrivals and drives budget
+	// windows, the export limit and Retry-After tracking.
+	Now    func() time.Time
+	Faults Faults
+	// LinksBaseURL, if set, is the scheme://host used in links.next/prev and
+	// next_page/previous_page instead of the request's own (to test that a
+	// client does not follow foreign hosts). Record urls keep the request's
+	// own base.
+	LinksBaseURL string
+}
+
+// Server simulates the Zendesk Audit Logs API. It implements http.Handler.
+// All methods are safe for concurrent use.
+type Server struct {
+	now       func() time.Time
+	linksBase string
+
+	mu sync.Mutex
+
+	// credentials and modes
+	email, apiToken, oauthToken string
+	forbidden                   bool
+	faults                      Faults
+
+	// store: recs sorted by (CreatedAt, ID); byID for show.
+	recs   []Record
+	byID   map[int64]Record
+	nextID int64
+
+	dataRNG, faultRNG, saltRNG *rand.Rand
+	offsetSalt                 uint64
+
+	// account rate limit: fixed minute windows.
+	windowStart time.Time
+	windowUsed  int
+	// export limit: one per 60s.
+	lastExport time.Time
+	// Retry-After deadlines by scope + Authorization value.
+	deadlines map[string]time.Time
+
+	stats Stats
+
+	// live arrivals
+	live        *liveLoop
+	liveRunning int
+	liveCond    *sync.Cond
+}
+
+// New returns a Server with no records.
+func New(opts Options) *Server {
+	seed := uint64(opts.Seed)
+	s := &Server{
+		now:        opts.Now,
+		linksBase:  strings.TrimSuffix(opts.LinksBaseURL, "/"),
+		email:      opts.Email,
+		apiToken:   opts.APIToken,
+		oauthToken: opts.OAuthToken,
+		faults:     opts.Faults,
+		byID:       make(map[int64]Record),
+		dataRNG:    rand.New(rand.NewPCG(seed, 0x64617461)), // "data"
+		faultRNG:   rand.New(rand.NewPCG(seed, 0x6661756c)), // "faul"
+		saltRNG:    rand.New(rand.NewPCG(seed, 0x73616c74)), // "salt"
+		deadlines:  make(map[string]time.Time),
+		stats:      Stats{ByStatus: map[int]int{}},
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.liveCond = sync.NewCond(&s.mu)
+	s.nextID = 100_000_000_000 + s.dataRNG.Int64N(1_000_000_000)
+	s.offsetSalt = s.saltRNG.Uint64()
+	return s
+}
+
+// SetCredentials replaces the accepted credentials at runtime.
+func (s *Server) SetCredentials(email, apiToken, oauthToken string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.email, s.apiToken, s.oauthToken = email, apiToken, oauthToken
+}
+
+// SetForbidden makes every authenticated request answer 403, like an
+// account without audit log access.
+func (s *Server) SetForbidden(forbidden bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.forbidden = forbidden
+}
+
+// ServeHTTP serves the API and the /_sim admin endpoints.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/_sim/") {
+		s.serveAdmin(w, r)
+		return
+	}
+	s.serveAPI(w, r)
+}
+
+// response is a fully built HTTP answer, written in one go so faults such
+// as truncation can be applied to it.
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+	// records is the number of audit logs in body (for Stats.RecordsServed).
+	records int
+	// retryScope is the scope a Retry-After header in this response applies
+	// to (scopeAPI or scopeExport).
+	retryScope string
+}
+
+const jsonContentType = "application/json; charset=utf-8"
+
+func jsonResponse(status int, v any) response {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return textResponse(http.StatusInternalServerError, "text/plain; charset=utf-8", err.Error())
+	}
+	return response{status: status, header: http.Header{"Content-Type": {jsonContentType}}, body: body}
+}
+
+func textResponse(status int, contentType, body string) response {
+	return response{status: status, header: http.Header{"Content-Type": {contentType}}, body: []byte(body)}
+}
+
+type apiError struct {
+	Error       string `json:"error"`
+	Description string `json:"description,omitempty"`
+}
+
+func errorResponse(status int, code, description string) response {
+	return jsonResponse(status, apiError{Error: code, Description: description})
+}
+
+func (e *apiError) response() response {
+	return errorResponse(http.StatusBadRequest, e.Error, e.Description)
+}
+
+func invalidValue(desc string) *apiError { return &apiError{"InvalidValue", desc} }
+
+func invalidPagination(desc string) *apiError { return &apiError{"InvalidPaginationParameter", desc} }
+
+// route identifies an API endpoint.
+type routeKind int
+
+const (
+	routeNone routeKind = iota
+	routeList
+	routeShow
+	routeExport
+)
+
+type route struct {
+	kind   routeKind
+	id     string // show only
+	method string // the method the endpoint answers
+}
+
+const apiPrefix = "/api/v2/audit_logs"
+
+func matchRoute(path string) route {
+	rest, ok := strings.CutPrefix(path, apiPrefix)
+	if !ok {
+		return route{}
+	}
+	if rest == "" || rest == ".json" {
+		return route{kind: routeList, method: http.MethodGet}
+	}
+	seg, ok := strings.CutPrefix(rest, "/")
+	if !ok {
+		return route{}
+	}
+	seg = strings.TrimSuffix(seg, ".json")
+	switch {
+	case seg == "" || strings.Contains(seg, "/"):
+		return route{}
+	case seg == "export":
+		return route{kind: routeExport, method: http.MethodPost}
+	}
+	return route{kind: routeShow, id: seg, method: http.MethodGet}
+}
+
+// plan is what the locked admission phase of a request decided.
+type plan struct {
+	early      *response // answer without running the handler
+	slow       time.Duration
+	fault      faultKind
+	retryAfter int // seconds, for fault responses
+	rateLimit  http.Header
+}
+
+func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
+	rt := matchRoute(r.URL.Path)
+	authKey := r.Header.Get("Authorization")
+	p := s.admit(r, rt, authKey)
+
+	if p.slow > 0 {
+		t := time.NewTimer(p.slow)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			s.finish(authKey, response{status: statusClientClosed})
+			return
+		}
+	}
+
+	var resp response
+	switch {
+	case p.early != nil:
+		resp = *p.early
+	case p.fault != faultNone && p.fault != faultTruncated:
+		resp = faultResponse(p.fault, p.retryAfter)
+	default:
+		resp = s.handle(r, rt)
+		if p.fault == faultTruncated && resp.status == http.StatusOK && len(resp.body) > 1 {
+			resp.body = resp.body[:len(resp.body)/2]
+			resp.records = 0
+		}
+	}
+	// Record before writing, so Stats reflect a response as soon as the
+	// client has it.
+	s.finish(authKey, resp)
+	for k, v := range p.rateLimit {
+		w.Header()[k] = v
+	}
+	for k, v := range resp.header {
+		w.Header()[k] = v
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(len(resp.body)))
+	w.WriteHeader(resp.status)
+	_, _ = w.Write(resp.body)
+}
+
+// statusClientClosed is recorded when the client went away while a slow
+// fault delayed its request.
+const statusClientClosed = 499
+
+// admit runs the locked part of a request: stats, Retry-After tracking,
+// routing, auth, budget and fault draws.
+func (s *Server) admit(r *http.Request, rt route, authKey string) plan {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	s.stats.Requests++
+	s.checkViolationLocked(authKey, rt.kind == routeExport, now)
+	s.rollWindowLocked(now)
+	p := s.admitLocked(r, rt, authKey, now)
+	p.rateLimit = s.rateLimitHeadersLocked(now)
+	return p
+}
+
+func (s *Server) admitLocked(r *http.Request, rt route, authKey string, now time.Time) plan {
+	var p plan
+
+	if rt.kind == routeNone {
+		p.early = ptr(errorResponse(http.StatusNotFound, "InvalidEndpoint", "Not found"))
+		return p
+	}
+	if r.Method != rt.method {
+		p.early = ptr(methodNotAllowed(rt.method))
+		return p
+	}
+	switch rt.kind {
+	case routeList:
+		s.stats.ListRequests++
+		if isOversize(r.URL.Query()) {
+			s.stats.OversizePageRequests++
+		}
+	case routeShow:
+		s.stats.ShowRequests++
+	case routeExport:
+		s.stats.ExportRequests++
+	}
+	if !s.authenticatedLocked(authKey) {
+		resp := errorResponse(http.StatusUnauthorized, "Couldn't authenticate you", "")
+		resp.header.Set("WWW-Authenticate", `Basic realm="Web Password"`)
+		p.early = &resp
+		return p
+	}
+	s.windowUsed++
+	if s.forbidden {
+		p.early = ptr(errorResponse(http.StatusForbidden, "Forbidden",
+			"You do not have access to this page. Please contact the account owner of this help desk for further help."))
+		return p
+	}
+	if b := s.faults.BudgetPerMinute; b > 0 && s.windowUsed > b {
+		p.early = ptr(budgetResponse(ceilSeconds(s.windowStart.Add(time.Minute).Sub(now))))
+		return p
+	}
+	p.fault, p.slow = s.drawFaultLocked()
+	p.retryAfter = s.faults.retryAfterSeconds()
+	return p
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// authenticatedLocked checks an Authorization header value.
+func (s *Server) authenticatedLocked(h string) bool {
+	scheme, cred, ok := strings.Cut(h, " ")
+	if !ok {
+		return false
+	}
+	cred = strings.TrimSpace(cred)
+	switch strings.ToLower(scheme) {
+	case "basic":
+		if s.email == "" || s.apiToken == "" {
+			return false
+		}
+		raw, err := base64.StdEncoding.DecodeString(cred)
+		if err != nil {
+			return false
+		}
+		email, token, ok := strings.Cut(string(raw), "/token:")
+		return ok && strings.EqualFold(email, s.email) &&
+			subtle.ConstantTimeCompare([]byte(token), []byte(s.apiToken)) == 1
+	case "bearer":
+		return s.oauthToken != "" && subtle.ConstantTimeCompare([]byte(cred), []byte(s.oauthToken)) == 1
+	}
+	return false
+}
+
+// handle runs an admitted request's endpoint.
+func (s *Server) handle(r *http.Request, rt route) response {
+	switch rt.kind {
+	case routeList:
+		return s.handleList(r)
+	case routeShow:
+		return s.handleShow(r, rt.id)
+	case routeExport:
+		return s.handleExport(r)
+	}
+	return errorResponse(http.StatusNotFound, "InvalidEndpoint", "Not found")
+}
+
+func (s *Server) handleShow(r *http.Request, rawID string) response {
+	notFound := errorResponse(http.StatusNotFound, "RecordNotFound", "Not found")
+	id, err := strconv.ParseInt(rawID, 10, 64)
+	if err != nil {
+		return notFound
+	}
+	s.mu.Lock()
+	rec, ok := s.byID[id]
+	s.mu.Unlock()
+	if !ok {
+		return notFound
+	}
+	body := []byte(`{"audit_log":` + string(renderRecord(requestBase(r), &rec)) + `}`)
+	return response{status: http.StatusOK, header: http.Header{"Content-Type": {jsonContentType}}, body: body, records: 1}
+}
+
+// requestBase is scheme://host of the request.
+func requestBase(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+// linkBase is the base used in pagination links.
+func (s *Server) linkBase(r *http.Request) string {
+	if s.linksBase != "" {
+		return s.linksBase
+	}
+	return requestBase(r)
+}
+
+// ceilSeconds rounds d up to whole seconds, at least 1.
+func ceilSeconds(d time.Duration) int {
+	n := int((d + time.Second - 1) / time.Second)
+	return max(n, 1)
+}

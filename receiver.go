@@ -1,0 +1,364 @@
+package zendeskauditlogsreceiver // import "github.com/zendesk-audit-otel/zendeskauditlogsreceiver"
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componentstatus"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/extension/xextension/storage"
+	"go.opentelemetry.io/collector/receiver"
+	"go.opentelemetry.io/collector/receiver/receiverhelper"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.uber.org/zap"
+
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/checkpoint"
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/convert"
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/metadata"
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesk"
+)
+
+// dataFormat names what the receiver reads, for its obsreport metrics.
+const dataFormat = "zendesk_audit_log"
+
+// logsReceiver polls the audit log and hands each page to the next
+// consumer, moving its checkpoint only after the consumer accepted the
+// page.
+type logsReceiver struct {
+	cfg      *Config
+	set      receiver.Settings
+	next     consumer.Logs
+	logger   *zap.Logger
+	obsrecv  *receiverhelper.ObsReport
+	tb       *metadata.TelemetryBuilder
+	convSet  convert.Settings
+	now      func() time.Time
+	newTimer func(time.Duration) *time.Timer
+
+	// Set by Start.
+	client  *zendesk.Client
+	storage storage.Client
+	store   *checkpoint.Store
+	status  *statusReporter
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+
+	// pos is owned by the poll goroutine once it runs.
+	pos checkpoint.Position
+}
+
+func newLogsReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*logsReceiver, error) {
+	obsrecv, err := receiverhelper.NewObsReport(receiverhelper.ObsReportSettings{
+		ReceiverID:             set.ID,
+		Transport:              "http",
+		ReceiverCreateSettings: set,
+	})
+	if err != nil {
+		return nil, err
+	}
+	tb, err := metadata.NewTelemetryBuilder(set.TelemetrySettings)
+	if err != nil {
+		return nil, err
+	}
+	host := ""
+	if u, err := url.Parse(cfg.baseURL()); err == nil {
+		host = u.Hostname()
+	}
+	return &logsReceiver{
+		cfg:     cfg,
+		set:     set,
+		next:    next,
+		logger:  set.Logger,
+		obsrecv: obsrecv,
+		tb:      tb,
+		convSet: convert.Settings{
+			Subdomain:     cfg.subdomain(),
+			ServerAddress: host,
+			ScopeName:     metadata.ScopeName,
+			ScopeVersion:  set.BuildInfo.Version,
+		},
+		now:      time.Now,
+		newTimer: time.NewTimer,
+	}, nil
+}
+
+// Start opens the API client and the checkpoint storage, loads the
+// checkpoint and starts polling; the first poll runs at once.
+func (r *logsReceiver) Start(ctx context.Context, host component.Host) error {
+	httpClient, err := r.cfg.ToClient(ctx, host.GetExtensions(), r.set.TelemetrySettings)
+	if err != nil {
+		return fmt.Errorf("creating the HTTP client: %w", err)
+	}
+	r.client, err = zendesk.New(zendesk.Options{
+		BaseURL:    r.cfg.baseURL(),
+		HTTPClient: httpClient,
+		Credentials: zendesk.Credentials{
+			Email:      r.cfg.Email,
+			APIToken:   string(r.cfg.APIToken),
+			OAuthToken: string(r.cfg.OAuthToken),
+		},
+		RequestsPerMinute: r.cfg.MaxRequestsPerMinute,
+		RequestTimeout:    r.cfg.Timeout,
+		UserAgent:         "otelcol-zendesk_audit_logs/" + r.set.BuildInfo.Version,
+		Hooks:             r.clientHooks(),
+	})
+	if err != nil {
+		return err
+	}
+	r.storage, err = r.openStorage(ctx, host)
+	if err != nil {
+		return err
+	}
+	r.store = checkpoint.NewStore(r.storage)
+	r.pos = r.loadPosition(ctx)
+	r.status = &statusReporter{host: host}
+
+	runCtx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	r.wg.Add(1)
+	go r.run(runCtx)
+	return nil
+}
+
+// Shutdown stops polling, waits for the poll goroutine and closes the
+// storage client. It returns promptly in any state: every wait and request
+// honours the cancelled context.
+func (r *logsReceiver) Shutdown(ctx context.Context) error {
+	if r.cancel != nil {
+		r.cancel()
+	}
+	r.wg.Wait()
+	var errs []error
+	if r.storage != nil {
+		if err := r.storage.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("closing the checkpoint storage: %w", err))
+		}
+		r.storage = nil
+	}
+	r.tb.Shutdown()
+	return errors.Join(errs...)
+}
+
+func (r *logsReceiver) openStorage(ctx context.Context, host component.Host) (storage.Client, error) {
+	if r.cfg.StorageID == nil {
+		r.logger.Warn("No storage extension configured: the checkpoint lives in memory, and a restart reads again from start_time or initial_lookback",
+			zap.Duration("initial_lookback", r.cfg.InitialLookback), zap.String("start_time", r.cfg.StartTime))
+		return storage.NewNopClient(), nil
+	}
+	ext, ok := host.GetExtensions()[*r.cfg.StorageID]
+	if !ok {
+		return nil, fmt.Errorf("storage extension %q is not configured in the service's extensions", r.cfg.StorageID)
+	}
+	se, ok := ext.(storage.Extension)
+	if !ok {
+		return nil, fmt.Errorf("extension %q is not a storage extension", r.cfg.StorageID)
+	}
+	client, err := se.GetClient(ctx, component.KindReceiver, r.set.ID, "")
+	if err != nil {
+		return nil, fmt.Errorf("opening storage extension %q: %w", r.cfg.StorageID, err)
+	}
+	return client, nil
+}
+
+// loadPosition returns the stored position, or the configured start when
+// there is none or it cannot be used.
+func (r *logsReceiver) loadPosition(ctx context.Context) checkpoint.Position {
+	start := checkpoint.Start(r.cfg.startTime(r.now()))
+	pos, found, err := r.store.Load(ctx)
+	switch {
+	case err != nil:
+		r.logger.Error("The stored checkpoint cannot be used; reading from the configured start instead",
+			zap.Error(err), zap.Time("start", start.Second))
+		return start
+	case !found:
+		r.logger.Info("No checkpoint stored; reading from the configured start", zap.Time("start", start.Second))
+		return start
+	}
+	r.logger.Info("Resuming from the stored checkpoint",
+		zap.Time("second", pos.Second), zap.Int("ids_delivered_in_second", len(pos.IDs())))
+	return pos
+}
+
+func (r *logsReceiver) run(ctx context.Context) {
+	defer r.wg.Done()
+	timer := r.newTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		}
+		err := r.poll(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			r.logger.Error("Polling the Zendesk audit log failed; the checkpoint stays where it is and the next poll retries",
+				zap.Error(err), zap.Duration("next_poll_in", r.cfg.PollInterval))
+			r.status.failed(err)
+		} else {
+			r.status.ok()
+		}
+		r.recordLag(ctx)
+		timer.Reset(r.cfg.PollInterval)
+	}
+}
+
+// poll reads everything from the checkpoint up to now - settle_delay,
+// page by page, oldest first, until the API has no more.
+func (r *logsReceiver) poll(ctx context.Context) error {
+	end := r.now().Add(-r.cfg.SettleDelay).UTC().Truncate(time.Second)
+	if end.Before(r.pos.Second) {
+		return nil
+	}
+	filter := r.cfg.Filter.apiFilter()
+	filter.CreatedAtStart = r.pos.QueryStart()
+	filter.CreatedAtEnd = end
+	params := zendesk.ListParams{Filter: filter, PageSize: r.cfg.PageSize, Sort: zendesk.SortAscending}
+	for {
+		page, err := r.client.List(ctx, params)
+		if err != nil {
+			return fmt.Errorf("listing audit logs created from %s to %s: %w",
+				filter.CreatedAtStart.Format(time.RFC3339), end.Format(time.RFC3339), err)
+		}
+		if err := r.deliver(ctx, page.AuditLogs, r.now()); err != nil {
+			return err
+		}
+		if !page.HasMore {
+			return nil
+		}
+		params.After = page.AfterCursor
+	}
+}
+
+// deliver hands the records of one page that are not done yet to the next
+// consumer and, once it accepted them, moves the checkpoint past them.
+func (r *logsReceiver) deliver(ctx context.Context, page []zendesk.AuditLog, observed time.Time) error {
+	fresh := make([]zendesk.AuditLog, 0, len(page))
+	delivered := make([]checkpoint.Record, 0, len(page))
+	inPage := make(map[int64]struct{}, len(page))
+	for _, a := range page {
+		id, hasID := a.ID.Get()
+		created, hasCreated := a.CreatedAt.Get()
+		if hasID && hasCreated {
+			if _, dup := inPage[id]; dup || r.pos.Done(id, created) {
+				continue
+			}
+			inPage[id] = struct{}{}
+			delivered = append(delivered, checkpoint.Record{ID: id, CreatedAt: created})
+		}
+		// A record without id or created_at cannot be placed: it is
+		// delivered, and does not move the checkpoint.
+		fresh = append(fresh, a)
+	}
+	if len(fresh) == 0 {
+		return nil
+	}
+	if err := r.consume(ctx, fresh, observed); err != nil {
+		return err
+	}
+	r.pos = r.pos.Advance(delivered)
+	// The page is delivered: store its position even if shutdown began.
+	if err := r.store.Save(context.WithoutCancel(ctx), r.pos); err != nil {
+		r.logger.Error("The checkpoint could not be saved; after a restart the records since the last saved checkpoint are delivered again",
+			zap.Error(err), zap.Time("second", r.pos.Second))
+	}
+	r.recordLag(ctx)
+	return nil
+}
+
+// consume calls the next consumer until it accepts the page, retrying
+// retryable errors with backoff. A permanent error drops the page. It
+// returns an error only when retries are exhausted or the receiver is
+// shutting down; the page is then read again by the next poll.
+func (r *logsReceiver) consume(ctx context.Context, records []zendesk.AuditLog, observed time.Time) error {
+	bo := newBackoff(r.cfg.BackOffConfig, r.now)
+	for {
+		ld := convert.Logs(records, r.convSet, observed)
+		opCtx := r.obsrecv.StartLogsOp(ctx)
+		err := r.next.ConsumeLogs(opCtx, ld)
+		r.obsrecv.EndLogsOp(opCtx, dataFormat, len(records), err)
+		if err == nil {
+			return nil
+		}
+		if consumererror.IsPermanent(err) {
+			r.logger.Error("Dropping audit logs: the next consumer refused them with a permanent error",
+				zap.Int("dropped_records", len(records)), zap.Error(err))
+			r.tb.ZendeskAuditLogsRecordsDropped.Add(ctx, int64(len(records)))
+			return nil
+		}
+		wait, ok := bo.next()
+		if !ok {
+			return fmt.Errorf("the next consumer refused %d audit logs and retries are exhausted: %w", len(records), err)
+		}
+		r.logger.Warn("The next consumer refused audit logs with a retryable error; retrying the same page",
+			zap.Int("records", len(records)), zap.Error(err), zap.Duration("retry_in", wait))
+		if err := sleepCtx(ctx, wait); err != nil {
+			return err
+		}
+	}
+}
+
+func (r *logsReceiver) recordLag(ctx context.Context) {
+	r.tb.ZendeskAuditLogsCheckpointLag.Record(ctx, r.now().Sub(r.pos.Second).Seconds())
+}
+
+func (r *logsReceiver) clientHooks() zendesk.Hooks {
+	ctx := context.Background()
+	return zendesk.Hooks{
+		OnResponse: func(_ string, status int) {
+			r.tb.ZendeskAuditLogsAPIRequests.Add(ctx, 1,
+				metric.WithAttributes(attribute.Int("http.response.status_code", status)))
+		},
+		OnWait: func(reason zendesk.WaitReason, d time.Duration) {
+			if reason == zendesk.WaitBackoff {
+				return
+			}
+			r.tb.ZendeskAuditLogsRateLimitWaits.Add(ctx, 1)
+			r.logger.Debug("Waiting for the Zendesk rate limit", zap.String("reason", string(reason)), zap.Duration("wait", d))
+		},
+	}
+}
+
+// statusReporter reports component status on change only.
+type statusReporter struct {
+	host component.Host
+	last string
+}
+
+func (s *statusReporter) ok() {
+	if s.last != "ok" {
+		s.last = "ok"
+		componentstatus.ReportStatus(s.host, componentstatus.NewEvent(componentstatus.StatusOK))
+	}
+}
+
+// failed reports a recoverable error; a new kind of failure is a change, a
+// repeat of the same kind is not.
+func (s *statusReporter) failed(err error) {
+	key := "error:" + zendesk.KindOf(err).String()
+	if s.last != key {
+		s.last = key
+		componentstatus.ReportStatus(s.host, componentstatus.NewRecoverableErrorEvent(err))
+	}
+}
+
+// sleepCtx waits d or until ctx is done.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
