@@ -4,6 +4,8 @@ package convert
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
+	"slices"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -92,8 +94,10 @@ func fill(lr plog.LogRecord, a *zendesk.AuditLog, observed pcommon.Timestamp) {
 	putStr(attrs, AttrSourceLabel, a.SourceLabel)
 	putStr(attrs, AttrClientAddress, a.IPAddress)
 	putStr(attrs, AttrURLFull, a.URL)
-	for name, raw := range a.Extra {
-		putRaw(attrs, AttributePrefix+name, raw)
+	if len(a.Extra) > 0 {
+		for _, name := range slices.Sorted(maps.Keys(a.Extra)) {
+			putRaw(attrs, AttributePrefix+name, a.Extra[name])
+		}
 	}
 }
 

@@ -1,0 +1,103 @@
+package convert
+
+import (
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/golden"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatatest/plogtest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesk"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+var settings = Settings{
+	Subdomain:     "acme",
+	ServerAddress: "acme.zendesk.com",
+	ScopeName:     "github.com/zendesk-audit-otel/zendeskauditlogsreceiver",
+	ScopeVersion:  "1.2.3",
+}
+
+var observed = time.Date(2024, 5, 1, 11, 35, 0, 0, time.UTC)
+
+func readPage(t *testing.T) []zendesk.AuditLog {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "page.json"))
+	require.NoError(t, err)
+	var page struct {
+		AuditLogs []zendesk.AuditLog `json:"audit_logs"`
+	}
+	require.NoError(t, json.Unmarshal(b, &page))
+	return page.AuditLogs
+}
+
+func TestLogsGolden(t *testing.T) {
+	got := Logs(readPage(t), settings, observed)
+	path := filepath.Join("testdata", "expected.yaml")
+	if *update {
+		require.NoError(t, golden.WriteLogs(t, path, got))
+	}
+	want, err := golden.ReadLogs(path)
+	require.NoError(t, err)
+	require.NoError(t, plogtest.CompareLogs(want, got))
+}
+
+func TestLogsMapping(t *testing.T) {
+	ld := Logs(readPage(t), settings, observed)
+	require.Equal(t, 1, ld.ResourceLogs().Len())
+	rl := ld.ResourceLogs().At(0)
+	assert.Equal(t, map[string]any{"zendesk.subdomain": "acme", "server.address": "acme.zendesk.com"}, rl.Resource().Attributes().AsRaw())
+	sl := rl.ScopeLogs().At(0)
+	assert.Equal(t, settings.ScopeName, sl.Scope().Name())
+	lrs := sl.LogRecords()
+	require.Equal(t, 3, lrs.Len())
+
+	first := lrs.At(0)
+	assert.Equal(t, EventName, first.EventName())
+	assert.Equal(t, time.Date(2024, 5, 1, 11, 32, 44, 0, time.UTC), first.Timestamp().AsTime())
+	assert.Equal(t, observed, first.ObservedTimestamp().AsTime())
+	assert.Equal(t, "Role changed from Administrator to End User", first.Body().Str())
+	assert.Equal(t, map[string]any{
+		"zendesk.audit_log.id":           int64(498483000001),
+		"zendesk.audit_log.action":       "update",
+		"zendesk.audit_log.action_label": "Updated",
+		"zendesk.audit_log.actor.id":     int64(1234),
+		"zendesk.audit_log.actor.name":   "Sameer Patel",
+		"zendesk.audit_log.source.id":    int64(3456),
+		"zendesk.audit_log.source.type":  "user",
+		"zendesk.audit_log.source.label": "John Doe",
+		"client.address":                 "209.119.38.228",
+		"url.full":                       "https://acme.zendesk.com/api/v2/audit_logs/498483000001.json",
+	}, first.Attributes().AsRaw())
+
+	system := lrs.At(1)
+	_, hasIP := system.Attributes().Get("client.address")
+	assert.False(t, hasIP, "a null ip_address (system actor) is left out")
+	assert.Equal(t, pcommon.ValueTypeStr, system.Body().Type(), "an empty description is still a string body")
+	assert.Empty(t, system.Body().Str())
+
+	unknown := lrs.At(2).Attributes().AsRaw()
+	assert.Equal(t, int64(12), unknown["zendesk.audit_log.ticket_count"])
+	assert.Equal(t, 0.5, unknown["zendesk.audit_log.ratio"])
+	assert.Equal(t, true, unknown["zendesk.audit_log.flagged"])
+	assert.Equal(t, map[string]any{"from": "a", "to": []any{"b", "c"}}, unknown["zendesk.audit_log.details"])
+	assert.NotContains(t, unknown, "zendesk.audit_log.nothing", "null unknown fields are left out")
+	assert.NotContains(t, unknown, "zendesk.audit_log.url", "absent fields are left out")
+	assert.Equal(t, "line one\nline two", lrs.At(2).Body().Str())
+}
+
+func TestLogsWithoutSubdomain(t *testing.T) {
+	s := settings
+	s.Subdomain = ""
+	ld := Logs(nil, s, observed)
+	assert.Equal(t, map[string]any{"server.address": "acme.zendesk.com"}, ld.ResourceLogs().At(0).Resource().Attributes().AsRaw())
+	assert.Zero(t, ld.LogRecordCount())
+}
