@@ -43,7 +43,7 @@ type Config struct {
 	InitialLookback time.Duration `mapstructure:"initial_lookback"`
 	// StartTime is an absolute start (RFC 3339) for when there is no
 	// checkpoint; it wins over InitialLookback.
-	StartTime string `mapstructure:"start_time"`
+	StartTime time.Time `mapstructure:"start_time"`
 	// PageSize is the records asked for per request, 1..100.
 	PageSize int `mapstructure:"page_size"`
 	// MaxRequestsPerMinute is a client-side budget: the account's limit is
@@ -130,14 +130,8 @@ func (cfg *Config) Validate() error {
 	if cfg.InitialLookback <= 0 {
 		add("`initial_lookback` must be positive, got %s", cfg.InitialLookback)
 	}
-	if cfg.StartTime != "" {
-		t, err := time.Parse(time.RFC3339, cfg.StartTime)
-		switch {
-		case err != nil:
-			add("`start_time` %q is not an RFC 3339 time like 2024-01-01T00:00:00Z", cfg.StartTime)
-		case t.After(time.Now()):
-			add("`start_time` %s is in the future", cfg.StartTime)
-		}
+	if cfg.StartTime.After(time.Now()) {
+		add("`start_time` %s is in the future", cfg.StartTime.Format(time.RFC3339))
 	}
 	if cfg.PageSize < 1 || cfg.PageSize > zendesk.MaxPageSize {
 		add("`page_size` must be between 1 and %d, got %d", zendesk.MaxPageSize, cfg.PageSize)
@@ -212,10 +206,8 @@ func (cfg *Config) subdomain() string {
 
 // startTime is where reading starts without a checkpoint.
 func (cfg *Config) startTime(now time.Time) time.Time {
-	if cfg.StartTime != "" {
-		if t, err := time.Parse(time.RFC3339, cfg.StartTime); err == nil {
-			return t
-		}
+	if !cfg.StartTime.IsZero() {
+		return cfg.StartTime
 	}
 	return now.Add(-cfg.InitialLookback)
 }

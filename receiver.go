@@ -149,7 +149,7 @@ func (r *logsReceiver) Shutdown(ctx context.Context) error {
 func (r *logsReceiver) openStorage(ctx context.Context, host component.Host) (storage.Client, error) {
 	if r.cfg.StorageID == nil {
 		r.logger.Warn("No storage extension configured: the checkpoint lives in memory, and a restart reads again from start_time or initial_lookback",
-			zap.Duration("initial_lookback", r.cfg.InitialLookback), zap.String("start_time", r.cfg.StartTime))
+			zap.Duration("initial_lookback", r.cfg.InitialLookback), zap.Time("start_time", r.cfg.StartTime))
 		return storage.NewNopClient(), nil
 	}
 	ext, ok := host.GetExtensions()[*r.cfg.StorageID]
