@@ -22,6 +22,9 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/receivertest"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
@@ -29,6 +32,7 @@ import (
 	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/checkpoint"
 	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/convert"
 	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/metadata"
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/metadatatest"
 	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesksim"
 )
 
@@ -429,4 +433,33 @@ func TestStatusRecoverableOnAuthFailureThenOKOnRecovery(t *testing.T) {
 		s := host.statuses()
 		return len(s) == 2 && s[1] == componentstatus.StatusOK
 	}, 5*time.Second, 10*time.Millisecond)
+}
+
+func TestTelemetryCountsRequestsAndAcceptedRecords(t *testing.T) {
+	e := newEnv(t)
+	e.sim.Generate(250, time.Now().Add(-time.Hour), time.Now().Add(-time.Minute))
+	tel := componenttest.NewTelemetry()
+	defer func() { require.NoError(t, tel.Shutdown(context.Background())) }()
+	e.set = metadatatest.NewSettings(tel)
+	e.set.Logger = zap.New(zapcore.NewNopCore())
+
+	sink := new(consumertest.LogsSink)
+	r := e.start(t, sink, componenttest.NewNopHost())
+	requireExactly(t, simIDs(e.sim), sink)
+	require.NoError(t, r.Shutdown(context.Background()))
+
+	metadatatest.AssertEqualZendeskAuditLogsAPIRequests(t, tel, []metricdata.DataPoint[int64]{{
+		Attributes: attribute.NewSet(attribute.Int("http.response.status_code", 200)),
+		Value:      int64(e.sim.Stats().ListRequests),
+	}}, metricdatatest.IgnoreTimestamp())
+	accepted, err := tel.GetMetric("otelcol_receiver_accepted_log_records")
+	require.NoError(t, err)
+	sum := accepted.Data.(metricdata.Sum[int64])
+	require.Len(t, sum.DataPoints, 1)
+	assert.Equal(t, int64(250), sum.DataPoints[0].Value)
+	lag, err := tel.GetMetric("otelcol_zendesk_audit_logs_checkpoint_lag")
+	require.NoError(t, err)
+	g := lag.Data.(metricdata.Gauge[float64])
+	require.Len(t, g.DataPoints, 1)
+	assert.InDelta(t, time.Since(e.sim.Records()[249].CreatedAt).Seconds(), g.DataPoints[0].Value, 5)
 }
