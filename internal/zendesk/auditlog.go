@@ -1,11 +1,14 @@
 package zendesk
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"maps"
 	"slices"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // AuditLog is one record of the Zendesk audit log. Every field may be absent
@@ -41,7 +44,11 @@ var knownFields = map[string]bool{
 type auditLogFields AuditLog
 
 // UnmarshalJSON decodes the known members and keeps the others in Extra.
+// JSON null leaves a unchanged, as encoding/json does for its own types.
 func (a *AuditLog) UnmarshalJSON(b []byte) error {
+	if string(bytes.TrimSpace(b)) == "null" {
+		return nil
+	}
 	var f auditLogFields
 	if err := json.Unmarshal(b, &f); err != nil {
 		return err
@@ -114,7 +121,8 @@ func unknownMembers(b []byte) (map[string]json.RawMessage, error) {
 				return nil, err
 			}
 		}
-		if !knownFields[name] {
+		// encoding/json matches member names without regard to case.
+		if !knownFields[strings.ToLower(name)] {
 			if extra == nil {
 				extra = make(map[string]json.RawMessage)
 			}
@@ -133,11 +141,12 @@ func unknownMembers(b []byte) (map[string]json.RawMessage, error) {
 
 var errMalformed = errors.New("malformed JSON object")
 
-// plainString returns the content of a quoted JSON string without escapes.
+// plainString returns the content of a quoted JSON string that holds no
+// escape and only valid UTF-8; otherwise ok is false.
 func plainString(quoted []byte) (string, bool) {
 	inner := quoted[1 : len(quoted)-1]
 	for _, c := range inner {
-		if c == '\\' {
+		if c == '\\' || c >= utf8.RuneSelf {
 			return "", false
 		}
 	}

@@ -112,10 +112,16 @@ type Client struct {
 	opts    Options
 	limiter *rate.Limiter // nil without a budget
 	now     func() time.Time
+	// secrets are credential strings that must never appear in an error,
+	// even when a server or proxy echoes them back.
+	secrets []string
 
 	mu        sync.Mutex
 	notBefore time.Time // no request before this: Retry-After or pacing
-	rng       *rand.Rand
+	// exportNotBefore holds back export requests only: the export
+	// endpoint's own limit (one per minute) says nothing of the account's.
+	exportNotBefore time.Time
+	rng             *rand.Rand
 }
 
 // New returns a client for the account at opts.BaseURL.
@@ -175,6 +181,15 @@ func New(opts Options) (*Client, error) {
 		now:  time.Now,
 		rng:  rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
 	}
+	// The encoded form first: it does not contain the token.
+	if basic, ok := strings.CutPrefix(c.auth, "Basic "); ok {
+		c.secrets = append(c.secrets, basic)
+	}
+	for _, s := range []string{opts.Credentials.APIToken, opts.Credentials.OAuthToken} {
+		if s != "" {
+			c.secrets = append(c.secrets, s)
+		}
+	}
 	if opts.RequestsPerMinute > 0 {
 		c.limiter = rate.NewLimiter(rate.Limit(float64(opts.RequestsPerMinute)/60), 1)
 	}
@@ -203,7 +218,7 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, out 
 		u.RawQuery = q.Encode()
 	}
 	for attempt := 1; ; attempt++ {
-		if err := c.waitTurn(ctx); err != nil {
+		if err := c.waitTurn(ctx, op); err != nil {
 			return err
 		}
 		apiErr := c.once(ctx, op, method, u.String(), out)
@@ -218,7 +233,7 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, out 
 		if delay == 0 {
 			delay, reason = c.backoff(attempt), WaitBackoff
 		}
-		c.holdUntil(c.now().Add(delay))
+		c.holdUntil(scopeAccount, c.now().Add(delay))
 		c.hookWait(reason, delay)
 	}
 }
@@ -226,7 +241,7 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, out 
 func opName(method, path string) string {
 	switch {
 	case method == http.MethodPost:
-		return "export"
+		return opExport
 	case path == listPath:
 		return "list"
 	}
@@ -234,36 +249,80 @@ func opName(method, path string) string {
 }
 
 // waitTurn blocks until the client may send: the server's Retry-After or
-// pacing, then the client-side budget.
-func (c *Client) waitTurn(ctx context.Context) error {
-	c.mu.Lock()
-	wait := c.notBefore.Sub(c.now())
-	c.mu.Unlock()
-	if err := sleep(ctx, wait); err != nil {
+// pacing, then the client-side budget, then once more the server's: a
+// response to a concurrent call may have asked for a wait meanwhile.
+func (c *Client) waitTurn(ctx context.Context, op string) error {
+	if err := c.waitHold(ctx, op); err != nil {
 		return err
 	}
-	if c.limiter == nil {
-		return nil
+	if c.limiter != nil {
+		r := c.limiter.Reserve()
+		if d := r.Delay(); d > 0 {
+			c.hookWait(WaitBudget, d)
+			if err := sleep(ctx, d); err != nil {
+				r.Cancel()
+				return err
+			}
+		}
 	}
-	r := c.limiter.Reserve()
-	if d := r.Delay(); d > 0 {
-		c.hookWait(WaitBudget, d)
-		if err := sleep(ctx, d); err != nil {
-			r.Cancel()
+	return c.waitHold(ctx, op)
+}
+
+// waitHold sleeps until no hold applies to op, however often it is
+// extended while sleeping.
+func (c *Client) waitHold(ctx context.Context, op string) error {
+	for {
+		c.mu.Lock()
+		until := c.notBefore
+		if op == opExport && c.exportNotBefore.After(until) {
+			until = c.exportNotBefore
+		}
+		wait := until.Sub(c.now())
+		c.mu.Unlock()
+		if wait <= 0 {
+			return ctx.Err()
+		}
+		if err := sleep(ctx, wait); err != nil {
 			return err
 		}
 	}
-	return nil
 }
 
-// holdUntil makes every request of this client wait until t: a 429 speaks
-// for the whole account, not only for the call that got it.
-func (c *Client) holdUntil(t time.Time) {
+// holdScope says which requests a hold binds.
+type holdScope int
+
+const (
+	// scopeAccount binds every request of this client: a 429 speaks for
+	// the whole account, not only for the call that got it.
+	scopeAccount holdScope = iota
+	// scopeExport binds export requests only.
+	scopeExport
+)
+
+const opExport = "export"
+
+// holdUntil makes the requests of scope wait until t.
+func (c *Client) holdUntil(scope holdScope, t time.Time) {
 	c.mu.Lock()
-	if t.After(c.notBefore) {
-		c.notBefore = t
+	defer c.mu.Unlock()
+	hold := &c.notBefore
+	if scope == scopeExport {
+		hold = &c.exportNotBefore
 	}
-	c.mu.Unlock()
+	if t.After(*hold) {
+		*hold = t
+	}
+}
+
+// retryAfterScope is the scope of a Retry-After in an error response. An
+// export refused by the export endpoint's own limit binds exports only;
+// the account-wide limit (APIRateLimitExceeded) and anything else bind
+// every request.
+func retryAfterScope(op string, e *Error) holdScope {
+	if op == opExport && e.StatusCode == http.StatusTooManyRequests && e.Code != "APIRateLimitExceeded" {
+		return scopeExport
+	}
+	return scopeAccount
 }
 
 func (c *Client) backoff(attempt int) time.Duration {
@@ -298,6 +357,12 @@ func (c *Client) once(ctx context.Context, op, method, target string, out any) *
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
+		if resp != nil {
+			// CheckRedirect refused a redirect (resp is the redirect, its
+			// body closed): asking again would get the same answer.
+			c.hookResponse(op, resp.StatusCode)
+			return &Error{Kind: KindUnknown, Op: op, StatusCode: resp.StatusCode, Err: scrubURLError(err)}
+		}
 		c.hookResponse(op, 0)
 		return &Error{Kind: KindNetwork, Op: op, Err: scrubURLError(err)}
 	}
@@ -307,10 +372,14 @@ func (c *Client) once(ctx context.Context, op, method, target string, out any) *
 
 	body, readErr := readCapped(resp.Body, c.opts.MaxBodyBytes)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		apiErr := errorFromResponse(op, resp.StatusCode, resp.Header, body, c.now())
+		// Redacted before the excerpt is cut, so that no part of a
+		// credential survives at its end; and after, for one that was
+		// written with JSON escapes.
+		apiErr := errorFromResponse(op, resp.StatusCode, resp.Header, []byte(c.redact(string(body))), c.now())
+		apiErr.Code, apiErr.Description = c.redact(apiErr.Code), c.redact(apiErr.Description)
 		if apiErr.RetryAfter > 0 {
 			// Kept for the next call too, retried or not.
-			c.holdUntil(c.now().Add(apiErr.RetryAfter))
+			c.holdUntil(retryAfterScope(op, apiErr), c.now().Add(apiErr.RetryAfter))
 		}
 		return apiErr
 	}
@@ -335,7 +404,26 @@ func (c *Client) hookResponse(op string, status int) {
 	}
 }
 
+// redact replaces any credential in s, e.g. echoed by a proxy in an error
+// page.
+func (c *Client) redact(s string) string {
+	for _, secret := range c.secrets {
+		s = strings.ReplaceAll(s, secret, "[REDACTED]")
+	}
+	return s
+}
+
+// exportRateLimitHeader is the export endpoint's own limit (one per minute):
+// "remaining=0" after every export, which says nothing of the account.
+const exportRateLimitHeader = "Zendesk-Ratelimit-Audit-Logs-Export"
+
+// observeRateLimit reports the account's rate-limit headers and paces the
+// client when little of the budget remains.
 func (c *Client) observeRateLimit(h http.Header) {
+	if _, ok := h[exportRateLimitHeader]; ok {
+		h = h.Clone()
+		h.Del(exportRateLimitHeader)
+	}
 	rl := parseRateLimit(h)
 	if rl.Remaining < 0 {
 		return
@@ -344,7 +432,7 @@ func (c *Client) observeRateLimit(h http.Header) {
 		c.opts.Hooks.OnRateLimit(rl)
 	}
 	if d := rl.paceDelay(); d > 0 {
-		c.holdUntil(c.now().Add(d))
+		c.holdUntil(scopeAccount, c.now().Add(d))
 		c.hookWait(WaitRateLimitRemaining, d)
 	}
 }

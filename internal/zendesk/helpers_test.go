@@ -130,6 +130,7 @@ type capturedRequest struct {
 	rawQuery      string
 	query         url.Values
 	authorization string
+	userAgent     string
 }
 
 func newCapture(t *testing.T, handler func(n int, w http.ResponseWriter, r *http.Request)) (*capture, *httptest.Server) {
@@ -144,7 +145,7 @@ func (c *capture) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.mu.Lock()
 	c.requests = append(c.requests, capturedRequest{
 		at: time.Now(), method: r.Method, path: r.URL.Path, rawQuery: r.URL.RawQuery,
-		query: r.URL.Query(), authorization: r.Header.Get("Authorization"),
+		query: r.URL.Query(), authorization: r.Header.Get("Authorization"), userAgent: r.UserAgent(),
 	})
 	n := len(c.requests)
 	c.mu.Unlock()
