@@ -71,7 +71,7 @@ func (a AuditLog) MarshalJSON() ([]byte, error) {
 	}
 	out := known[:len(known)-1] // drop the closing brace
 	for _, name := range slices.Sorted(maps.Keys(a.Extra)) {
-		if knownFields[name] {
+		if knownFields[strings.ToLower(name)] {
 			continue
 		}
 		key, _ := json.Marshal(name)

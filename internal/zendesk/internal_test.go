@@ -161,7 +161,7 @@ func TestUnknownMembers(t *testing.T) {
 		{"key named like a value", `{"}":"{","{":"}"}`, map[string]string{"}": `"{"`, "{": `"}"`}},
 		{"known names in nested objects are not members", `{"x":{"id":1,"url":"u"}}`, map[string]string{"x": `{"id":1,"url":"u"}`}},
 		{"duplicate keys: the last wins", `{"x":1,"x":2}`, map[string]string{"x": "2"}},
-		{"case differs from a known name", `{"ID":1}`, map[string]string{"ID": "1"}},
+		{"case differs from a known name: encoding/json already decoded it", `{"ID":1}`, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			require.True(t, json.Valid([]byte(tc.in)), "test input must be valid JSON")
