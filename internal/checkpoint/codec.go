@@ -28,7 +28,11 @@ type stored struct {
 
 // Encode renders p as the stored value: JSON with a version field.
 func Encode(p Position) ([]byte, error) {
-	return json.Marshal(stored{Version: Version, Second: p.Second.UTC(), IDs: p.IDs()})
+	ids := p.IDs()
+	if ids == nil {
+		ids = []int64{}
+	}
+	return json.Marshal(stored{Version: Version, Second: p.Second.UTC(), IDs: ids})
 }
 
 // Decode reads a stored value and checks it before use: the version is

@@ -1,0 +1,240 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesk"
+)
+
+// Environment variables read for the connection; flags win over them.
+const (
+	envSubdomain  = "ZENDESK_SUBDOMAIN"
+	envEndpoint   = "ZENDESK_ENDPOINT"
+	envEmail      = "ZENDESK_EMAIL"
+	envAPIToken   = "ZENDESK_API_TOKEN"
+	envOAuthToken = "ZENDESK_OAUTH_TOKEN"
+)
+
+const defaultRequestsPerMinute = 100
+
+// connFlags are the connection and credential flags of the API commands.
+type connFlags struct {
+	subdomain         string
+	endpoint          string
+	email             string
+	apiToken          string
+	oauthToken        string
+	requestsPerMinute int
+}
+
+func (f *connFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.subdomain, "subdomain", "", "account `subdomain`: acme for acme.zendesk.com [env "+envSubdomain+"]")
+	fs.StringVar(&f.endpoint, "endpoint", "", "account base `URL` instead of a subdomain; https, or http to a loopback host [env "+envEndpoint+"]")
+	fs.StringVar(&f.email, "email", "", "`address` of the API token's user [env "+envEmail+"]")
+	fs.StringVar(&f.apiToken, "api-token", "", "API `token`; prefer the environment [env "+envAPIToken+"]")
+	fs.StringVar(&f.oauthToken, "oauth-token", "", "OAuth access `token`; prefer the environment [env "+envOAuthToken+"]")
+	fs.IntVar(&f.requestsPerMinute, "max-requests-per-minute", defaultRequestsPerMinute, "client-side request budget: at most `N` requests per minute, 0 for none")
+}
+
+// The receiver's rules (config.go), repeated: it keeps them unexported.
+var subdomainRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+
+// client resolves the connection from flags and environment and returns
+// an API client. Warnings go to c.stderr. No error message holds a token.
+func (c *cli) client(cmd string, fs *flag.FlagSet, f *connFlags) (*zendesk.Client, error) {
+	given := setFlags(fs)
+	pick := func(flagName, flagValue, envName string) (string, bool) {
+		if given[flagName] {
+			return flagValue, true
+		}
+		return strings.TrimSpace(c.env(envName)), false
+	}
+
+	// Where: a flag beats both variables, so that --endpoint works in a
+	// shell that exports ZENDESK_SUBDOMAIN.
+	var subdomain, endpoint string
+	switch {
+	case given["subdomain"] && given["endpoint"]:
+		return nil, usagef(cmd, "--subdomain and --endpoint are exclusive: give one")
+	case given["subdomain"]:
+		subdomain = f.subdomain
+	case given["endpoint"]:
+		endpoint = f.endpoint
+	default:
+		subdomain, endpoint = strings.TrimSpace(c.env(envSubdomain)), strings.TrimSpace(c.env(envEndpoint))
+		if subdomain != "" && endpoint != "" {
+			return nil, usagef(cmd, "%s and %s are both set: unset one, or give --subdomain or --endpoint", envSubdomain, envEndpoint)
+		}
+	}
+	baseURL, err := baseURL(subdomain, endpoint)
+	if err != nil {
+		return nil, usagef(cmd, "%s", err)
+	}
+
+	// Who.
+	email, _ := pick("email", f.email, envEmail)
+	apiToken, apiFromFlag := pick("api-token", f.apiToken, envAPIToken)
+	oauthToken, oauthFromFlag := pick("oauth-token", f.oauthToken, envOAuthToken)
+	if apiFromFlag && f.apiToken != "" {
+		fmt.Fprintf(c.stderr, "zendesk-audit: warning: a token given with --api-token lands in the shell history and the process list; set %s instead\n", envAPIToken)
+	}
+	if oauthFromFlag && f.oauthToken != "" {
+		fmt.Fprintf(c.stderr, "zendesk-audit: warning: a token given with --oauth-token lands in the shell history and the process list; set %s instead\n", envOAuthToken)
+	}
+	if apiToken != "" && oauthToken != "" {
+		// A flag beats a variable of the other kind; two of a level clash.
+		switch {
+		case apiFromFlag && !oauthFromFlag:
+			oauthToken = ""
+		case oauthFromFlag && !apiFromFlag:
+			apiToken, email = "", ""
+		default:
+			return nil, usagef(cmd, "an API token and an OAuth token are both given: give one kind of credentials")
+		}
+	}
+	switch {
+	case apiToken == "" && oauthToken == "":
+		return nil, usagef(cmd, "no credentials: set %s and %s, or %s (or the flags --email with --api-token, or --oauth-token)", envEmail, envAPIToken, envOAuthToken)
+	case apiToken != "" && email == "":
+		return nil, usagef(cmd, "an API token needs the email of its user: set %s or give --email", envEmail)
+	case oauthToken != "":
+		email = ""
+	}
+	if f.requestsPerMinute < 0 {
+		return nil, usagef(cmd, "--max-requests-per-minute must not be negative (0 means no client-side budget), got %d", f.requestsPerMinute)
+	}
+
+	client, err := zendesk.New(zendesk.Options{
+		BaseURL:           baseURL,
+		Credentials:       zendesk.Credentials{Email: email, APIToken: apiToken, OAuthToken: oauthToken},
+		RequestsPerMinute: f.requestsPerMinute,
+		RequestTimeout:    time.Minute,
+		UserAgent:         "zendesk-audit-cli",
+	})
+	if err != nil {
+		return nil, usagef(cmd, "%s", err)
+	}
+	return client, nil
+}
+
+// baseURL applies the receiver's rules: a subdomain means
+// https://NAME.zendesk.com; an endpoint is https, or http to a loopback host
+// only, so that tokens never travel in clear text.
+func baseURL(subdomain, endpoint string) (string, error) {
+	switch {
+	case subdomain == "" && endpoint == "":
+		return "", fmt.Errorf("no account given: set %s (or %s), or give --subdomain (or --endpoint)", envSubdomain, envEndpoint)
+	case subdomain != "":
+		if !subdomainRE.MatchString(subdomain) {
+			hint := ""
+			if sub, ok := strings.CutSuffix(subdomain, ".zendesk.com"); ok {
+				hint = fmt.Sprintf(" (did you mean %q?)", sub)
+			}
+			return "", fmt.Errorf("subdomain %q is not a Zendesk subdomain: lower-case letters, digits and dashes, e.g. acme for acme.zendesk.com%s", subdomain, hint)
+		}
+		return "https://" + subdomain + ".zendesk.com", nil
+	}
+	if err := validateEndpoint(endpoint); err != nil {
+		return "", err
+	}
+	return strings.TrimRight(endpoint, "/"), nil
+}
+
+func validateEndpoint(endpoint string) error {
+	u, err := url.Parse(endpoint)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("endpoint %q is not a URL like https://acme.zendesk.com", endpoint)
+	}
+	if u.User != nil {
+		return errors.New("the endpoint must not hold credentials; use the email and API token, or the OAuth token")
+	}
+	if strings.Trim(u.Path, "/") != "" || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("the endpoint must be the account's base URL (scheme and host only), got path %q", u.Path)
+	}
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		if isLoopback(u.Hostname()) {
+			return nil
+		}
+		return fmt.Errorf("endpoint %q uses http: credentials would travel in clear text; use https (http is allowed only to a loopback host)", endpoint)
+	}
+	return fmt.Errorf("endpoint scheme %q is not https", u.Scheme)
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// filterFlags are the filters of list and export.
+type filterFlags struct {
+	action     string
+	sourceType string
+	sourceID   int64
+	actorID    int64
+	ipAddress  string
+	since      string
+	until      string
+}
+
+func (f *filterFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.action, "action", "", "only this `action`: create, update, destroy, login, exported, ...")
+	fs.StringVar(&f.sourceType, "source-type", "", "only this source `type`: user, ticket, rule, apitoken, account_setting, ...")
+	fs.Int64Var(&f.sourceID, "source-id", 0, "only this source `id` (needs --source-type)")
+	fs.Int64Var(&f.actorID, "actor-id", 0, "only this actor `id`")
+	fs.StringVar(&f.ipAddress, "ip-address", "", "only this `IP` address")
+	fs.StringVar(&f.since, "since", "", "created at or after `T`: RFC 3339, or a duration back from now (90m, 24h, 7d)")
+	fs.StringVar(&f.until, "until", "", "created at or before `T` (needs --since; default now)")
+}
+
+// filter builds the API filter; now resolves durations.
+func (f *filterFlags) filter(cmd string, now time.Time) (zendesk.Filter, error) {
+	flt := zendesk.Filter{
+		Action:     f.action,
+		SourceType: f.sourceType,
+		SourceID:   f.sourceID,
+		ActorID:    f.actorID,
+		IPAddress:  f.ipAddress,
+	}
+	if f.sourceID != 0 && f.sourceType == "" {
+		return flt, usagef(cmd, "--source-id needs --source-type (the API refuses a source id alone)")
+	}
+	if f.ipAddress != "" && net.ParseIP(f.ipAddress) == nil {
+		return flt, usagef(cmd, "--ip-address %q is not an IP address", f.ipAddress)
+	}
+	switch {
+	case f.since == "" && f.until != "":
+		return flt, usagef(cmd, "--until needs --since: the API filters created_at on a range with both ends")
+	case f.since != "":
+		start, err := parseTimeArg(f.since, now)
+		if err != nil {
+			return flt, usagef(cmd, "--since: %s", err)
+		}
+		end := now
+		if f.until != "" {
+			if end, err = parseTimeArg(f.until, now); err != nil {
+				return flt, usagef(cmd, "--until: %s", err)
+			}
+		}
+		if end.Before(start) {
+			return flt, usagef(cmd, "--until %s is before --since %s", end.UTC().Format(time.RFC3339), start.UTC().Format(time.RFC3339))
+		}
+		flt.CreatedAtStart, flt.CreatedAtEnd = start, end
+	}
+	if err := flt.Validate(); err != nil {
+		return flt, usagef(cmd, "%s", err)
+	}
+	return flt, nil
+}

@@ -1,0 +1,215 @@
+// Command zendesk-audit is an operator tool for the Zendesk Audit Logs API
+// and for the checkpoint of the zendesk_audit_logs receiver.
+//
+// API commands (list, show, export) talk to a Zendesk account with the same
+// client the receiver uses. Checkpoint commands (checkpoint show, set,
+// reset) open the receiver's checkpoint through the file_storage
+// extension's own code, exactly as a collector does, and never read the
+// database file by themselves.
+//
+// Run "zendesk-audit help" for the usage and the exit codes.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesk"
+)
+
+// Exit codes.
+const (
+	exitOK   = 0
+	exitFail = 1 // API error, usage error, not found, storage error
+	exitAuth = 2 // credentials refused (401) or no permission (403)
+)
+
+const usageText = `zendesk-audit: read the Zendesk audit log, and inspect or move the
+checkpoint of the zendesk_audit_logs receiver.
+
+Usage:
+  zendesk-audit list   [connection flags] [filter flags] [--sort asc|desc]
+                       [--limit N] [--page-size N] [--output json|table]
+  zendesk-audit show   [connection flags] [--output json|table] ID
+  zendesk-audit export [connection flags] [filter flags]
+  zendesk-audit checkpoint show  --storage-dir DIR [storage flags] [--json]
+  zendesk-audit checkpoint set   --storage-dir DIR [storage flags] --time T
+  zendesk-audit checkpoint reset --storage-dir DIR [storage flags]
+  zendesk-audit help [COMMAND]
+
+Commands:
+  list        List audit logs, newest first by default, with cursor pagination.
+              Output: one JSON object per line with the API's own field names
+              (fields unknown to this tool included), or an aligned table.
+  show        Show one audit log by id.
+  export      Ask Zendesk for a CSV export of the matching audit logs. Zendesk
+              prepares it out of band and emails a download link to the user
+              of the credentials; nothing is downloaded here. Zendesk allows
+              one export per minute per account.
+  checkpoint  Show, set or delete the receiver's checkpoint in a file_storage
+              directory. Stop the collector first: while it runs it holds the
+              storage locked.
+
+Connection flags (list, show, export); flags win over the environment:
+  --subdomain NAME       account subdomain, NAME.zendesk.com   [ZENDESK_SUBDOMAIN]
+  --endpoint URL         base URL instead of a subdomain: https, or http to a
+                         loopback host only                     [ZENDESK_ENDPOINT]
+  --email ADDRESS        user of the API token                  [ZENDESK_EMAIL]
+  --api-token TOKEN      API token                              [ZENDESK_API_TOKEN]
+  --oauth-token TOKEN    OAuth access token (scope read or
+                         auditlogs:read)                        [ZENDESK_OAUTH_TOKEN]
+  --max-requests-per-minute N
+                         client-side request budget; the account's limit is
+                         shared with every integration (default 100, 0 = none)
+  Give tokens in the environment: a token on the command line lands in the
+  shell history and in the process list. Tokens are never printed.
+
+Filter flags (list, export):
+  --action ACTION        e.g. create, update, destroy, login, exported
+  --source-type TYPE     e.g. user, ticket, rule, apitoken, account_setting
+  --source-id ID         needs --source-type
+  --actor-id ID
+  --ip-address IP
+  --since T, --until T   created_at range; T is RFC 3339 (2024-05-01T00:00:00Z)
+                         or a duration back from now (90m, 24h, 7d). --since
+                         alone means until now; --until needs --since. Zendesk
+                         compares whole seconds.
+
+Storage flags (checkpoint):
+  --storage-dir DIR      the file_storage extension's directory (required)
+  --storage NAME         the extension instance, file_storage/NAME (default
+                         file_storage); the data lives in DIR whatever the name
+  --storage-timeout D    how long to wait for the storage lock (default 1s)
+  --receiver ID          the receiver whose checkpoint it is: zendesk_audit_logs
+                         or zendesk_audit_logs/NAME (default zendesk_audit_logs)
+
+  checkpoint set --time T stores a fresh position at T (RFC 3339): on its next
+  start the receiver reads records created from T on, T included. checkpoint
+  reset deletes the checkpoint: the receiver then starts from its configured
+  start_time or initial_lookback. Like the collector, these commands create
+  the receiver's (empty) storage file when there is none; run them as the
+  collector's user (as root, a file they create is given to the directory's
+  owner).
+
+Exit codes:
+  0  success (checkpoint show with no checkpoint stored included)
+  1  usage error, API error, audit log not found, storage locked or unusable
+  2  the credentials were refused (401) or lack permission (403); a hint says
+     what to check
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// cli is one invocation's environment.
+type cli struct {
+	env    func(string) string
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	now    func() time.Time
+}
+
+// usageError is a mistake in the command line; the command it belongs to
+// names the help to read.
+type usageError struct {
+	cmd string
+	msg string
+}
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(cmd, format string, args ...any) error {
+	return &usageError{cmd: cmd, msg: fmt.Sprintf(format, args...)}
+}
+
+// errSilent is a failure already reported on stderr.
+var errSilent = errors.New("failed")
+
+// run is the whole program: it parses args, runs the command and returns
+// the exit code.
+func run(ctx context.Context, args []string, env func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if env == nil {
+		env = func(string) string { return "" }
+	}
+	c := &cli{env: env, stdin: stdin, stdout: stdout, stderr: stderr, now: time.Now}
+	return c.exitCode(c.dispatch(ctx, args))
+}
+
+func (c *cli) dispatch(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		fmt.Fprint(c.stderr, usageText)
+		return errSilent
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "list":
+		return c.cmdList(ctx, rest)
+	case "show":
+		return c.cmdShow(ctx, rest)
+	case "export":
+		return c.cmdExport(ctx, rest)
+	case "checkpoint":
+		return c.cmdCheckpoint(ctx, rest)
+	case "help", "-h", "-help", "--help":
+		return c.cmdHelp(rest)
+	}
+	return usagef("", "unknown command %q", cmd)
+}
+
+func (c *cli) cmdHelp(args []string) error {
+	if len(args) > 0 {
+		name := strings.Join(args, " ")
+		if fs := newCommandFlagSet(name, c); fs != nil {
+			printCommandUsage(c.stdout, name, fs)
+			return nil
+		}
+		return usagef("", "no help for %q: unknown command", name)
+	}
+	fmt.Fprint(c.stdout, usageText)
+	return nil
+}
+
+// exitCode reports err on stderr and maps it to an exit code.
+func (c *cli) exitCode(err error) int {
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if errors.Is(err, errSilent) {
+		return exitFail
+	}
+	var ue *usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintf(c.stderr, "zendesk-audit: %s\n", ue.msg)
+		if ue.cmd != "" {
+			fmt.Fprintf(c.stderr, "Run 'zendesk-audit help %s' for usage.\n", ue.cmd)
+		} else {
+			fmt.Fprintln(c.stderr, "Run 'zendesk-audit help' for usage.")
+		}
+		return exitFail
+	}
+	var apiErr *zendesk.Error
+	if errors.As(err, &apiErr) && (apiErr.Kind == zendesk.KindAuth || apiErr.Kind == zendesk.KindForbidden) {
+		// The error's text ends with the client's hint in parentheses.
+		fmt.Fprintf(c.stderr, "zendesk-audit: %s\n", err)
+		return exitAuth
+	}
+	if errors.Is(err, context.Canceled) {
+		fmt.Fprintln(c.stderr, "zendesk-audit: interrupted")
+		return exitFail
+	}
+	fmt.Fprintf(c.stderr, "zendesk-audit: %s\n", err)
+	return exitFail
+}
