@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"regexp"
 	"strings"
 	"time"
 
@@ -78,8 +77,6 @@ type FilterConfig struct {
 
 var _ component.Config = (*Config)(nil)
 
-var subdomainRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
-
 // Validate checks the configuration; each error names its key.
 func (cfg *Config) Validate() error {
 	var errs []error
@@ -90,11 +87,13 @@ func (cfg *Config) Validate() error {
 		add("one of `subdomain` or `endpoint` is required")
 	case cfg.Subdomain != "" && cfg.Endpoint != "":
 		add("`subdomain` and `endpoint` are exclusive: give one")
-	case cfg.Subdomain != "" && !subdomainRE.MatchString(cfg.Subdomain):
-		add("`subdomain` %q is not a Zendesk subdomain (lower-case letters, digits and dashes, e.g. acme for acme.zendesk.com)", cfg.Subdomain)
-	case cfg.Endpoint != "":
-		if err := validateEndpoint(cfg.Endpoint); err != nil {
-			errs = append(errs, err)
+	case cfg.Subdomain != "":
+		if _, err := zendesk.SubdomainURL(cfg.Subdomain); err != nil {
+			add("`subdomain` %w", err)
+		}
+	default:
+		if _, err := zendesk.EndpointURL(cfg.Endpoint); err != nil {
+			add("`endpoint` %w", err)
 		}
 	}
 
@@ -146,39 +145,6 @@ func (cfg *Config) Validate() error {
 		add("`filter.ip_address` %q is not an IP address", cfg.Filter.IPAddress)
 	}
 	return errors.Join(errs...)
-}
-
-// validateEndpoint accepts https URLs, and http only to a loopback host:
-// tokens never travel in clear text.
-func validateEndpoint(endpoint string) error {
-	u, err := url.Parse(endpoint)
-	if err != nil || u.Host == "" {
-		return fmt.Errorf("`endpoint` %q is not a URL like https://acme.zendesk.com", endpoint)
-	}
-	if u.User != nil {
-		return errors.New("`endpoint` must not hold credentials; use `email` and `api_token`, or `oauth_token`")
-	}
-	if strings.Trim(u.Path, "/") != "" || u.RawQuery != "" {
-		return fmt.Errorf("`endpoint` must be the account's base URL (scheme and host only), got path %q", u.Path)
-	}
-	switch u.Scheme {
-	case "https":
-		return nil
-	case "http":
-		if isLoopback(u.Hostname()) {
-			return nil
-		}
-		return fmt.Errorf("`endpoint` %q uses http: credentials would travel in clear text; use https (http is allowed only to a loopback host)", endpoint)
-	}
-	return fmt.Errorf("`endpoint` scheme %q is not https", u.Scheme)
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // baseURL is the account's base URL.

@@ -1,12 +1,9 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"net"
-	"net/url"
-	"regexp"
 	"strings"
 	"time"
 
@@ -44,7 +41,6 @@ func (f *connFlags) register(fs *flag.FlagSet) {
 }
 
 // The receiver's rules (config.go), repeated: it keeps them unexported.
-var subdomainRE = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 
 // client resolves the connection from flags and environment and returns
 // an API client. Warnings go to c.stderr. No error message holds a token.
@@ -132,50 +128,17 @@ func baseURL(subdomain, endpoint string) (string, error) {
 	case subdomain == "" && endpoint == "":
 		return "", fmt.Errorf("no account given: set %s (or %s), or give --subdomain (or --endpoint)", envSubdomain, envEndpoint)
 	case subdomain != "":
-		if !subdomainRE.MatchString(subdomain) {
-			hint := ""
-			if sub, ok := strings.CutSuffix(subdomain, ".zendesk.com"); ok {
-				hint = fmt.Sprintf(" (did you mean %q?)", sub)
-			}
-			return "", fmt.Errorf("subdomain %q is not a Zendesk subdomain: lower-case letters, digits and dashes, e.g. acme for acme.zendesk.com%s", subdomain, hint)
+		u, err := zendesk.SubdomainURL(subdomain)
+		if err != nil {
+			return "", fmt.Errorf("subdomain %w", err)
 		}
-		return "https://" + subdomain + ".zendesk.com", nil
+		return u, nil
 	}
-	if err := validateEndpoint(endpoint); err != nil {
-		return "", err
+	u, err := zendesk.EndpointURL(endpoint)
+	if err != nil {
+		return "", fmt.Errorf("endpoint %w", err)
 	}
-	return strings.TrimRight(endpoint, "/"), nil
-}
-
-func validateEndpoint(endpoint string) error {
-	u, err := url.Parse(endpoint)
-	if err != nil || u.Host == "" {
-		return fmt.Errorf("endpoint %q is not a URL like https://acme.zendesk.com", endpoint)
-	}
-	if u.User != nil {
-		return errors.New("the endpoint must not hold credentials; use the email and API token, or the OAuth token")
-	}
-	if strings.Trim(u.Path, "/") != "" || u.RawQuery != "" || u.Fragment != "" {
-		return fmt.Errorf("the endpoint must be the account's base URL (scheme and host only), got path %q", u.Path)
-	}
-	switch u.Scheme {
-	case "https":
-		return nil
-	case "http":
-		if isLoopback(u.Hostname()) {
-			return nil
-		}
-		return fmt.Errorf("endpoint %q uses http: credentials would travel in clear text; use https (http is allowed only to a loopback host)", endpoint)
-	}
-	return fmt.Errorf("endpoint scheme %q is not https", u.Scheme)
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return u, nil
 }
 
 // filterFlags are the filters of list and export.
