@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# The demo (`make run`): starts the Zendesk API simulator, then the collector
+# with demo/collector.yaml reading from it and printing every audit log with
+# the debug exporter. Ctrl-C stops both.
+#
+# Environment:
+#   DEMO_DURATION=N      stop both after N seconds and exit 0 (CI smoke test);
+#                        0 or unset: run until Ctrl-C.
+#   DEMO_STORAGE_DIR     file_storage directory (default .tmp/demo-storage).
+#   DEMO_KEEP_STORAGE=1  keep the checkpoint of an earlier run. By default it
+#                        is removed, since each run starts a new simulated
+#                        account.
+#   DEMO_EVENTS          backlog records in the simulator (default 2000).
+#   DEMO_LIVE_RATE       live arrivals per second (default 2).
+#   DEMO_CONFIG          collector config (default demo/collector.yaml).
+#   COLLECTOR, SIM       binaries (default _build/otelcol-zendesk, bin/zendesk-sim).
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+root=$PWD
+
+DEMO_DURATION=${DEMO_DURATION:-0}
+DEMO_STORAGE_DIR=${DEMO_STORAGE_DIR:-$root/.tmp/demo-storage}
+DEMO_EVENTS=${DEMO_EVENTS:-2000}
+DEMO_LIVE_RATE=${DEMO_LIVE_RATE:-2}
+DEMO_CONFIG=${DEMO_CONFIG:-demo/collector.yaml}
+COLLECTOR=${COLLECTOR:-_build/otelcol-zendesk}
+SIM=${SIM:-bin/zendesk-sim}
+
+log() { printf '[demo] %s\n' "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+[[ $DEMO_DURATION =~ ^[0-9]+$ ]] || die "DEMO_DURATION must be a whole number of seconds, got '$DEMO_DURATION'"
+[[ -x $COLLECTOR ]] || die "$COLLECTOR not found: run 'make build' (or 'make run', which builds)"
+[[ -x $SIM ]] || die "$SIM not found: run 'make build'"
+
+case $DEMO_STORAGE_DIR in /*) ;; *) DEMO_STORAGE_DIR=$root/$DEMO_STORAGE_DIR ;; esac
+if [[ ${DEMO_KEEP_STORAGE:-0} != 1 ]]; then
+	rm -rf "$DEMO_STORAGE_DIR"
+fi
+mkdir -p "$DEMO_STORAGE_DIR" "$root/.tmp"
+
+sim_pid=
+col_pid=
+sim_out=$(mktemp "$root/.tmp/demo-sim-url.XXXXXX")
+
+# stop PID NAME: SIGTERM, wait up to 15s, then SIGKILL. Returns the exit
+# status of the process (0 for a clean shutdown).
+stop() {
+	local pid=$1 name=$2 rc=0 i
+	[[ -n $pid ]] || return 0
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -TERM "$pid" 2>/dev/null || true
+		for ((i = 0; i < 150; i++)); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		if kill -0 "$pid" 2>/dev/null; then
+			log "$name did not stop within 15s; killing it"
+			kill -KILL "$pid" 2>/dev/null || true
+		fi
+	fi
+	wait "$pid" 2>/dev/null || rc=$?
+	return "$rc"
+}
+
+cleanup() {
+	local rc=$? col_rc=0 sim_rc=0
+	trap - EXIT INT TERM
+	stop "$col_pid" collector || col_rc=$?
+	col_pid=
+	stop "$sim_pid" zendesk-sim || sim_rc=$?
+	sim_pid=
+	rm -f "$sim_out"
+	if ((col_rc != 0)); then
+		log "collector exited with status $col_rc"
+		((rc != 0)) || rc=$col_rc
+	fi
+	if ((sim_rc != 0)); then
+		log "zendesk-sim exited with status $sim_rc"
+		((rc != 0)) || rc=$sim_rc
+	fi
+	log "stopped (exit $rc)"
+	exit "$rc"
+}
+interrupted() {
+	log "interrupted: stopping the collector and the simulator"
+	# A clean stop after Ctrl-C is a success.
+	(exit 0)
+	cleanup
+}
+trap cleanup EXIT
+trap interrupted INT TERM
+
+# 1. The simulator prints its base URL alone on the first line of stdout.
+"$SIM" --listen 127.0.0.1:0 --events "$DEMO_EVENTS" --live-rate "$DEMO_LIVE_RATE" \
+	--email demo@example.com --api-token demo-token >"$sim_out" &
+sim_pid=$!
+url=
+for ((i = 0; i < 100; i++)); do
+	if IFS= read -r url <"$sim_out" && [[ -n $url ]]; then
+		break
+	fi
+	kill -0 "$sim_pid" 2>/dev/null || die "zendesk-sim exited before printing its URL"
+	sleep 0.1
+done
+[[ $url == http://* ]] || die "zendesk-sim did not print its URL within 10s (got '$url')"
+log "zendesk-sim listening at $url ($DEMO_EVENTS backlog records, $DEMO_LIVE_RATE live/s; stats: $url/_sim/stats)"
+
+# 2. The collector, configured through the environment.
+export ZENDESK_ENDPOINT=$url
+export ZENDESK_EMAIL=demo@example.com
+export ZENDESK_API_TOKEN=demo-token
+export DEMO_STORAGE_DIR
+log "starting $COLLECTOR --config $DEMO_CONFIG (checkpoint in ${DEMO_STORAGE_DIR#"$root"/})"
+if ((DEMO_DURATION > 0)); then
+	log "running for ${DEMO_DURATION}s"
+else
+	log "press Ctrl-C to stop"
+fi
+"$COLLECTOR" --config "$DEMO_CONFIG" &
+col_pid=$!
+
+# 3. Wait for the deadline, Ctrl-C, or one of them dying.
+start=$SECONDS
+while :; do
+	if ! kill -0 "$col_pid" 2>/dev/null; then
+		rc=0
+		wait "$col_pid" || rc=$?
+		col_pid=
+		die "the collector exited on its own (status $rc); see its output above"
+	fi
+	if ! kill -0 "$sim_pid" 2>/dev/null; then
+		rc=0
+		wait "$sim_pid" || rc=$?
+		sim_pid=
+		die "zendesk-sim exited on its own (status $rc)"
+	fi
+	if ((DEMO_DURATION > 0 && SECONDS - start >= DEMO_DURATION)); then
+		log "${DEMO_DURATION}s elapsed: stopping"
+		break
+	fi
+	# Background sleep + wait so that Ctrl-C runs the trap at once.
+	sleep 1 &
+	wait $! || true
+done
+exit 0
