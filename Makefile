@@ -6,6 +6,7 @@
 #   make lint     gofmt check + go vet
 #   make build    _build/otelcol-zendesk (ocb) and bin/zendesk-sim
 #   make smoke    25s demo run that must deliver >= 100 audit logs (CI)
+#   make fuzz     each fuzz target for FUZZTIME (30s)
 #   make sim      the simulator alone on 127.0.0.1:8089
 #   make clean    remove bin/ _build/ .tmp/
 #
@@ -48,7 +49,7 @@ GO_FILES := $(shell find . \( -path ./_build -o -path ./bin -o -path ./.tmp -o -
 # cmd/zendesk-audit is built too once it exists.
 AUDIT_BIN := $(if $(wildcard cmd/zendesk-audit),$(BIN_DIR)/zendesk-audit)
 
-.PHONY: all build test lint sim run smoke clean tools
+.PHONY: all build test lint fuzz sim run smoke clean tools
 all: lint test build
 
 tools: $(BUILDER)
@@ -82,6 +83,17 @@ lint:
 		exit 1; \
 	fi
 	$(GO) vet ./...
+
+# Each fuzz target for FUZZTIME; the seed corpora live in testdata/fuzz.
+FUZZTIME ?= 30s
+FUZZ_TARGETS := ./internal/zendesk:FuzzDecodePage ./internal/zendesk:FuzzParseRetryAfter \
+	./internal/zendesk:FuzzParseRateLimit ./internal/checkpoint:FuzzDecode
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "== $$name ($$pkg, $(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	done
 
 # --- Demo --------------------------------------------------------------------
 # SIM_ARGS overrides the simulator's flags, e.g.
