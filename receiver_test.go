@@ -2,7 +2,9 @@ package zendeskauditlogsreceiver
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/http/httptest"
 	"slices"
 	"sync"
@@ -419,13 +421,7 @@ func TestStatusRecoverableOnAuthFailureThenOKOnRecovery(t *testing.T) {
 	failed := e.logs.FilterMessageSnippet("Polling the Zendesk audit log failed").All()
 	require.NotEmpty(t, failed)
 	assert.Contains(t, failed[0].ContextMap()["error"], "check the email and API token")
-	for _, entry := range e.logs.All() {
-		for _, v := range entry.ContextMap() {
-			if s, ok := v.(string); ok {
-				assert.NotContains(t, s, testToken)
-			}
-		}
-	}
+	requireNoSecret(t, e.logs, host)
 
 	e.sim.SetCredentials(testEmail, testToken, "")
 	requireExactly(t, simIDs(e.sim), sink)
@@ -462,4 +458,29 @@ func TestTelemetryCountsRequestsAndAcceptedRecords(t *testing.T) {
 	g := lag.Data.(metricdata.Gauge[float64])
 	require.Len(t, g.DataPoints, 1)
 	assert.InDelta(t, time.Since(e.sim.Records()[249].CreatedAt).Seconds(), g.DataPoints[0].Value, 5)
+}
+
+// requireNoSecret asserts that no log line (message or field, at any level)
+// and no status event holds the token, the email/token pair or its base64.
+func requireNoSecret(t *testing.T, logs *observer.ObservedLogs, host *storageHost) {
+	t.Helper()
+	pair := testEmail + "/token:" + testToken
+	secrets := []string{testToken, pair, base64.StdEncoding.EncodeToString([]byte(pair))}
+	var texts []string
+	for _, entry := range logs.All() {
+		texts = append(texts, entry.Message, fmt.Sprint(entry.ContextMap()))
+	}
+	host.mu.Lock()
+	for _, ev := range host.events {
+		if ev.Err() != nil {
+			texts = append(texts, ev.Err().Error())
+		}
+	}
+	host.mu.Unlock()
+	require.NotEmpty(t, texts)
+	for _, text := range texts {
+		for _, secret := range secrets {
+			require.NotContains(t, text, secret)
+		}
+	}
 }
