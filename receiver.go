@@ -233,10 +233,19 @@ func (r *logsReceiver) poll(ctx context.Context) error {
 			return err
 		}
 		if !page.HasMore {
-			return nil
+			break
+		}
+		if page.AfterCursor == params.After {
+			return fmt.Errorf("listing audit logs: the API returned the same cursor again (%d records), which would never end", len(page.AuditLogs))
 		}
 		params.After = page.AfterCursor
 	}
+	// The window is read to its end: every record before end is done.
+	if next := r.pos.ReadBefore(end); !next.Equal(r.pos) {
+		r.pos = next
+		r.save(ctx)
+	}
+	return nil
 }
 
 // deliver hands the records of one page that are not done yet to the next
@@ -266,13 +275,18 @@ func (r *logsReceiver) deliver(ctx context.Context, page []zendesk.AuditLog, obs
 		return err
 	}
 	r.pos = r.pos.Advance(delivered)
-	// The page is delivered: store its position even if shutdown began.
+	r.save(ctx)
+	r.recordLag(ctx)
+	return nil
+}
+
+// save stores the position; it runs even if shutdown began, since what it
+// records was delivered.
+func (r *logsReceiver) save(ctx context.Context) {
 	if err := r.store.Save(context.WithoutCancel(ctx), r.pos); err != nil {
 		r.logger.Error("The checkpoint could not be saved; after a restart the records since the last saved checkpoint are delivered again",
 			zap.Error(err), zap.Time("second", r.pos.Second))
 	}
-	r.recordLag(ctx)
-	return nil
 }
 
 // consume calls the next consumer until it accepts the page, retrying

@@ -101,6 +101,19 @@ func (p Position) Advance(delivered []Record) Position {
 	return next
 }
 
+// ReadBefore returns the position after a complete read, up to its last
+// page, of a window that ended at end: every record created before end's
+// second is then done, whether or not the API's end bound is inclusive.
+// Moving on over quiet seconds keeps the next read short and the lag true.
+func (p Position) ReadBefore(end time.Time) Position {
+	end = end.UTC().Truncate(time.Second)
+	if !p.Second.Before(end) {
+		return p
+	}
+	// Nothing was delivered in end's second, or p.Second would be end.
+	return Start(end)
+}
+
 // Equal reports whether two positions are the same.
 func (p Position) Equal(o Position) bool {
 	return p.Second.Equal(o.Second) && maps.Equal(p.done, o.done)

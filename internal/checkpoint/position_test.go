@@ -42,6 +42,17 @@ func TestAdvanceWithinAndAcrossSeconds(t *testing.T) {
 	assert.True(t, r.Done(4, sec(0)))
 }
 
+func TestReadBeforeMovesOverQuietSeconds(t *testing.T) {
+	p := At(sec(3), []int64{1})
+	assert.True(t, p.Equal(p.ReadBefore(sec(3))), "records of the end second may still come")
+	assert.True(t, p.Equal(p.ReadBefore(sec(2))))
+	q := p.ReadBefore(sec(9).Add(300 * time.Millisecond))
+	assert.Equal(t, sec(9), q.Second)
+	assert.Empty(t, q.IDs())
+	assert.True(t, q.Done(1, sec(8)))
+	assert.False(t, q.Done(2, sec(9)))
+}
+
 func TestAdvanceIgnoresRecordsBeforeTheSecond(t *testing.T) {
 	p := At(sec(5), []int64{1})
 	q := p.Advance([]Record{{ID: 2, CreatedAt: sec(3)}})
@@ -140,6 +151,9 @@ func runHistory(t *testing.T, rng *rand.Rand, crashes bool) {
 			}
 			saved = pos
 		}
+		// The window was read to its end.
+		pos = pos.ReadBefore(end)
+		saved = pos
 	}
 	dups := 0
 	for _, r := range all {

@@ -69,7 +69,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	errs = errors.Join(errs, err)
 	builder.ZendeskAuditLogsCheckpointLag, err = builder.meter.Float64Gauge(
 		"otelcol_zendesk_audit_logs_checkpoint_lag",
-		metric.WithDescription("Seconds between now and the created_at of the newest delivered audit log. [Development]"),
+		metric.WithDescription("Seconds between now and the receiver's position: every audit log created before it has been delivered. [Development]"),
 		metric.WithUnit("s"),
 	)
 	errs = errors.Join(errs, err)

@@ -41,7 +41,7 @@ func AssertEqualZendeskAuditLogsAPIRequests(t *testing.T, tt *componenttest.Tele
 func AssertEqualZendeskAuditLogsCheckpointLag(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[float64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_zendesk_audit_logs_checkpoint_lag",
-		Description: "Seconds between now and the created_at of the newest delivered audit log. [Development]",
+		Description: "Seconds between now and the receiver's position: every audit log created before it has been delivered. [Development]",
 		Unit:        "s",
 		Data: metricdata.Gauge[float64]{
 			DataPoints: dps,
