@@ -249,7 +249,7 @@ func (c *cli) checkpointShow(ctx context.Context, st *openedStorage, o *checkpoi
 	ids := pos.IDs()
 	age := humanAge(c.now().Sub(pos.Second))
 	fmt.Fprintf(c.stdout, "receiver:        %s (%s)\n", st.receiver, st.where)
-	fmt.Fprintf(c.stdout, "newest second:   %s (%s ago): every record created before it is done\n", pos.Second.UTC().Format(time.RFC3339), age)
+	fmt.Fprintf(c.stdout, "position:        %s (%s ago): every record created before it is done\n", pos.Second.UTC().Format(time.RFC3339), age)
 	fmt.Fprintf(c.stdout, "ids held:        %d: records created in that second and already delivered\n", len(ids))
 	fmt.Fprintf(c.stdout, "format version:  %d\n", head.Version)
 	fmt.Fprintf(c.stdout, "next start:      reads from %s and skips the held ids\n", pos.QueryStart().UTC().Format(time.RFC3339))

@@ -87,7 +87,7 @@ func TestCheckpointShowReadsReceiverStore(t *testing.T) {
 	r := runCLI(t, nil, "checkpoint", "show", "--storage-dir", dir, "--receiver", "zendesk_audit_logs/prod")
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Contains(t, r.stdout, "receiver:        zendesk_audit_logs/prod (file_storage in "+dir+")\n")
-	assert.Contains(t, r.stdout, "newest second:   2024-05-01T12:00:00Z (")
+	assert.Contains(t, r.stdout, "position:        2024-05-01T12:00:00Z (")
 	assert.Contains(t, r.stdout, "ids held:        3: ")
 	assert.Contains(t, r.stdout, "format version:  1\n")
 	assert.Contains(t, r.stdout, "next start:      reads from 2024-05-01T11:59:59Z")
