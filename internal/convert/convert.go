@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"time"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -83,7 +84,7 @@ func fill(lr plog.LogRecord, a *zendesk.AuditLog, observed pcommon.Timestamp) {
 		lr.Body().SetStr(d)
 	}
 	attrs := lr.Attributes()
-	attrs.EnsureCapacity(attrCountPerRecordMax + len(a.Extra))
+	attrs.EnsureCapacity(attrCount(a))
 	putInt(attrs, AttrID, a.ID)
 	putStr(attrs, AttrAction, a.Action)
 	putStr(attrs, AttrActionLabel, a.ActionLabel)
@@ -99,6 +100,21 @@ func fill(lr plog.LogRecord, a *zendesk.AuditLog, observed pcommon.Timestamp) {
 			putRaw(attrs, AttributePrefix+name, a.Extra[name])
 		}
 	}
+}
+
+// attrCount is how many attributes fill may put: one allocation for them
+// all, no larger than it needs to be.
+func attrCount(a *zendesk.AuditLog) int {
+	n := len(a.Extra)
+	for _, ok := range [attrCountPerRecordMax]bool{
+		a.ID.Valid, a.Action.Valid, a.ActionLabel.Valid, a.ActorID.Valid, a.ActorName.Valid,
+		a.SourceID.Valid, a.SourceType.Valid, a.SourceLabel.Valid, a.IPAddress.Valid, a.URL.Valid,
+	} {
+		if ok {
+			n++
+		}
+	}
+	return n
 }
 
 func putStr(m pcommon.Map, k string, v zendesk.Optional[string]) {
@@ -117,6 +133,9 @@ func putInt(m pcommon.Map, k string, v zendesk.Optional[int64]) {
 // booleans, integers and other numbers keep their type, objects and arrays
 // become maps and slices; null is left out like an absent field.
 func putRaw(m pcommon.Map, k string, raw json.RawMessage) {
+	if putRawScalar(m, k, raw) {
+		return
+	}
 	d := json.NewDecoder(bytes.NewReader(raw))
 	d.UseNumber()
 	var v any
@@ -133,13 +152,7 @@ func setValue(dst pcommon.Value, v any) {
 	case bool:
 		dst.SetBool(v)
 	case json.Number:
-		if i, err := v.Int64(); err == nil {
-			dst.SetInt(i)
-		} else if f, err := v.Float64(); err == nil {
-			dst.SetDouble(f)
-		} else {
-			dst.SetStr(v.String())
-		}
+		setNumber(dst, v)
 	case []any:
 		s := dst.SetEmptySlice()
 		s.EnsureCapacity(len(v))
@@ -155,4 +168,84 @@ func setValue(dst pcommon.Value, v any) {
 	case nil:
 		// an empty value, as JSON null inside an array or object
 	}
+}
+
+func setNumber(dst pcommon.Value, v json.Number) {
+	if i, err := v.Int64(); err == nil {
+		dst.SetInt(i)
+	} else if f, err := v.Float64(); err == nil {
+		dst.SetDouble(f)
+	} else {
+		dst.SetStr(v.String())
+	}
+}
+
+// putRawScalar is putRaw without a json.Decoder and its intermediate any
+// for raw that is exactly one scalar token: null, true, false, a number,
+// or a string without escapes whose bytes are valid UTF-8. It reports
+// false, having put nothing, for anything else.
+func putRawScalar(m pcommon.Map, k string, raw []byte) bool {
+	switch {
+	case string(raw) == "null":
+		return true
+	case string(raw) == "true":
+		m.PutEmpty(k).SetBool(true)
+	case string(raw) == "false":
+		m.PutEmpty(k).SetBool(false)
+	case len(raw) >= 2 && raw[0] == '"' && raw[len(raw)-1] == '"':
+		s := raw[1 : len(raw)-1]
+		for _, c := range s {
+			if c < 0x20 || c == '"' || c == '\\' {
+				return false
+			}
+		}
+		if !utf8.Valid(s) {
+			return false
+		}
+		m.PutEmpty(k).SetStr(string(s))
+	case isNumber(raw):
+		setNumber(m.PutEmpty(k), json.Number(raw))
+	default:
+		return false
+	}
+	return true
+}
+
+// isNumber reports whether b is exactly a JSON number.
+func isNumber(b []byte) bool {
+	i := 0
+	digits := func() bool {
+		start := i
+		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
+			i++
+		}
+		return i > start
+	}
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && '1' <= b[i] && b[i] <= '9':
+		digits()
+	default:
+		return false
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if !digits() {
+			return false
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if !digits() {
+			return false
+		}
+	}
+	return i == len(b)
 }

@@ -45,10 +45,31 @@ type auditLogFields AuditLog
 
 // UnmarshalJSON decodes the known members and keeps the others in Extra.
 // JSON null leaves a unchanged, as encoding/json does for its own types.
+// On error a is unchanged.
+//
+// A single-pass decoder (decode.go) reads the usual record; whatever it
+// does not decide itself goes through decodeSlow, encoding/json, so the
+// result is the same either way.
 func (a *AuditLog) UnmarshalJSON(b []byte) error {
 	if string(bytes.TrimSpace(b)) == "null" {
 		return nil
 	}
+	d := decoder{b: b}
+	d.ws()
+	var fast AuditLog
+	if d.record(&fast) {
+		d.ws()
+		if d.i == len(b) {
+			*a = fast
+			return nil
+		}
+	}
+	return a.decodeSlow(b)
+}
+
+// decodeSlow is the reference decoding: encoding/json into the fields,
+// then a second scan for the unknown members.
+func (a *AuditLog) decodeSlow(b []byte) error {
 	var f auditLogFields
 	if err := json.Unmarshal(b, &f); err != nil {
 		return err

@@ -392,7 +392,7 @@ func (c *Client) once(ctx context.Context, op, method, target string, out any) *
 	if out == nil {
 		return nil
 	}
-	if err := json.Unmarshal(body, out); err != nil {
+	if err := decodeBody(body, out); err != nil {
 		return &Error{Kind: KindDecode, Op: op, StatusCode: resp.StatusCode, Err: fmt.Errorf("reading the %d-byte body: %w", len(body), err)}
 	}
 	return nil
@@ -476,4 +476,14 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+// decodeBody decodes a success body: with the body's own one-pass decoder
+// where it has one (a page of records), else with encoding/json. Both
+// give the same result.
+func decodeBody(body []byte, out any) error {
+	if d, ok := out.(interface{ decode([]byte) error }); ok {
+		return d.decode(body)
+	}
+	return json.Unmarshal(body, out)
 }
