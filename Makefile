@@ -7,6 +7,7 @@
 #   make build    _build/otelcol-zendesk (ocb) and bin/zendesk-sim
 #   make smoke    25s demo run that must deliver >= 100 audit logs (CI)
 #   make fuzz     each fuzz target for FUZZTIME (30s)
+#   make e2e      the built collector under faults and SIGKILLs: nothing lost
 #   make sim      the simulator alone on 127.0.0.1:8089
 #   make clean    remove bin/ _build/ .tmp/
 #
@@ -49,7 +50,7 @@ GO_FILES := $(shell find . \( -path ./_build -o -path ./bin -o -path ./.tmp -o -
 # cmd/zendesk-audit is built too once it exists.
 AUDIT_BIN := $(if $(wildcard cmd/zendesk-audit),$(BIN_DIR)/zendesk-audit)
 
-.PHONY: all build test lint fuzz sim run smoke clean tools
+.PHONY: all build test lint fuzz e2e sim run smoke clean tools
 all: lint test build
 
 tools: $(BUILDER)
@@ -94,6 +95,15 @@ fuzz:
 		echo "== $$name ($$pkg, $(FUZZTIME))"; \
 		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	done
+
+# End-to-end delivery check under faults: the built collector killed with
+# SIGKILL and restarted, a sink outage, 429/503/500/truncated/slow API
+# responses; fails unless nothing is missing or unknown, no Retry-After was
+# violated and duplicates <= page_size x kills. The seed is printed.
+#   make e2e E2E_ARGS='--seed 42 --duration 60s'
+E2E_ARGS ?= --duration 30s
+e2e: $(COLLECTOR) $(SIM)
+	$(GO) run ./cmd/zendesk-e2e --collector $(COLLECTOR) --sim $(SIM) $(E2E_ARGS)
 
 # --- Demo --------------------------------------------------------------------
 # SIM_ARGS overrides the simulator's flags, e.g.

@@ -1,0 +1,146 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/confmap"
+
+	zendeskreceiver "github.com/zendesk-audit-otel/zendeskauditlogsreceiver"
+)
+
+func testCollectorParams() collectorParams {
+	return collectorParams{
+		StorageDir:           "/tmp/e2e work/storage",
+		SimURL:               "http://127.0.0.1:41234",
+		Email:                emailVariant(e2eEmail, 3),
+		APIToken:             `tok"en`,
+		RequestTimeout:       10 * time.Second,
+		SettleDelay:          5 * time.Second,
+		InitialLookback:      5 * time.Hour,
+		MaxRequestsPerMinute: 600,
+		SinkURL:              "http://127.0.0.1:4318",
+	}
+}
+
+// renderTemplate renders one of the repository's templates in e2e/ and
+// parses the result as the collector would.
+func renderTemplate(t *testing.T, name string, data any) *confmap.Conf {
+	t.Helper()
+	text, err := os.ReadFile(filepath.Join("..", "..", "e2e", name))
+	require.NoError(t, err)
+	out, err := renderConfig(name, string(text), data)
+	require.NoError(t, err)
+	ret, err := confmap.NewRetrievedFromYAML(out)
+	require.NoError(t, err, "rendered YAML:\n%s", out)
+	conf, err := ret.AsConf()
+	require.NoError(t, err)
+	return conf
+}
+
+func TestCollectorTemplate(t *testing.T) {
+	p := testCollectorParams()
+	conf := renderTemplate(t, collectorTemplate, p)
+
+	// The receiver's section is a valid config of the receiver itself.
+	f := zendeskreceiver.NewFactory()
+	cfg := f.CreateDefaultConfig().(*zendeskreceiver.Config)
+	sub, err := conf.Sub("receivers::zendesk_audit_logs")
+	require.NoError(t, err)
+	require.NoError(t, sub.Unmarshal(cfg))
+	require.NoError(t, cfg.Validate())
+	assert.Equal(t, p.SimURL, cfg.Endpoint)
+	assert.Equal(t, p.Email, cfg.Email)
+	assert.Equal(t, p.APIToken, string(cfg.APIToken))
+	assert.Equal(t, time.Second, cfg.PollInterval)
+	assert.Equal(t, p.SettleDelay, cfg.SettleDelay)
+	assert.Equal(t, p.InitialLookback, cfg.InitialLookback)
+	assert.Equal(t, 100, cfg.PageSize)
+	assert.Equal(t, p.MaxRequestsPerMinute, cfg.MaxRequestsPerMinute)
+	assert.Equal(t, p.RequestTimeout, cfg.Timeout)
+	require.NotNil(t, cfg.StorageID)
+	assert.Equal(t, "file_storage", cfg.StorageID.String())
+	assert.True(t, cfg.BackOffConfig.Enabled)
+	assert.Equal(t, 100*time.Millisecond, cfg.BackOffConfig.InitialInterval)
+	assert.Equal(t, time.Second, cfg.BackOffConfig.MaxInterval)
+	assert.Zero(t, cfg.BackOffConfig.MaxElapsedTime)
+
+	want := map[string]any{
+		"extensions::file_storage::directory":                      p.StorageDir,
+		"extensions::file_storage::create_directory":               true,
+		"exporters::otlp_http::endpoint":                           p.SinkURL,
+		"exporters::otlp_http::sending_queue::enabled":             false,
+		"exporters::otlp_http::retry_on_failure::enabled":          true,
+		"exporters::otlp_http::retry_on_failure::initial_interval": "100ms",
+		"exporters::otlp_http::retry_on_failure::max_interval":     "1s",
+		"exporters::otlp_http::retry_on_failure::max_elapsed_time": "0s",
+		"service::telemetry::metrics::level":                       "none",
+		"service::extensions":                                      []any{"file_storage"},
+		"service::pipelines::logs::receivers":                      []any{"zendesk_audit_logs"},
+		"service::pipelines::logs::exporters":                      []any{"otlp_http"},
+	}
+	for k, v := range want {
+		assert.Equal(t, v, conf.Get(k), k)
+	}
+	// Nothing may acknowledge data before the sink has it.
+	assert.Nil(t, conf.Get("service::pipelines::logs::processors"))
+}
+
+func TestSinkTemplate(t *testing.T) {
+	conf := renderTemplate(t, sinkTemplate, sinkParams{Endpoint: "127.0.0.1:4318", File: "/tmp/x y/logs.jsonl"})
+	want := map[string]any{
+		"receivers::otlp::protocols::http::endpoint": "127.0.0.1:4318",
+		"exporters::file::path":                      "/tmp/x y/logs.jsonl",
+		"exporters::file::append":                    true,
+		"exporters::file::format":                    "json",
+		"service::telemetry::metrics::level":         "none",
+		"service::pipelines::logs::receivers":        []any{"otlp"},
+		"service::pipelines::logs::exporters":        []any{"file"},
+	}
+	for k, v := range want {
+		assert.Equal(t, v, conf.Get(k), k)
+	}
+}
+
+func TestRenderConfigErrors(t *testing.T) {
+	_, err := renderConfig("t", "a: {{.Nope}}", sinkParams{})
+	assert.ErrorContains(t, err, "Nope")
+	_, err = renderConfig("t", "a: {{", sinkParams{})
+	assert.ErrorContains(t, err, "parsing template")
+	err = renderConfigFile(t.TempDir(), "absent.tmpl", sinkParams{}, filepath.Join(t.TempDir(), "out"))
+	assert.ErrorContains(t, err, "--config-dir")
+}
+
+func TestQuoting(t *testing.T) {
+	out, err := renderConfig("t", "a: {{q .File}}\nb: {{d .D}}\n", struct {
+		File string
+		D    time.Duration
+	}{`we"ird: #path`, 90 * time.Minute})
+	require.NoError(t, err)
+	ret, err := confmap.NewRetrievedFromYAML(out)
+	require.NoError(t, err)
+	conf, err := ret.AsConf()
+	require.NoError(t, err)
+	assert.Equal(t, `we"ird: #path`, conf.Get("a"))
+	assert.Equal(t, "1h30m0s", conf.Get("b"))
+}
+
+func TestEmailVariant(t *testing.T) {
+	assert.Equal(t, e2eEmail, emailVariant(e2eEmail, 0))
+	assert.Equal(t, "E2e-audit@example.com", emailVariant(e2eEmail, 1))
+	assert.Equal(t, "e2E-audit@example.com", emailVariant(e2eEmail, 2))
+	seen := map[string]bool{}
+	for n := range 200 {
+		v := emailVariant(e2eEmail, n)
+		assert.True(t, strings.EqualFold(v, e2eEmail), v)
+		assert.False(t, seen[v], "variant %d repeats %q", n, v)
+		seen[v] = true
+	}
+	assert.Equal(t, 1<<17, emailVariants(e2eEmail))
+	assert.Equal(t, 1, emailVariants("1@2"))
+}

@@ -1,0 +1,728 @@
+// Command zendesk-e2e checks the delivery guarantee of the
+// zendesk_audit_logs receiver end to end, under faults.
+//
+// It starts the Zendesk API simulator (bin/zendesk-sim) with a backlog,
+// live arrivals and injected API faults; a SINK collector (OTLP/HTTP in,
+// file out); and the collector UNDER TEST (zendesk_audit_logs with
+// file_storage, otlp_http to the sink, no queue). During the live phase it
+// SIGKILLs the collector under test at seeded random moments and starts it
+// again on the same storage, and stops the sink for a few seconds once.
+// Then it stops live arrivals, waits until the sink has every record of
+// the simulator (or a timeout), stops everything, and compares the ids in
+// the sink's file with the simulator's.
+//
+// It prints one summary line on stdout (progress goes to stderr):
+//
+//	e2e seed=42 expected=N delivered=N distinct=N missing=0 unknown=0 duplicates=K kills=3 ... result=PASS
+//
+// and exits 0 only if nothing is missing or unknown, no request broke a
+// Retry-After or asked for an oversize page, and duplicates are at most
+// 100 per kill. The work directory (configs, file_storage, the sink's
+// file, every process's log) is kept when the check fails.
+//
+// Usage (from the repository root, after make build):
+//
+//	go run ./cmd/zendesk-e2e --seed 1 --duration 30s
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/url"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// options are the command line flags.
+type options struct {
+	seed      int64
+	seedSet   bool
+	duration  time.Duration
+	kills     int
+	sinkDown  time.Duration
+	collector string
+	sim       string
+	workdir   string
+	configDir string
+	keep      bool
+
+	events       int
+	backlog      time.Duration
+	liveRate     float64
+	lateFraction float64
+	maxLate      time.Duration
+	p429         float64
+	p429NoRA     float64
+	retryAfter   time.Duration
+	p503         float64
+	p500         float64
+	pTruncated   float64
+	pSlow        float64
+	slow         time.Duration
+	budget       int
+
+	settleDelay    time.Duration
+	maxRPM         int
+	requestTimeout time.Duration
+	drainTimeout   time.Duration
+	stallTimeout   time.Duration
+	varyEmail      bool
+}
+
+func parseOptions(args []string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("zendesk-e2e", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Int64Var(&o.seed, "seed", 0, "seed of the simulator's data and faults and of the kill schedule (default: random, printed)")
+	fs.DurationVar(&o.duration, "duration", 60*time.Second, "length of the live phase, during which kills and the sink outage happen")
+	fs.IntVar(&o.kills, "kills", 3, "SIGKILLs of the collector under test during the live phase")
+	fs.DurationVar(&o.sinkDown, "sink-down", 4*time.Second, "length of the one sink outage (0: none)")
+	fs.StringVar(&o.collector, "collector", "_build/otelcol-zendesk", "collector distribution binary (make build)")
+	fs.StringVar(&o.sim, "sim", "bin/zendesk-sim", "simulator binary (make build)")
+	fs.StringVar(&o.workdir, "workdir", "", "work directory, must be empty or absent (default: a new temporary directory, removed if the check passes)")
+	fs.StringVar(&o.configDir, "config-dir", "e2e", "directory of the config templates collector.yaml.tmpl and sink.yaml.tmpl")
+	fs.BoolVar(&o.keep, "keep", false, "keep the work directory even if the check passes")
+
+	fs.IntVar(&o.events, "events", 8000, "simulator: backlog records")
+	fs.DurationVar(&o.backlog, "backlog", 4*time.Hour, "simulator: time spread of the backlog")
+	fs.Float64Var(&o.liveRate, "live-rate", 5, "simulator: live arrivals per second")
+	fs.Float64Var(&o.lateFraction, "late-fraction", 0.2, "simulator: fraction of live records indexed late")
+	fs.DurationVar(&o.maxLate, "max-late", 3*time.Second, "simulator: maximum lateness of late live records (< --settle-delay)")
+	fs.Float64Var(&o.p429, "p429", 0.04, "simulator: probability of 429 with Retry-After")
+	fs.Float64Var(&o.p429NoRA, "p429-no-retry-after", 0.03, "simulator: probability of 429 without Retry-After")
+	fs.DurationVar(&o.retryAfter, "retry-after", time.Second, "simulator: Retry-After of 429/503 faults")
+	fs.Float64Var(&o.p503, "p503", 0.03, "simulator: probability of 503 with an HTML body")
+	fs.Float64Var(&o.p500, "p500", 0.03, "simulator: probability of 500")
+	fs.Float64Var(&o.pTruncated, "p-truncated", 0.03, "simulator: probability of a truncated 200 body")
+	fs.Float64Var(&o.pSlow, "p-slow", 0.05, "simulator: probability of a slow response")
+	fs.DurationVar(&o.slow, "slow", 2*time.Second, "simulator: delay of slow responses")
+	fs.IntVar(&o.budget, "budget", 120, "simulator: account requests per minute (0: unlimited)")
+
+	fs.DurationVar(&o.settleDelay, "settle-delay", 5*time.Second, "receiver: settle_delay (> --max-late)")
+	fs.IntVar(&o.maxRPM, "max-requests-per-minute", 600, "receiver: max_requests_per_minute")
+	fs.DurationVar(&o.requestTimeout, "request-timeout", 10*time.Second, "receiver: HTTP timeout (> --slow)")
+	fs.DurationVar(&o.drainTimeout, "drain-timeout", 3*time.Minute, "after the live phase, how long to wait for the sink to have every record")
+	fs.DurationVar(&o.stallTimeout, "stall-timeout", 90*time.Second, "after the live phase, stop waiting once the sink got nothing new for this long "+
+		"(more than the simulator's budget window of 1m)")
+	fs.BoolVar(&o.varyEmail, "vary-email", true, "give each start of the collector under test its own letter case of the email, so the simulator "+
+		"does not hold a new process to a Retry-After sent to a killed one")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "seed" {
+			o.seedSet = true
+		}
+	})
+	if !o.seedSet {
+		o.seed = rand.Int64N(1_000_000_000)
+	}
+	return o, o.validate()
+}
+
+func (o options) validate() error {
+	var errs []error
+	if o.duration < 5*time.Second {
+		errs = append(errs, fmt.Errorf("--duration must be at least 5s, got %s", o.duration))
+	}
+	if o.kills < 0 {
+		errs = append(errs, fmt.Errorf("--kills must not be negative"))
+	}
+	if o.settleDelay <= o.maxLate {
+		errs = append(errs, fmt.Errorf("--settle-delay (%s) must exceed --max-late (%s), or late records are skipped by design", o.settleDelay, o.maxLate))
+	}
+	if o.requestTimeout <= o.slow {
+		errs = append(errs, fmt.Errorf("--request-timeout (%s) must exceed --slow (%s)", o.requestTimeout, o.slow))
+	}
+	if o.events < 0 || o.liveRate < 0 || o.budget < 0 || o.maxRPM < 0 {
+		errs = append(errs, errors.New("--events, --live-rate, --budget and --max-requests-per-minute must not be negative"))
+	}
+	if p := o.p429 + o.p429NoRA + o.p503 + o.p500 + o.pTruncated; p > 1 {
+		errs = append(errs, fmt.Errorf("the error fault probabilities add up to %.2f > 1", p))
+	}
+	if o.drainTimeout <= 0 || o.stallTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("--drain-timeout and --stall-timeout must be positive"))
+	}
+	return errors.Join(errs...)
+}
+
+// simArgs are the simulator's flags.
+func (o options) simArgs(email, token string) []string {
+	f := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+	return []string{
+		"--listen", "127.0.0.1:0",
+		"--seed", strconv.FormatInt(o.seed, 10),
+		"--events", strconv.Itoa(o.events),
+		"--backlog", o.backlog.String(),
+		"--email", email,
+		"--api-token", token,
+		"--live-rate", f(o.liveRate),
+		"--late-fraction", f(o.lateFraction),
+		"--max-late", o.maxLate.String(),
+		"--p429", f(o.p429),
+		"--p429-no-retry-after", f(o.p429NoRA),
+		"--retry-after", o.retryAfter.String(),
+		"--p503", f(o.p503),
+		"--p500", f(o.p500),
+		"--p-truncated", f(o.pTruncated),
+		"--p-slow", f(o.pSlow),
+		"--slow", o.slow.String(),
+		"--budget", strconv.Itoa(o.budget),
+		"--verbose",
+	}
+}
+
+// run is the whole command; it returns the exit status.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int) {
+	o, err := parseOptions(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "zendesk-e2e:", err)
+		return 2
+	}
+
+	workdir, tempWorkdir, err := prepareWorkdir(o.workdir)
+	if err != nil {
+		fmt.Fprintln(stderr, "zendesk-e2e:", err)
+		fmt.Fprintf(stdout, "e2e seed=%d result=ERROR error=%q\n", o.seed, err.Error())
+		return 2
+	}
+	r := &runner{
+		opts:    o,
+		workdir: workdir,
+		sup:     newSupervisor(),
+		log:     stderr,
+		start:   time.Now(),
+		rng:     rand.New(rand.NewPCG(uint64(o.seed), 0x5eed)),
+	}
+	r.logf("seed=%d workdir=%s", o.seed, workdir)
+
+	passed := false
+	defer func() {
+		if rec := recover(); rec != nil {
+			r.sup.killAll()
+			fmt.Fprintf(stderr, "zendesk-e2e: panic: %v\n%s", rec, debug.Stack())
+			fmt.Fprintf(stdout, "e2e seed=%d result=ERROR error=%q\n", o.seed, fmt.Sprint("panic: ", rec))
+			code = 2
+			passed = false
+		}
+		if passed && tempWorkdir && !o.keep {
+			_ = os.RemoveAll(workdir)
+			return
+		}
+		r.logf("work directory kept: %s (logs: sim.log, sink.log, collector.log; configs; storage/; sink/)", workdir)
+	}()
+
+	sum, err := r.execute(ctx)
+	r.sup.killAll()
+	if err != nil {
+		r.logf("ERROR: %v", err)
+		fmt.Fprintf(stdout, "e2e seed=%d result=ERROR error=%q\n", o.seed, err.Error())
+		return 2
+	}
+	for _, why := range sum.verdict() {
+		r.logf("FAIL: %s", why)
+	}
+	fmt.Fprintln(stdout, sum.line())
+	if len(sum.verdict()) > 0 {
+		return 1
+	}
+	passed = true
+	return 0
+}
+
+// prepareWorkdir makes the work directory: a new temporary one, or dir,
+// which must be empty or absent (a checkpoint or sink file from an
+// earlier run would falsify the check).
+func prepareWorkdir(dir string) (path string, temp bool, err error) {
+	if dir == "" {
+		path, err = os.MkdirTemp("", "zendesk-e2e-")
+		return path, true, err
+	}
+	path, err = filepath.Abs(dir)
+	if err != nil {
+		return "", false, err
+	}
+	entries, err := os.ReadDir(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return path, false, os.MkdirAll(path, 0o755)
+	case err != nil:
+		return "", false, err
+	case len(entries) > 0:
+		return "", false, fmt.Errorf("--workdir %s is not empty: give a new or empty directory", path)
+	}
+	return path, false, nil
+}
+
+// Credentials the simulator accepts.
+const (
+	e2eEmail = "e2e-audit@example.com"
+	e2eToken = "e2e-token"
+)
+
+// runner holds the state of one run.
+type runner struct {
+	opts    options
+	workdir string
+	sup     *supervisor
+	log     io.Writer
+	start   time.Time
+	rng     *rand.Rand
+
+	simURL string
+	admin  *simAdmin
+	simP   *proc
+
+	sinkPort int
+	sinkFile string
+	sinkP    *proc
+
+	collector   *proc
+	starts      int // starts of the collector under test
+	kills       int
+	sinkOutages int
+	crashes     int
+	peakRSS     int64
+	errors      []string
+}
+
+func (r *runner) logf(format string, args ...any) {
+	fmt.Fprintf(r.log, "[e2e %6.1fs] %s\n", time.Since(r.start).Seconds(), fmt.Sprintf(format, args...))
+}
+
+func (r *runner) path(name string) string { return filepath.Join(r.workdir, name) }
+
+// execute runs the check and returns its summary; an error means the
+// check could not be carried out.
+func (r *runner) execute(ctx context.Context) (summary, error) {
+	o := r.opts
+	for _, b := range []string{o.collector, o.sim} {
+		if st, err := os.Stat(b); err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
+			return summary{}, fmt.Errorf("%s is not an executable file: run `make build` first (or pass --collector/--sim)", b)
+		}
+	}
+	for _, t := range []string{collectorTemplate, sinkTemplate} {
+		if _, err := os.Stat(filepath.Join(o.configDir, t)); err != nil {
+			return summary{}, fmt.Errorf("config template: %w (run from the repository root or pass --config-dir)", err)
+		}
+	}
+	acts, err := planActions(r.rng, o.duration, o.kills, o.sinkDown)
+	if err != nil {
+		return summary{}, err
+	}
+	if err := os.MkdirAll(r.path("sink"), 0o755); err != nil {
+		return summary{}, err
+	}
+	if err := os.MkdirAll(r.path("storage"), 0o755); err != nil {
+		return summary{}, err
+	}
+	r.sinkFile = r.path("sink/logs.jsonl")
+
+	if err := r.startSim(ctx); err != nil {
+		return summary{}, err
+	}
+	if err := r.startSinkFirst(ctx); err != nil {
+		return summary{}, err
+	}
+	if err := r.startCollector(); err != nil {
+		return summary{}, err
+	}
+
+	// Live phase: the fault schedule.
+	phase := time.Now()
+	r.logf("live phase: %s, schedule: %s", o.duration, describeActions(acts))
+	for _, a := range acts {
+		if err := r.pause(ctx, time.Until(phase.Add(a.At))); err != nil {
+			return summary{}, err
+		}
+		if err := r.act(ctx, a); err != nil {
+			return summary{}, err
+		}
+	}
+	if err := r.pause(ctx, time.Until(phase.Add(o.duration))); err != nil {
+		return summary{}, err
+	}
+
+	// Drain: no more arrivals; wait for the sink to have everything.
+	if err := r.admin.setLiveRate(ctx, 0); err != nil {
+		return summary{}, err
+	}
+	stopped := time.Now()
+	expected, err := r.admin.ids(ctx)
+	if err != nil {
+		return summary{}, err
+	}
+	r.logf("live arrivals stopped; the simulator holds %d records; waiting up to %s for the sink to have them all", len(expected), o.drainTimeout)
+	if err := r.waitDelivered(ctx, expected, stopped.Add(o.drainTimeout)); err != nil {
+		return summary{}, err
+	}
+
+	// Stop everything, gracefully.
+	r.sampleRSS()
+	r.logf("stopping the collector under test (SIGTERM)")
+	if err := r.sup.stop(r.collector, 30*time.Second); err != nil {
+		r.errors = append(r.errors, err.Error())
+	}
+	stats, err := r.admin.stats(ctx)
+	if err != nil {
+		return summary{}, err
+	}
+	r.logf("stopping the sink (SIGTERM)")
+	if err := r.sup.stop(r.sinkP, 30*time.Second); err != nil {
+		r.errors = append(r.errors, err.Error())
+	}
+	final, err := r.admin.ids(ctx)
+	if err != nil {
+		return summary{}, err
+	}
+	if len(final) != len(expected) {
+		r.logf("note: the simulator held %d records after the drain, %d when live arrivals stopped; using the later list", len(final), len(expected))
+	}
+	content, err := parseSinkFile(r.sinkFile)
+	if err != nil {
+		return summary{}, fmt.Errorf("reading the sink's file: %w", err)
+	}
+	cmp := compare(final, content.IDs)
+	s := summary{
+		Seed:        o.seed,
+		comparison:  cmp,
+		NoID:        content.NoID,
+		Kills:       r.kills,
+		SinkOutages: r.sinkOutages,
+		Crashes:     r.crashes,
+		Stats:       stats,
+		PeakRSSKiB:  r.peakRSS,
+		Errors:      r.errors,
+	}
+	r.diagnose(ctx, s)
+	if err := r.sup.stop(r.simP, 10*time.Second); err != nil {
+		r.logf("note: %v", err)
+	}
+	return s, nil
+}
+
+func describeActions(acts []action) string {
+	parts := make([]string, len(acts))
+	for i, a := range acts {
+		parts[i] = fmt.Sprintf("%s@%.1fs", a.Kind, a.At.Seconds())
+	}
+	return strings.Join(parts, " ")
+}
+
+// startSim starts the simulator and reads its URL.
+func (r *runner) startSim(ctx context.Context) error {
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	p, err := r.sup.start("zendesk-sim", r.opts.sim, r.opts.simArgs(e2eEmail, e2eToken), r.path("sim.log"), pw)
+	pw.Close()
+	if err != nil {
+		pr.Close()
+		return err
+	}
+	r.simP = p
+	line, err := readFirstLine(ctx, pr, io.Discard, 60*time.Second)
+	if err != nil {
+		return fmt.Errorf("zendesk-sim did not print its URL: %w; see %s", err, r.path("sim.log"))
+	}
+	u, err := url.Parse(line)
+	if err != nil || u.Scheme != "http" || u.Host == "" || !isLoopbackURL(line) {
+		return fmt.Errorf("zendesk-sim printed %q, not a loopback http URL", line)
+	}
+	r.simURL = line
+	r.admin = newSimAdmin(line)
+	r.logf("zendesk-sim at %s (pid %d), %d backlog records over %s, live %g/s", line, p.pid(), r.opts.events, r.opts.backlog, r.opts.liveRate)
+	return nil
+}
+
+// freePort returns a TCP port of 127.0.0.1 that was free a moment ago.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// startSinkFirst starts the sink on a free port, trying other ports if
+// the one drawn was taken meanwhile.
+func (r *runner) startSinkFirst(ctx context.Context) error {
+	var last error
+	for range 3 {
+		port, err := freePort()
+		if err != nil {
+			return err
+		}
+		r.sinkPort = port
+		if err := renderConfigFile(r.opts.configDir, sinkTemplate, sinkParams{
+			Endpoint: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
+			File:     r.sinkFile,
+		}, r.path("sink.yaml")); err != nil {
+			return err
+		}
+		if last = r.startSink(ctx); last == nil {
+			return nil
+		}
+		r.logf("sink did not start on port %d: %v; trying another port", port, last)
+	}
+	return last
+}
+
+// startSink starts the sink with sink.yaml and waits until it listens.
+func (r *runner) startSink(ctx context.Context) error {
+	p, err := r.sup.start("sink", r.opts.collector, []string{"--config", r.path("sink.yaml")}, r.path("sink.log"), nil)
+	if err != nil {
+		return err
+	}
+	r.sinkP = p
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(r.sinkPort))
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			r.logf("sink listening on %s (pid %d)", addr, p.pid())
+			return nil
+		}
+		if p.exited() {
+			return fmt.Errorf("the sink exited (%s) before listening on %s; see %s:\n%s", p.exitStatus(), addr, r.path("sink.log"), tailFile(r.path("sink.log"), 10))
+		}
+		if time.Now().After(deadline) {
+			_ = r.sup.kill(p, 5*time.Second)
+			return fmt.Errorf("the sink does not listen on %s after 30s; see %s", addr, r.path("sink.log"))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// startCollector renders a config for the next start of the collector
+// under test and starts it.
+func (r *runner) startCollector() error {
+	r.starts++
+	email := e2eEmail
+	if r.opts.varyEmail {
+		// Variant 0 (the email as given) is left for the runner's own
+		// diagnostic requests.
+		email = emailVariant(e2eEmail, r.starts%emailVariants(e2eEmail))
+	}
+	cfgPath := r.path(fmt.Sprintf("collector-%d.yaml", r.starts))
+	if err := renderConfigFile(r.opts.configDir, collectorTemplate, collectorParams{
+		StorageDir:           r.path("storage"),
+		SimURL:               r.simURL,
+		Email:                email,
+		APIToken:             e2eToken,
+		RequestTimeout:       r.opts.requestTimeout,
+		SettleDelay:          r.opts.settleDelay,
+		InitialLookback:      r.opts.backlog + time.Hour,
+		MaxRequestsPerMinute: r.opts.maxRPM,
+		SinkURL:              "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(r.sinkPort)),
+	}, cfgPath); err != nil {
+		return err
+	}
+	p, err := r.sup.start("collector", r.opts.collector, []string{"--config", cfgPath}, r.path("collector.log"), nil)
+	if err != nil {
+		return err
+	}
+	r.collector = p
+	r.logf("collector under test started (#%d, pid %d, %s)", r.starts, p.pid(), filepath.Base(cfgPath))
+	return nil
+}
+
+// sampleRSS folds the collector's VmHWM into the peak.
+func (r *runner) sampleRSS() {
+	if r.collector == nil || r.collector.exited() {
+		return
+	}
+	kib, err := peakRSSKiB(r.collector.pid())
+	if err != nil {
+		r.logf("note: reading the peak RSS of pid %d: %v", r.collector.pid(), err)
+		return
+	}
+	r.peakRSS = max(r.peakRSS, kib)
+}
+
+// act carries out one step of the schedule.
+func (r *runner) act(ctx context.Context, a action) error {
+	switch a.Kind {
+	case actKill:
+		r.sampleRSS()
+		pid := r.collector.pid()
+		if err := r.sup.kill(r.collector, 10*time.Second); err != nil {
+			return err
+		}
+		r.kills++
+		r.logf("SIGKILLed the collector under test (pid %d, kill %d of %d); starting it again in %s", pid, r.kills, r.opts.kills, a.RestartDelay.Round(time.Millisecond))
+		if err := r.pause(ctx, a.RestartDelay); err != nil {
+			return err
+		}
+		return r.startCollector()
+	case actSinkStop:
+		r.logf("stopping the sink (SIGTERM) for %s", r.opts.sinkDown)
+		if err := r.sup.stop(r.sinkP, 30*time.Second); err != nil {
+			r.errors = append(r.errors, err.Error())
+			r.logf("WARNING: %v", err)
+		}
+		r.sinkOutages++
+	case actSinkStart:
+		r.logf("starting the sink again (same port and file)")
+		return r.startSink(ctx)
+	}
+	return nil
+}
+
+// maxCrashes ends the run when the collector under test keeps exiting on
+// its own (a config it refuses, a crash at start).
+const maxCrashes = 5
+
+// pause waits d, restarting the collector under test if it exits on its
+// own meanwhile (counted as a crash); any other child exiting on its own
+// ends the run.
+func (r *runner) pause(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(max(d, 0))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("interrupted: %w", ctx.Err())
+		case <-t.C:
+			return nil
+		case p := <-r.sup.unexpected:
+			switch p {
+			case r.collector:
+				r.crashes++
+				r.logf("ERROR: the collector under test (pid %d) exited on its own: %s; last lines of its log:\n%s",
+					p.pid(), p.exitStatus(), tailFile(r.path("collector.log"), 20))
+				if r.crashes >= maxCrashes {
+					return fmt.Errorf("the collector under test exited on its own %d times; see %s", r.crashes, r.path("collector.log"))
+				}
+				if err := r.startCollector(); err != nil {
+					return err
+				}
+			case r.sinkP:
+				return fmt.Errorf("the sink exited on its own (%s); see %s:\n%s", p.exitStatus(), r.path("sink.log"), tailFile(r.path("sink.log"), 20))
+			case r.simP:
+				return fmt.Errorf("zendesk-sim exited on its own (%s); see %s:\n%s", p.exitStatus(), r.path("sim.log"), tailFile(r.path("sim.log"), 20))
+			default:
+				if p.name == "collector" {
+					// An earlier start of the collector under test that
+					// exited on its own just before the runner killed it.
+					r.crashes++
+					r.logf("ERROR: an earlier collector under test (pid %d) exited on its own: %s", p.pid(), p.exitStatus())
+				} else {
+					r.logf("note: an earlier %s (pid %d) exited on its own: %s", p.name, p.pid(), p.exitStatus())
+				}
+			}
+		}
+	}
+}
+
+// waitDelivered polls the sink's file until it holds every expected id or
+// the deadline passes (then the comparison reports what is missing).
+func (r *runner) waitDelivered(ctx context.Context, expected []int64, deadline time.Time) error {
+	tail := newSinkTail(r.sinkFile)
+	lastReport := time.Time{}
+	lastMissing, lastProgress := -1, time.Now()
+	for {
+		if err := tail.update(); err != nil {
+			return fmt.Errorf("reading the sink's file: %w", err)
+		}
+		missing := tail.missing(expected)
+		if missing == 0 {
+			r.logf("the sink has all %d records", len(expected))
+			return nil
+		}
+		if missing != lastMissing {
+			lastMissing, lastProgress = missing, time.Now()
+		}
+		if time.Now().After(deadline) {
+			r.logf("timeout: the sink still lacks %d of %d records", missing, len(expected))
+			return nil
+		}
+		if time.Since(lastProgress) > r.opts.stallTimeout {
+			r.logf("giving up: the sink still lacks %d of %d records and got none of them for %s", missing, len(expected), r.opts.stallTimeout)
+			return nil
+		}
+		if time.Since(lastReport) >= 5*time.Second {
+			lastReport = time.Now()
+			r.logf("waiting: the sink lacks %d of %d records", missing, len(expected))
+		}
+		if err := r.pause(ctx, 250*time.Millisecond); err != nil {
+			return err
+		}
+	}
+}
+
+// diagnose logs what helps find the cause of a failure.
+func (r *runner) diagnose(ctx context.Context, s summary) {
+	if s.Duplicates > 0 {
+		r.logf("duplicates by delivery count: %v", s.DupCounts)
+	}
+	if s.Unknown > 0 {
+		r.logf("unknown ids: %s", sampleIDs(s.UnknownIDs, 20))
+	}
+	if s.Missing == 0 {
+		return
+	}
+	r.logf("missing ids: %s", sampleIDs(s.MissingIDs, 30))
+	for i, id := range s.MissingIDs {
+		if i == 10 {
+			break
+		}
+		var created string
+		var err error
+		for range 5 { // the simulator's faults apply to this lookup too
+			if created, err = r.admin.createdAt(ctx, e2eEmail, e2eToken, id); err == nil {
+				break
+			}
+			time.Sleep(1100 * time.Millisecond)
+		}
+		if err != nil {
+			r.logf("  missing id %d: created_at unknown (%v)", id, err)
+		} else {
+			r.logf("  missing id %d: created_at %s", id, created)
+		}
+	}
+}
+
+// tailFile returns the last n lines of a file, indented, for messages.
+func tailFile(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "    (" + err.Error() + ")"
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return "    " + strings.Join(lines, "\n    ")
+}

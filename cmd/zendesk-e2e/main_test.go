@@ -1,0 +1,129 @@
+package main
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestParseOptionsDefaults(t *testing.T) {
+	o, err := parseOptions(nil, io.Discard)
+	require.NoError(t, err)
+	assert.False(t, o.seedSet)
+	assert.Equal(t, 60*time.Second, o.duration)
+	assert.Equal(t, 3, o.kills)
+	assert.Equal(t, "_build/otelcol-zendesk", o.collector)
+	assert.Equal(t, "bin/zendesk-sim", o.sim)
+	assert.Equal(t, 3*time.Second, o.maxLate)
+
+	o, err = parseOptions([]string{"--seed", "0", "--duration", "30s"}, io.Discard)
+	require.NoError(t, err)
+	assert.True(t, o.seedSet)
+	assert.Zero(t, o.seed)
+	assert.Equal(t, 30*time.Second, o.duration)
+}
+
+func TestParseOptionsErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"--settle-delay", "3s", "--max-late", "3s"},
+		{"--duration", "2s"},
+		{"--p429", "0.6", "--p500", "0.6"},
+		{"--slow", "20s"},
+		{"extra"},
+	} {
+		_, err := parseOptions(args, io.Discard)
+		assert.Error(t, err, args)
+	}
+}
+
+func TestSimArgs(t *testing.T) {
+	o, err := parseOptions([]string{"--seed", "9", "--budget", "120", "--p-slow", "0.25"}, io.Discard)
+	require.NoError(t, err)
+	args := o.simArgs("a@b.c", "tok")
+	get := func(name string) string {
+		i := slices.Index(args, name)
+		require.GreaterOrEqual(t, i, 0, name)
+		return args[i+1]
+	}
+	assert.Equal(t, "127.0.0.1:0", get("--listen"))
+	assert.Equal(t, "9", get("--seed"))
+	assert.Equal(t, "120", get("--budget"))
+	assert.Equal(t, "0.25", get("--p-slow"))
+	assert.Equal(t, "3s", get("--max-late"))
+	assert.Equal(t, "a@b.c", get("--email"))
+	for _, f := range []string{"--events", "--backlog", "--live-rate", "--late-fraction", "--p429", "--p429-no-retry-after",
+		"--retry-after", "--p503", "--p500", "--p-truncated", "--slow"} {
+		assert.NotEmpty(t, get(f), f)
+	}
+}
+
+func TestPrepareWorkdir(t *testing.T) {
+	p, temp, err := prepareWorkdir("")
+	require.NoError(t, err)
+	assert.True(t, temp)
+	require.NoError(t, os.RemoveAll(p))
+
+	dir := filepath.Join(t.TempDir(), "new")
+	p, temp, err = prepareWorkdir(dir)
+	require.NoError(t, err)
+	assert.False(t, temp)
+	assert.DirExists(t, p)
+	require.NoError(t, os.WriteFile(filepath.Join(p, "x"), nil, 0o600))
+	_, _, err = prepareWorkdir(dir)
+	assert.ErrorContains(t, err, "not empty")
+}
+
+func TestParseVmHWM(t *testing.T) {
+	n, err := parseVmHWM("Name:\totelcol\nVmPeak:\t  900 kB\nVmHWM:\t   81234 kB\nVmRSS:\t 1 kB\n")
+	require.NoError(t, err)
+	assert.Equal(t, int64(81234), n)
+	_, err = parseVmHWM("Name:\tx\n")
+	assert.Error(t, err)
+	_, err = parseVmHWM("VmHWM:\t 12 MB\n")
+	assert.Error(t, err)
+}
+
+func TestPeakRSSSelf(t *testing.T) {
+	if _, err := os.Stat("/proc/self/status"); err != nil {
+		t.Skip("no /proc")
+	}
+	n, err := peakRSSKiB(os.Getpid())
+	require.NoError(t, err)
+	assert.Positive(t, n)
+}
+
+func TestTailFile(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "log")
+	require.NoError(t, os.WriteFile(p, []byte("a\nb\nc\n"), 0o600))
+	assert.Equal(t, "    b\n    c", tailFile(p, 2))
+	assert.True(t, strings.HasPrefix(tailFile(p+"x", 2), "    ("))
+}
+
+func TestReadFirstLine(t *testing.T) {
+	pr, pw := io.Pipe()
+	var rest strings.Builder
+	go func() {
+		_, _ = pw.Write([]byte("http://127.0.0.1:1234\nmore\n"))
+		pw.Close()
+	}()
+	line, err := readFirstLine(t.Context(), pr, &rest, 5*time.Second)
+	require.NoError(t, err)
+	assert.Equal(t, "http://127.0.0.1:1234", line)
+
+	pr2, pw2 := io.Pipe()
+	defer pw2.Close()
+	_, err = readFirstLine(t.Context(), pr2, io.Discard, 50*time.Millisecond)
+	assert.ErrorContains(t, err, "no first line")
+
+	pr3, pw3 := io.Pipe()
+	pw3.Close()
+	_, err = readFirstLine(t.Context(), pr3, io.Discard, time.Second)
+	assert.ErrorContains(t, err, "reading the first line")
+}

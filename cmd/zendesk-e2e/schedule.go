@@ -1,0 +1,92 @@
+package main
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"time"
+)
+
+type actionKind int
+
+const (
+	actKill      actionKind = iota // SIGKILL the collector under test, then start it again
+	actSinkStop                    // stop the sink (SIGTERM)
+	actSinkStart                   // start the sink again (same port, same file)
+)
+
+func (k actionKind) String() string {
+	switch k {
+	case actKill:
+		return "kill"
+	case actSinkStop:
+		return "sink-stop"
+	case actSinkStart:
+		return "sink-start"
+	}
+	return fmt.Sprintf("action(%d)", int(k))
+}
+
+// action is one step of the fault schedule, at an offset from the start
+// of the live phase.
+type action struct {
+	At   time.Duration
+	Kind actionKind
+	// RestartDelay: for a kill, how long the collector stays down.
+	RestartDelay time.Duration
+}
+
+// minKillGap keeps kills apart, so each start of the collector gets going.
+const minKillGap = 1500 * time.Millisecond
+
+// planActions draws the fault schedule of the live phase from rng: kills
+// SIGKILLs at random moments at least minKillGap apart, and one sink
+// outage of sinkDown (if > 0) at a random moment. Everything happens in
+// [1s, duration-1s]. Sorted by time; a sink-stop always precedes its
+// sink-start.
+func planActions(rng *rand.Rand, duration time.Duration, kills int, sinkDown time.Duration) ([]action, error) {
+	lo, hi := time.Second, duration-time.Second
+	if kills > 0 {
+		span := hi - lo
+		if need := time.Duration(kills-1) * minKillGap; need > span {
+			return nil, fmt.Errorf("%d kills do not fit in a %s live phase (they are %s apart at least)", kills, duration, minKillGap)
+		}
+	}
+	if sinkDown > 0 && sinkDown > hi-lo {
+		return nil, fmt.Errorf("a sink outage of %s does not fit in a %s live phase", sinkDown, duration)
+	}
+	var acts []action
+	if kills > 0 {
+		// Draw kills-1 gaps of minKillGap plus random slack: uniform
+		// points in the remaining room, sorted (stars and bars).
+		room := hi - lo - time.Duration(kills-1)*minKillGap
+		pts := make([]time.Duration, kills)
+		for i := range pts {
+			pts[i] = time.Duration(rng.Int64N(int64(room) + 1))
+		}
+		slices.Sort(pts)
+		for i, p := range pts {
+			acts = append(acts, action{
+				At:           lo + p + time.Duration(i)*minKillGap,
+				Kind:         actKill,
+				RestartDelay: time.Duration(rng.Int64N(int64(500*time.Millisecond) + 1)),
+			})
+		}
+	}
+	if sinkDown > 0 {
+		start := lo + time.Duration(rng.Int64N(int64(hi-lo-sinkDown)+1))
+		acts = append(acts,
+			action{At: start, Kind: actSinkStop},
+			action{At: start + sinkDown, Kind: actSinkStart})
+	}
+	slices.SortStableFunc(acts, func(a, b action) int {
+		switch {
+		case a.At < b.At:
+			return -1
+		case a.At > b.At:
+			return 1
+		}
+		return 0
+	})
+	return acts, nil
+}

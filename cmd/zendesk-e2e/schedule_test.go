@@ -1,0 +1,66 @@
+package main
+
+import (
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestPlanActions(t *testing.T) {
+	for seed := range uint64(500) {
+		rng := rand.New(rand.NewPCG(seed, 0x5eed))
+		dur := time.Duration(5+seed%60) * time.Second
+		kills := int(seed % 6)
+		if time.Duration(kills-1)*minKillGap > dur-2*time.Second {
+			kills = 1
+		}
+		acts, err := planActions(rng, dur, kills, 3*time.Second)
+		require.NoError(t, err)
+		var nk, stops, starts int
+		var lastKill, stopAt time.Duration = -time.Hour, -1
+		for i, a := range acts {
+			assert.GreaterOrEqual(t, a.At, time.Second)
+			assert.LessOrEqual(t, a.At, dur-time.Second)
+			if i > 0 {
+				assert.GreaterOrEqual(t, a.At, acts[i-1].At, "sorted")
+			}
+			switch a.Kind {
+			case actKill:
+				nk++
+				assert.GreaterOrEqual(t, a.At-lastKill, minKillGap)
+				assert.LessOrEqual(t, a.RestartDelay, 500*time.Millisecond)
+				lastKill = a.At
+			case actSinkStop:
+				stops++
+				stopAt = a.At
+			case actSinkStart:
+				starts++
+				assert.Equal(t, 3*time.Second, a.At-stopAt)
+			}
+		}
+		assert.Equal(t, kills, nk)
+		assert.Equal(t, 1, stops)
+		assert.Equal(t, 1, starts)
+	}
+}
+
+func TestPlanActionsDeterministic(t *testing.T) {
+	a, err := planActions(rand.New(rand.NewPCG(7, 1)), time.Minute, 3, 4*time.Second)
+	require.NoError(t, err)
+	b, err := planActions(rand.New(rand.NewPCG(7, 1)), time.Minute, 3, 4*time.Second)
+	require.NoError(t, err)
+	assert.Equal(t, a, b)
+}
+
+func TestPlanActionsErrors(t *testing.T) {
+	_, err := planActions(rand.New(rand.NewPCG(1, 1)), 5*time.Second, 4, 0)
+	assert.ErrorContains(t, err, "do not fit")
+	_, err = planActions(rand.New(rand.NewPCG(1, 1)), 5*time.Second, 0, 4*time.Second)
+	assert.ErrorContains(t, err, "outage")
+	acts, err := planActions(rand.New(rand.NewPCG(1, 1)), 5*time.Second, 0, 0)
+	require.NoError(t, err)
+	assert.Empty(t, acts)
+}

@@ -1,0 +1,176 @@
+package main
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// maxDuplicatesPerKill bounds the duplicates a SIGKILL may cause: the page
+// delivered but not yet checkpointed is delivered again, and a page holds
+// at most 100 records.
+const maxDuplicatesPerKill = 100
+
+// comparison is the sink's content set against the simulator's ids.
+type comparison struct {
+	Expected   int // ids the simulator holds
+	Delivered  int // log records with an id in the sink, repeats included
+	Distinct   int // distinct ids in the sink
+	Missing    int // expected ids the sink lacks
+	Unknown    int // ids in the sink the simulator does not hold
+	Duplicates int // Delivered - Distinct
+
+	MissingIDs []int64 // ascending
+	UnknownIDs []int64 // ascending
+	// DupCounts maps a delivery count (2, 3, ...) to how many ids were
+	// delivered that many times.
+	DupCounts map[int]int
+}
+
+// compare sets the delivered ids (with repeats) against the expected ids.
+func compare(expected, delivered []int64) comparison {
+	want := make(map[int64]struct{}, len(expected))
+	for _, id := range expected {
+		want[id] = struct{}{}
+	}
+	got := make(map[int64]int, len(delivered))
+	for _, id := range delivered {
+		got[id]++
+	}
+	c := comparison{
+		Expected:  len(want),
+		Delivered: len(delivered),
+		Distinct:  len(got),
+		DupCounts: map[int]int{},
+	}
+	c.Duplicates = c.Delivered - c.Distinct
+	for id := range want {
+		if got[id] == 0 {
+			c.MissingIDs = append(c.MissingIDs, id)
+		}
+	}
+	for id, n := range got {
+		if _, ok := want[id]; !ok {
+			c.UnknownIDs = append(c.UnknownIDs, id)
+		}
+		if n > 1 {
+			c.DupCounts[n]++
+		}
+	}
+	slices.Sort(c.MissingIDs)
+	slices.Sort(c.UnknownIDs)
+	c.Missing, c.Unknown = len(c.MissingIDs), len(c.UnknownIDs)
+	return c
+}
+
+// simStats is the simulator's GET /_sim/stats answer (the part used here).
+type simStats struct {
+	Requests             int            `json:"requests"`
+	ByStatus             map[string]int `json:"by_status"`
+	RetryAfterViolations int            `json:"retry_after_violations"`
+	OversizePageRequests int            `json:"oversize_page_requests"`
+	ListRequests         int            `json:"list_requests"`
+	RecordsServed        int            `json:"records_served"`
+}
+
+// summary is everything the one-line report says.
+type summary struct {
+	Seed int64
+	comparison
+	NoID        int // log records in the sink without an id
+	Kills       int // SIGKILLs of the collector under test
+	SinkOutages int
+	Crashes     int // exits of the collector under test nobody asked for
+	Stats       simStats
+	PeakRSSKiB  int64
+	Errors      []string // problems of the run itself (a stop that failed, ...)
+}
+
+// formatStatuses writes {200:N,429:N,...} in numeric order.
+func formatStatuses(by map[string]int) string {
+	type kv struct {
+		code int
+		key  string
+	}
+	var keys []kv
+	for k := range by {
+		n, err := strconv.Atoi(k)
+		if err != nil {
+			n = 1 << 30
+		}
+		keys = append(keys, kv{n, k})
+	}
+	slices.SortFunc(keys, func(a, b kv) int {
+		if a.code != b.code {
+			return a.code - b.code
+		}
+		return strings.Compare(a.key, b.key)
+	})
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s:%d", k.key, by[k.key])
+	}
+	return "{" + strings.Join(parts, ",") + "}"
+}
+
+// verdict lists why the run failed; empty means it passed.
+func (s summary) verdict() []string {
+	var why []string
+	if s.Missing > 0 {
+		why = append(why, fmt.Sprintf("%d ids were never delivered", s.Missing))
+	}
+	if s.Unknown > 0 {
+		why = append(why, fmt.Sprintf("%d delivered ids are unknown to the simulator", s.Unknown))
+	}
+	if s.Stats.RetryAfterViolations > 0 {
+		why = append(why, fmt.Sprintf("%d requests came before a Retry-After expired", s.Stats.RetryAfterViolations))
+	}
+	if s.Stats.OversizePageRequests > 0 {
+		why = append(why, fmt.Sprintf("%d requests asked for pages over 100 records", s.Stats.OversizePageRequests))
+	}
+	if limit := maxDuplicatesPerKill * s.Kills; s.Duplicates > limit {
+		why = append(why, fmt.Sprintf("%d duplicates exceed the bound of %d (%d per kill x %d kills)",
+			s.Duplicates, limit, maxDuplicatesPerKill, s.Kills))
+	}
+	if s.NoID > 0 {
+		why = append(why, fmt.Sprintf("%d log records carry no %s attribute", s.NoID, idAttribute))
+	}
+	if s.Crashes > 0 {
+		why = append(why, fmt.Sprintf("the collector under test exited %d times on its own", s.Crashes))
+	}
+	if s.Expected == 0 {
+		why = append(why, "the simulator holds no records: nothing was checked")
+	}
+	return append(why, s.Errors...)
+}
+
+// line is the one-line summary.
+func (s summary) line() string {
+	result := "PASS"
+	if len(s.verdict()) > 0 {
+		result = "FAIL"
+	}
+	return fmt.Sprintf("e2e seed=%d expected=%d delivered=%d distinct=%d missing=%d unknown=%d duplicates=%d"+
+		" kills=%d sink_outages=%d crashes=%d requests=%s retry_after_violations=%d oversize_pages=%d"+
+		" peak_rss_mib=%.1f result=%s",
+		s.Seed, s.Expected, s.Delivered, s.Distinct, s.Missing, s.Unknown, s.Duplicates,
+		s.Kills, s.SinkOutages, s.Crashes, formatStatuses(s.Stats.ByStatus), s.Stats.RetryAfterViolations,
+		s.Stats.OversizePageRequests, float64(s.PeakRSSKiB)/1024, result)
+}
+
+// sampleIDs formats at most n ids for a log line.
+func sampleIDs(ids []int64, n int) string {
+	var b strings.Builder
+	for i, id := range ids {
+		if i == n {
+			fmt.Fprintf(&b, " ... (%d more)", len(ids)-n)
+			break
+		}
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(strconv.FormatInt(id, 10))
+	}
+	return b.String()
+}

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+func TestCompare(t *testing.T) {
+	c := compare([]int64{5, 1, 2, 3, 4}, []int64{1, 2, 2, 2, 3, 9, 3, 8})
+	assert.Equal(t, 5, c.Expected)
+	assert.Equal(t, 8, c.Delivered)
+	assert.Equal(t, 5, c.Distinct) // 1 2 3 9 8
+	assert.Equal(t, 3, c.Duplicates)
+	assert.Equal(t, []int64{4, 5}, c.MissingIDs)
+	assert.Equal(t, 2, c.Missing)
+	assert.Equal(t, []int64{8, 9}, c.UnknownIDs)
+	assert.Equal(t, 2, c.Unknown)
+	assert.Equal(t, map[int]int{3: 1, 2: 1}, c.DupCounts)
+
+	c = compare([]int64{1, 2}, []int64{2, 1})
+	assert.Zero(t, c.Missing+c.Unknown+c.Duplicates)
+	assert.Empty(t, c.DupCounts)
+}
+
+func passing() summary {
+	return summary{
+		Seed:       42,
+		comparison: compare([]int64{1, 2, 3}, []int64{1, 2, 3, 3}),
+		Kills:      3,
+		Stats: simStats{ByStatus: map[string]int{
+			"200": 900, "503": 7, "429": 30, "500": 8, "499": 1,
+		}},
+		SinkOutages: 1,
+		PeakRSSKiB:  80 * 1024,
+	}
+}
+
+func TestVerdictPass(t *testing.T) {
+	s := passing()
+	assert.Empty(t, s.verdict())
+	assert.Equal(t, "e2e seed=42 expected=3 delivered=4 distinct=3 missing=0 unknown=0 duplicates=1 kills=3 sink_outages=1 crashes=0"+
+		" requests={200:900,429:30,499:1,500:8,503:7} retry_after_violations=0 oversize_pages=0 peak_rss_mib=80.0 result=PASS", s.line())
+}
+
+func TestVerdictFailures(t *testing.T) {
+	for name, tc := range map[string]struct {
+		mod  func(*summary)
+		want string
+	}{
+		"missing":    {func(s *summary) { s.comparison = compare([]int64{1, 2}, []int64{1}) }, "1 ids were never delivered"},
+		"unknown":    {func(s *summary) { s.comparison = compare([]int64{1}, []int64{1, 7}) }, "unknown to the simulator"},
+		"violations": {func(s *summary) { s.Stats.RetryAfterViolations = 1 }, "Retry-After"},
+		"oversize":   {func(s *summary) { s.Stats.OversizePageRequests = 2 }, "over 100 records"},
+		"no id":      {func(s *summary) { s.NoID = 1 }, "no zendesk.audit_log.id"},
+		"crash":      {func(s *summary) { s.Crashes = 1 }, "on its own"},
+		"empty":      {func(s *summary) { s.comparison = compare(nil, nil) }, "nothing was checked"},
+		"run error":  {func(s *summary) { s.Errors = []string{"sink did not stop"} }, "sink did not stop"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			s := passing()
+			tc.mod(&s)
+			why := s.verdict()
+			if assert.Len(t, why, 1) {
+				assert.Contains(t, why[0], tc.want)
+			}
+			assert.True(t, strings.HasSuffix(s.line(), " result=FAIL"), s.line())
+		})
+	}
+}
+
+func TestVerdictDuplicateBound(t *testing.T) {
+	ids := make([]int64, 0, 400)
+	for i := range int64(300) {
+		ids = append(ids, i)
+	}
+	dups := append(append([]int64{}, ids...), ids...) // 300 duplicates
+	s := summary{comparison: compare(ids, dups), Kills: 3}
+	assert.Empty(t, s.verdict(), "300 duplicates with 3 kills is within 100 per kill")
+	s.comparison = compare(ids, append(dups, 0))
+	assert.Contains(t, strings.Join(s.verdict(), ";"), "301 duplicates exceed the bound of 300")
+	s.Kills = 0
+	s.comparison = compare(ids, append(append([]int64{}, ids...), 5))
+	assert.Contains(t, strings.Join(s.verdict(), ";"), "1 duplicates exceed the bound of 0")
+}
+
+func TestFormatStatuses(t *testing.T) {
+	assert.Equal(t, "{}", formatStatuses(nil))
+	assert.Equal(t, "{200:1,429:2,x:3}", formatStatuses(map[string]int{"x": 3, "429": 2, "200": 1}))
+}
+
+func TestSampleIDs(t *testing.T) {
+	assert.Equal(t, "", sampleIDs(nil, 3))
+	assert.Equal(t, "1 2", sampleIDs([]int64{1, 2}, 3))
+	assert.Equal(t, "1 2 3 ... (2 more)", sampleIDs([]int64{1, 2, 3, 4, 5}, 3))
+}
