@@ -8,6 +8,7 @@
 #   make smoke    25s demo run that must deliver >= 100 audit logs (CI)
 #   make fuzz     each fuzz target for FUZZTIME (30s)
 #   make e2e      the built collector under faults and SIGKILLs: nothing lost
+#   make bench    benchmarks (.tmp/bench.txt) + performance summary (docs/performance.md)
 #   make sim      the simulator alone on 127.0.0.1:8089
 #   make clean    remove bin/ _build/ .tmp/
 #
@@ -50,7 +51,7 @@ GO_FILES := $(shell find . \( -path ./_build -o -path ./bin -o -path ./.tmp -o -
 # cmd/zendesk-audit is built too once it exists.
 AUDIT_BIN := $(if $(wildcard cmd/zendesk-audit),$(BIN_DIR)/zendesk-audit)
 
-.PHONY: all build test lint fuzz e2e sim run smoke clean tools
+.PHONY: all build test lint fuzz e2e bench sim run smoke clean tools
 all: lint test build
 
 tools: $(BUILDER)
@@ -104,6 +105,17 @@ fuzz:
 E2E_ARGS ?= --duration 30s
 e2e: $(COLLECTOR) $(SIM)
 	$(GO) run ./cmd/zendesk-e2e --collector $(COLLECTOR) --sim $(SIM) $(E2E_ARGS)
+
+# Go benchmarks of bench/ and internal/convert, BENCH_COUNT runs each, saved
+# in .tmp/bench.txt for benchstat; then one summary, `name: value` a line
+# (recorded in docs/performance.md). Fast check:
+#   make bench BENCH_COUNT=1 BENCH_ARGS=--quick
+BENCH_COUNT ?= 6
+BENCH_ARGS ?=
+bench: build
+	@mkdir -p .tmp
+	ZENDESK_SIM=$(CURDIR)/$(SIM) $(GO) test -run '^$$' -bench . -benchmem -count $(BENCH_COUNT) ./bench/ ./internal/convert/ | tee .tmp/bench.txt
+	$(GO) run ./bench/cmd/benchsummary --collector $(COLLECTOR) --sim $(SIM) $(BENCH_ARGS)
 
 # --- Demo --------------------------------------------------------------------
 # SIM_ARGS overrides the simulator's flags, e.g.

@@ -1,0 +1,534 @@
+// Command benchsummary measures the zendesk_audit_logs receiver and prints
+// every figure as a line `name: value` (see package bench):
+//
+//	go run ./bench/cmd/benchsummary --collector _build/otelcol-zendesk --sim bin/zendesk-sim [--quick]
+//
+// Figures go to stdout, progress to stderr. Every child process (the
+// simulator, the collector) is stopped on the way out, also on Ctrl-C, and
+// every wait is bounded. The exit status is 1 if a measurement failed
+// (its line then says `error: ...`); whether a target is met does not
+// change it.
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/bench"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// measurements are the names --only accepts, in the order they run.
+var measurements = []string{"decode", "drain", "budget", "idle", "rss"}
+
+type options struct {
+	collector      string
+	sim            string
+	quick          bool
+	records        int
+	runs           int
+	budgetRPM      int
+	budgetDuration time.Duration
+	idlePolls      int
+	rssSizes       []int
+	timeout        time.Duration
+	only           map[string]bool
+	keep           bool
+}
+
+func parseFlags(args []string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("benchsummary", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.collector, "collector", "", "built collector (_build/otelcol-zendesk) for the RSS figures; empty skips them")
+	fs.StringVar(&o.sim, "sim", "", "simulator binary (bin/zendesk-sim); empty builds ./cmd/zendesk-sim into a temporary directory")
+	fs.BoolVar(&o.quick, "quick", false, "smaller backlogs and shorter runs, for a fast check (about a minute)")
+	fs.IntVar(&o.records, "records", 0, "backlog of the e2e and filelog drains (default 100000; quick 20000)")
+	fs.IntVar(&o.runs, "runs", 0, "drains of each receiver, alternating; the median is reported (default 3; quick 1)")
+	fs.IntVar(&o.budgetRPM, "budget-rpm", 600, "max_requests_per_minute of the budget run")
+	fs.DurationVar(&o.budgetDuration, "budget-duration", 0, "length of the budget run (default 20s; quick 5s)")
+	fs.IntVar(&o.idlePolls, "idle-polls", 0, "idle polls watched, 1s apart (default 10; quick 3)")
+	sizes := fs.String("rss-sizes", "", "comma-separated backlogs of the RSS runs; the first is the baseline (default 10000,1000000; quick 10000,50000)")
+	only := fs.String("only", "", "comma-separated subset of the measurements to run: decode, drain, budget, idle, rss (default all)")
+	fs.DurationVar(&o.timeout, "timeout", 20*time.Minute, "bound of the whole run")
+	fs.BoolVar(&o.keep, "keep", false, "keep the work directory (logs, configs, the JSON lines file)")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	pick := func(v *int, full, quick int) {
+		if *v == 0 {
+			*v = full
+			if o.quick {
+				*v = quick
+			}
+		}
+	}
+	pick(&o.records, 100_000, 20_000)
+	pick(&o.idlePolls, 10, 3)
+	pick(&o.runs, 3, 1)
+	if o.budgetDuration == 0 {
+		o.budgetDuration = 20 * time.Second
+		if o.quick {
+			o.budgetDuration = 5 * time.Second
+		}
+	}
+	if *sizes == "" {
+		*sizes = "10000,1000000"
+		if o.quick {
+			*sizes = "10000,50000"
+		}
+	}
+	for s := range strings.SplitSeq(*sizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n <= 0 {
+			return o, fmt.Errorf("--rss-sizes: %q is not a positive number", s)
+		}
+		o.rssSizes = append(o.rssSizes, n)
+	}
+	if *only != "" {
+		o.only = map[string]bool{}
+		for m := range strings.SplitSeq(*only, ",") {
+			m = strings.TrimSpace(m)
+			if !slices.Contains(measurements, m) {
+				return o, fmt.Errorf("--only: unknown measurement %q (known: %s)", m, strings.Join(measurements, ", "))
+			}
+			o.only[m] = true
+		}
+	}
+	switch {
+	case o.records <= 0:
+		return o, errors.New("--records must be positive")
+	case o.budgetRPM <= 0:
+		return o, errors.New("--budget-rpm must be positive")
+	case o.budgetDuration < time.Second:
+		return o, errors.New("--budget-duration must be at least 1s")
+	case o.runs <= 0:
+		return o, errors.New("--runs must be positive")
+	case o.idlePolls <= 0:
+		return o, errors.New("--idle-polls must be positive")
+	}
+	return o, nil
+}
+
+// summary prints figures as they come and remembers failures.
+type summary struct {
+	out    io.Writer
+	log    io.Writer
+	failed bool
+	values map[string]float64
+}
+
+func (s *summary) line(name string, value any) {
+	switch v := value.(type) {
+	case float64:
+		fmt.Fprintf(s.out, "%s: %s\n", name, formatFloat(v))
+		s.values[name] = v
+	default:
+		fmt.Fprintf(s.out, "%s: %v\n", name, v)
+	}
+}
+
+func (s *summary) fail(name string, err error) {
+	s.failed = true
+	fmt.Fprintf(s.out, "%s: error: %s\n", name, strings.ReplaceAll(err.Error(), "\n", " | "))
+}
+
+func (s *summary) progress(format string, args ...any) {
+	fmt.Fprintf(s.log, "[benchsummary %s] %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
+}
+
+// target prints whether a target is met.
+func (s *summary) target(name string, met bool, rule string) {
+	verdict := "not met"
+	if met {
+		verdict = "met"
+	}
+	s.line("target_"+name, verdict+" ("+rule+")")
+}
+
+func formatFloat(v float64) string {
+	switch {
+	case v == math.Trunc(v) && math.Abs(v) < 1e15:
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	case math.Abs(v) >= 100:
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	case math.Abs(v) >= 1:
+		return strconv.FormatFloat(v, 'f', 2, 64)
+	default:
+		return strconv.FormatFloat(v, 'f', 3, 64)
+	}
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	o, err := parseFlags(args, stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		fmt.Fprintln(stderr, "benchsummary:", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
+	defer bench.StopAll()
+
+	s := &summary{out: stdout, log: stderr, values: map[string]float64{}}
+	dir, err := os.MkdirTemp("", "benchsummary-")
+	if err != nil {
+		fmt.Fprintln(stderr, "benchsummary:", err)
+		return 1
+	}
+	if o.keep {
+		s.progress("work directory %s (kept)", dir)
+	} else {
+		defer os.RemoveAll(dir)
+	}
+
+	s.line("date", time.Now().UTC().Format(time.RFC3339))
+	s.line("nproc", runtime.NumCPU())
+	s.line("cpu_model", cpuModel())
+	s.line("go_version", runtime.Version()+" "+runtime.GOOS+"/"+runtime.GOARCH)
+	s.line("commit", gitCommit(ctx))
+	mode := "full"
+	if o.quick {
+		mode = "quick"
+	}
+	s.line("mode", mode)
+	s.line("loadavg_start", loadAvg())
+
+	simPath, err := findSim(ctx, o.sim, dir, s)
+	if err != nil {
+		fmt.Fprintln(stderr, "benchsummary:", err)
+		return 1
+	}
+	s.line("sim_binary", describeBinary(simPath))
+	if o.collector != "" {
+		s.line("collector_binary", describeBinary(o.collector))
+	}
+
+	want := func(m string) bool { return o.only == nil || o.only[m] }
+	if want("decode") {
+		decodeConvert(s)
+	}
+	if want("drain") {
+		drains(ctx, s, simPath, dir, o.records, o.runs)
+	}
+	if want("budget") {
+		budget(ctx, s, simPath, dir, o.budgetRPM, o.budgetDuration)
+	}
+	if want("idle") {
+		idle(ctx, s, simPath, dir, o.idlePolls)
+	}
+	if want("rss") {
+		rss(ctx, s, o.collector, simPath, dir, o.rssSizes)
+	}
+
+	s.line("loadavg_end", loadAvg())
+	if ctx.Err() != nil {
+		s.progress("stopped: %v", context.Cause(ctx))
+		s.failed = true
+	}
+	if s.failed {
+		if !o.keep {
+			s.progress("a measurement failed; run again with --keep to look at the logs")
+		}
+		return 1
+	}
+	return 0
+}
+
+func findSim(ctx context.Context, flagSim, dir string, s *summary) (string, error) {
+	if flagSim != "" {
+		if _, err := os.Stat(flagSim); err != nil {
+			return "", fmt.Errorf("--sim: %w (run `make build`)", err)
+		}
+		return flagSim, nil
+	}
+	s.progress("building ./cmd/zendesk-sim")
+	mod, err := bench.ModuleDir(ctx)
+	if err != nil {
+		return "", err
+	}
+	return bench.BuildSim(ctx, mod, dir)
+}
+
+// decodeConvert runs the decode+convert benchmarks five times each and
+// reports the run with the median ns/record: json.Unmarshal into the
+// client's page shape (the figures decode_convert_ns_per_record and
+// allocs_per_record), and zendesk.DecodeCursorPage.
+func decodeConvert(s *summary) {
+	benchDecode(s, "decode_convert", "allocs_per_record", bench.DecodeConvertPage)
+	benchDecode(s, "decode_cursor_page_convert", "decode_cursor_page_convert_allocs_per_record", bench.DecodeCursorPageConvertPage)
+}
+
+func benchDecode(s *summary, name, allocsName string, f func(*testing.B)) {
+	const runs = 5
+	s.progress("%s of a 100-record page (testing.Benchmark, %d runs)", name, runs)
+	type result struct{ ns, allocs float64 }
+	var rs []result
+	var each []string
+	for range runs {
+		r := testing.Benchmark(f)
+		if r.N == 0 {
+			s.fail(name+"_ns_per_record", errors.New("the benchmark failed"))
+			s.fail(allocsName, errors.New("the benchmark failed"))
+			return
+		}
+		records := float64(r.N * bench.PageRecords)
+		rs = append(rs, result{ns: float64(r.T.Nanoseconds()) / records, allocs: float64(r.MemAllocs) / records})
+		each = append(each, formatFloat(rs[len(rs)-1].ns))
+	}
+	s.line(name+"_runs_ns_per_record", strings.Join(each, " "))
+	slices.SortFunc(rs, func(a, b result) int { return cmpFloat(a.ns, b.ns) })
+	s.line(name+"_ns_per_record", rs[runs/2].ns)
+	s.line(allocsName, rs[runs/2].allocs)
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// drains measures the receiver and filelog on the same n records, in this
+// process, the simulator in another: runs of each, alternating, and the
+// median of each.
+func drains(ctx context.Context, s *summary, simPath, dir string, n, runs int) {
+	fail := func(err error) {
+		s.fail("e2e_records_per_cpu_second", err)
+		s.fail("filelog_records_per_cpu_second", err)
+	}
+	s.progress("e2e: starting zendesk-sim with %d records", n)
+	sim, err := bench.StartSim(ctx, simPath, n, filepath.Join(dir, "e2e-sim.log"))
+	if err != nil {
+		fail(err)
+		return
+	}
+	defer func() { _ = sim.Stop(10 * time.Second) }()
+	lines := filepath.Join(dir, "audit_logs.jsonl")
+	s.progress("e2e: dumping the %d records as JSON lines to %s", n, lines)
+	if err := bench.DumpFile(ctx, sim.Sim, lines, n); err != nil {
+		fail(err)
+		return
+	}
+
+	var ours, theirs []bench.DrainResult
+	for i := range runs {
+		s.progress("e2e run %d/%d: zendesk_audit_logs receiver draining %d records", i+1, runs, n)
+		r, err := bench.DrainReceiver(ctx, sim.Sim, n)
+		if err != nil {
+			fail(err)
+			return
+		}
+		ours = append(ours, r)
+		s.progress("filelog run %d/%d: reading the same %d records from JSON lines", i+1, runs, n)
+		r, err = bench.DrainFilelog(ctx, lines, n)
+		if err != nil {
+			fail(err)
+			return
+		}
+		theirs = append(theirs, r)
+	}
+	o, t := median(ours), median(theirs)
+	s.line("drain_runs", runs)
+	s.line("e2e_records", o.Records)
+	s.line("e2e_cpu_seconds", o.CPU.Seconds())
+	s.line("e2e_wall_seconds", o.Wall.Seconds())
+	s.line("e2e_runs_records_per_cpu_second", rates(ours))
+	s.line("e2e_records_per_cpu_second", o.RecordsPerCPUSecond())
+	s.line("filelog_records", t.Records)
+	s.line("filelog_cpu_seconds", t.CPU.Seconds())
+	s.line("filelog_wall_seconds", t.Wall.Seconds())
+	s.line("filelog_runs_records_per_cpu_second", rates(theirs))
+	s.line("filelog_records_per_cpu_second", t.RecordsPerCPUSecond())
+	s.line("ratio_vs_filelog", o.RecordsPerCPUSecond()/t.RecordsPerCPUSecond())
+}
+
+// median is the run with the median records per CPU second (the lower
+// middle one of an even number).
+func median(rs []bench.DrainResult) bench.DrainResult {
+	sorted := slices.Clone(rs)
+	slices.SortFunc(sorted, func(a, b bench.DrainResult) int {
+		return cmpFloat(a.RecordsPerCPUSecond(), b.RecordsPerCPUSecond())
+	})
+	return sorted[(len(sorted)-1)/2]
+}
+
+// rates lists each run's records per CPU second, in run order.
+func rates(rs []bench.DrainResult) string {
+	parts := make([]string, len(rs))
+	for i, r := range rs {
+		parts[i] = formatFloat(r.RecordsPerCPUSecond())
+	}
+	return strings.Join(parts, " ")
+}
+
+func budget(ctx context.Context, s *summary, simPath, dir string, rpm int, d time.Duration) {
+	backlog := bench.BudgetBacklog(rpm, d)
+	s.progress("budget: %d requests/minute for %s against %d records", rpm, d, backlog)
+	sim, err := bench.StartSim(ctx, simPath, backlog, filepath.Join(dir, "budget-sim.log"))
+	if err != nil {
+		s.fail("budget_utilization", err)
+		return
+	}
+	defer func() { _ = sim.Stop(10 * time.Second) }()
+	r, err := bench.Budget(ctx, sim.Sim, backlog, rpm, d)
+	if err != nil {
+		s.fail("budget_utilization", err)
+		return
+	}
+	s.line("budget_requests_per_minute", rpm)
+	s.line("budget_elapsed_seconds", r.Elapsed.Seconds())
+	s.line("budget_requests_allowed", r.Allowed())
+	s.line("budget_requests_made", r.ListRequests)
+	s.line("budget_records", r.Records)
+	s.line("budget_utilization", r.Utilization())
+	s.target("budget_utilization", r.Utilization() >= 0.95, ">= 0.95")
+}
+
+func idle(ctx context.Context, s *summary, simPath, dir string, polls int) {
+	const backlog = 1000
+	s.progress("idle: draining %d records, then watching %d polls (poll_interval 1s)", backlog, polls)
+	sim, err := bench.StartSim(ctx, simPath, backlog, filepath.Join(dir, "idle-sim.log"))
+	if err != nil {
+		s.fail("idle_requests_per_poll", err)
+		return
+	}
+	defer func() { _ = sim.Stop(10 * time.Second) }()
+	r, err := bench.Idle(ctx, sim.Sim, backlog, polls, time.Second)
+	if err != nil {
+		s.fail("idle_requests_per_poll", err)
+		return
+	}
+	s.line("idle_polls", r.Polls)
+	s.line("idle_requests", r.Requests)
+	s.line("idle_requests_per_poll", r.PerPoll())
+	s.target("idle_requests_per_poll", r.Requests == r.Polls, "exactly 1")
+}
+
+func rss(ctx context.Context, s *summary, collector, simPath, dir string, sizes []int) {
+	if collector == "" {
+		for _, n := range sizes {
+			s.line("rss_mib_"+sizeName(n), "skipped (no --collector)")
+		}
+		return
+	}
+	if _, err := os.Stat(collector); err != nil {
+		for _, n := range sizes {
+			s.fail("rss_mib_"+sizeName(n), fmt.Errorf("--collector: %w (run `make build`)", err))
+		}
+		return
+	}
+	var peaks []float64
+	for _, n := range sizes {
+		name := "rss_mib_" + sizeName(n)
+		s.progress("rss: %s draining %d records", collector, n)
+		r, err := bench.CollectorRSS(ctx, collector, simPath, n, dir)
+		if err != nil {
+			s.fail(name, err)
+			continue
+		}
+		mib := float64(r.PeakRSS) / (1 << 20)
+		s.line(name, mib)
+		s.line("rss_drain_seconds_"+sizeName(n), r.Drain.Seconds())
+		peaks = append(peaks, mib)
+	}
+	if len(peaks) == len(sizes) && len(peaks) > 1 {
+		base, worst := peaks[0], 1.0
+		for _, p := range peaks[1:] {
+			if g := p / base; math.Abs(g-1) > math.Abs(worst-1) {
+				worst = g
+			}
+		}
+		s.line("rss_ratio_largest_deviation", worst)
+		s.target("rss", math.Abs(worst-1) <= 0.10, "every size within 10% of rss_mib_"+sizeName(sizes[0]))
+	}
+}
+
+// sizeName is 10k for 10000, 1m for 1000000, 12345 for 12345.
+func sizeName(n int) string {
+	switch {
+	case n%1_000_000 == 0:
+		return strconv.Itoa(n/1_000_000) + "m"
+	case n%1000 == 0:
+		return strconv.Itoa(n/1000) + "k"
+	}
+	return strconv.Itoa(n)
+}
+
+func cpuModel() string {
+	f, err := os.Open("/proc/cpuinfo")
+	if err != nil {
+		return runtime.GOARCH
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return runtime.GOARCH
+}
+
+// describeBinary is the path and modification time of a binary: the
+// RSS figures are those of the collector as last built.
+func describeBinary(path string) string {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return path + " (" + err.Error() + ")"
+	}
+	return path + " (modified " + fi.ModTime().UTC().Format(time.RFC3339) + ")"
+}
+
+// loadAvg is the 1, 5 and 15 minute load averages: the figures are only
+// as good as the machine was quiet.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+func gitCommit(ctx context.Context) string {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "git", "describe", "--always", "--dirty", "--abbrev=12").Output()
+	if err != nil {
+		return "unknown"
+	}
+	return strings.TrimSpace(string(out))
+}

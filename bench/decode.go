@@ -1,0 +1,115 @@
+package bench
+
+import (
+	"encoding/json"
+	"fmt"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/convert"
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesk"
+)
+
+// PageRecords is the number of records in the page of
+// [DecodeConvertPage]: a full page of the API.
+const PageRecords = 100
+
+// Page renders a cursor-pagination page of n records shaped like
+// Zendesk's. It is the page of internal/convert's
+// BenchmarkDecodeConvertPage, so that the two figures compare.
+func Page(n int) []byte {
+	var b strings.Builder
+	b.WriteString(`{"audit_logs":[`)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"url":"https://acme.zendesk.com/api/v2/audit_logs/%[1]d.json","id":%[1]d,"action_label":"Updated","actor_id":1234567890,"actor_name":"Sameer Patel","source_id":3456789,"source_type":"user","source_label":"John Doe","action":"update","change_description":"Role changed from Administrator to End User","ip_address":"209.119.38.228","created_at":"2024-05-01T11:32:%02[2]dZ"}`, 498483000000+i, i%60)
+	}
+	b.WriteString(`],"meta":{"has_more":true,"after_cursor":"xyz","before_cursor":"abc"},"links":{"next":null,"prev":null}}`)
+	return []byte(b.String())
+}
+
+// convertSettings are those of internal/convert's tests.
+var convertSettings = convert.Settings{
+	Subdomain:     "acme",
+	ServerAddress: "acme.zendesk.com",
+	ScopeName:     "github.com/zendesk-audit-otel/zendeskauditlogsreceiver",
+	ScopeVersion:  "1.2.3",
+}
+
+// pageBody is what the receiver's client decodes a cursor page into.
+type pageBody struct {
+	AuditLogs []zendesk.AuditLog `json:"audit_logs"`
+	Meta      struct {
+		HasMore      bool    `json:"has_more"`
+		AfterCursor  *string `json:"after_cursor"`
+		BeforeCursor *string `json:"before_cursor"`
+	} `json:"meta"`
+}
+
+// DecodeConvert decodes a page from bytes and converts its records to
+// plog.Logs, as the receiver does after reading a response body.
+func DecodeConvert(page []byte, observed time.Time) (plog.Logs, error) {
+	var body pageBody
+	if err := json.Unmarshal(page, &body); err != nil {
+		return plog.Logs{}, err
+	}
+	return convert.Logs(body.AuditLogs, convertSettings, observed), nil
+}
+
+// DecodeCursorPageConvert decodes a page with zendesk.DecodeCursorPage,
+// the single-pass page decoder, and converts its records to plog.Logs.
+func DecodeCursorPageConvert(page []byte, observed time.Time) (plog.Logs, error) {
+	p, err := zendesk.DecodeCursorPage(page)
+	if err != nil {
+		return plog.Logs{}, err
+	}
+	return convert.Logs(p.AuditLogs, convertSettings, observed), nil
+}
+
+// DecodeConvertPage benchmarks one 100-record page from bytes to
+// plog.Logs (no HTTP) with [DecodeConvert]: json.Unmarshal into the page
+// shape the client's List decodes, as internal/convert's
+// BenchmarkDecodeConvertPage. Besides ns/op and allocs/op it reports ns/record and
+// allocs/record.
+func DecodeConvertPage(b *testing.B) { benchPage(b, DecodeConvert) }
+
+// DecodeCursorPageConvertPage is [DecodeConvertPage] with
+// [DecodeCursorPageConvert], as internal/convert's
+// BenchmarkDecodeCursorPageConvertPage.
+func DecodeCursorPageConvertPage(b *testing.B) { benchPage(b, DecodeCursorPageConvert) }
+
+// benchPage benchmarks decode on a 100-record page. Besides ns/op and
+// allocs/op it reports ns/record and allocs/record.
+func benchPage(b *testing.B, decode func([]byte, time.Time) (plog.Logs, error)) {
+	page := Page(PageRecords)
+	observed := time.Now()
+	b.SetBytes(int64(len(page)))
+	b.ReportAllocs()
+	allocs0 := mallocs()
+	for b.Loop() {
+		ld, err := decode(page, observed)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if ld.LogRecordCount() != PageRecords {
+			b.Fatalf("%d log records, want %d", ld.LogRecordCount(), PageRecords)
+		}
+	}
+	allocs := mallocs() - allocs0
+	records := float64(b.N * PageRecords)
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/records, "ns/record")
+	b.ReportMetric(float64(allocs)/records, "allocs/record")
+}
+
+// mallocs is the number of heap objects allocated so far.
+func mallocs() uint64 {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.Mallocs
+}

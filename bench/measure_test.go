@@ -1,0 +1,155 @@
+package bench
+
+import (
+	"bufio"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatatest/plogtest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesksim"
+)
+
+func TestDecodeConvert(t *testing.T) {
+	observed := time.Now()
+	ld, err := DecodeConvert(Page(PageRecords), observed)
+	require.NoError(t, err)
+	assert.Equal(t, PageRecords, ld.LogRecordCount())
+	ld2, err := DecodeCursorPageConvert(Page(PageRecords), observed)
+	require.NoError(t, err)
+	assert.NoError(t, plogtest.CompareLogs(ld, ld2))
+}
+
+func TestProcessCPU(t *testing.T) {
+	a, err := ProcessCPU()
+	require.NoError(t, err)
+	x := 0
+	for i := range 5_000_000 {
+		x += i % 7
+	}
+	_ = x
+	b, err := ProcessCPU()
+	require.NoError(t, err)
+	assert.Positive(t, a)
+	assert.GreaterOrEqual(t, b, a)
+}
+
+func TestParseStatusRSS(t *testing.T) {
+	status := "Name:\totelcol\nVmPeak:\t 1000 kB\nVmHWM:\t   81920 kB\nVmRSS:\t   40960 kB\nThreads:\t9\n"
+	peak, rss, err := ParseStatusRSS([]byte(status))
+	require.NoError(t, err)
+	assert.Equal(t, int64(80<<20), peak)
+	assert.Equal(t, int64(40<<20), rss)
+
+	_, _, err = ParseStatusRSS([]byte("Name:\tx\n"))
+	assert.Error(t, err)
+	_, _, err = ParseStatusRSS([]byte("VmHWM:\t12 MB\nVmRSS:\t1 kB\n"))
+	assert.Error(t, err)
+}
+
+func TestCountPolls(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	at := func(ms int, n int) Sample {
+		return Sample{At: t0.Add(time.Duration(ms) * time.Millisecond), ListRequests: n}
+	}
+	samples := []Sample{
+		at(0, 50), // baseline
+		at(20, 50),
+		at(40, 51),                 // poll 1
+		at(1040, 52), at(1060, 53), // poll 2: two requests, one burst
+		at(2060, 54), // poll 3
+		at(2080, 54),
+	}
+	r := CountPolls(samples, 300*time.Millisecond)
+	assert.Equal(t, IdleResult{Polls: 3, Requests: 4}, r)
+	assert.InDelta(t, 4.0/3, r.PerPoll(), 1e-9)
+	assert.Equal(t, IdleResult{}, CountPolls(samples[:2], time.Second))
+}
+
+func TestBudgetResult(t *testing.T) {
+	r := BudgetResult{RequestsPerMinute: 600, Elapsed: 20 * time.Second, Records: 19_800}
+	assert.InDelta(t, 201, r.Allowed(), 1e-9)
+	assert.InDelta(t, 19_800.0/20_100, r.Utilization(), 1e-9)
+	assert.Greater(t, BudgetBacklog(600, 20*time.Second), 20_100)
+}
+
+func TestCollectorConfig(t *testing.T) {
+	conf, err := CollectorConfig(Sim{URL: "http://127.0.0.1:4321", Email: SimEmail, APIToken: SimAPIToken})
+	require.NoError(t, err)
+	assert.Contains(t, conf, "endpoint: http://127.0.0.1:4321\n")
+	assert.Contains(t, conf, "verbosity: basic\n")
+}
+
+// TestDrainInProcess runs the measurements on a small backlog served by
+// an in-process simulator (the benchmarks use another process).
+func TestDrainInProcess(t *testing.T) {
+	const n = 450
+	sim := inProcessSim(t, n)
+
+	path := filepath.Join(t.TempDir(), "audit_logs.jsonl")
+	require.NoError(t, DumpFile(t.Context(), sim, path, n))
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	lines := 0
+	for sc := bufio.NewScanner(f); sc.Scan(); lines++ {
+		require.Equal(t, byte('{'), sc.Bytes()[0])
+	}
+	require.Equal(t, n, lines)
+
+	ours, err := DrainReceiver(t.Context(), sim, n)
+	require.NoError(t, err)
+	assert.Equal(t, n, ours.Records)
+	assert.Positive(t, ours.CPU)
+
+	theirs, err := DrainFilelog(t.Context(), path, n)
+	require.NoError(t, err)
+	assert.Equal(t, n, theirs.Records)
+	assert.Positive(t, theirs.CPU)
+}
+
+func TestBudgetInProcess(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes 2 seconds")
+	}
+	sim := inProcessSim(t, 5_000)
+
+	// 600/min is one request per 100 ms: 11 in 1 s with the burst of 1,
+	// fewer on a slow machine, never more than the budget allows.
+	r, err := Budget(t.Context(), sim, 5_000, 600, time.Second)
+	require.NoError(t, err)
+	assert.LessOrEqual(t, float64(r.ListRequests), r.Allowed()+1)
+	assert.GreaterOrEqual(t, r.ListRequests, 5)
+	assert.LessOrEqual(t, r.Utilization(), 1.0)
+	assert.Positive(t, r.Records)
+}
+
+func TestIdleInProcess(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes 2 seconds")
+	}
+	sim := inProcessSim(t, 250)
+
+	r, err := Idle(t.Context(), sim, 250, 1, time.Second)
+	require.NoError(t, err)
+	assert.Equal(t, 1, r.Polls)
+	assert.Positive(t, r.Requests)
+}
+
+// inProcessSim serves n records from a simulator in this process, with
+// the account budget of the simulator processes.
+func inProcessSim(t *testing.T, n int) Sim {
+	t.Helper()
+	srv := zendesksim.New(zendesksim.Options{Email: SimEmail, APIToken: SimAPIToken, Seed: 1,
+		Faults: zendesksim.Faults{BudgetPerMinute: SimAccountBudget}})
+	to := time.Now().Add(-2 * time.Minute)
+	srv.Generate(n, to.Add(-time.Hour), to)
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	return Sim{URL: hs.URL, Email: SimEmail, APIToken: SimAPIToken}
+}

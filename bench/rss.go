@@ -1,0 +1,173 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesksim"
+)
+
+// collectorConfig is the built collector's configuration for the RSS
+// runs: the receiver draining the simulator with no budget, straight into
+// the debug exporter at basic verbosity (one line per page), no storage
+// (the checkpoint lives in memory) and no internal metrics.
+var collectorConfig = template.Must(template.New("collector").Parse(`receivers:
+  zendesk_audit_logs:
+    endpoint: {{.URL}}
+    email: {{.Email}}
+    api_token: {{.APIToken}}
+    poll_interval: 1s
+    settle_delay: 0s
+    initial_lookback: 24h
+    page_size: 100
+    max_requests_per_minute: 0
+exporters:
+  debug:
+    verbosity: basic
+service:
+  telemetry:
+    metrics:
+      level: none
+  pipelines:
+    logs:
+      receivers: [zendesk_audit_logs]
+      exporters: [debug]
+`))
+
+// CollectorConfig renders the collector configuration for reading sim.
+func CollectorConfig(sim Sim) (string, error) {
+	var b bytes.Buffer
+	if err := collectorConfig.Execute(&b, sim); err != nil {
+		return "", err
+	}
+	return b.String(), nil
+}
+
+// RSSResult is the collector's memory after draining a backlog.
+type RSSResult struct {
+	Records int
+	// PeakRSS is VmHWM, the peak resident set size, in bytes; RSS is
+	// VmRSS at the same moment.
+	PeakRSS int64
+	RSS     int64
+	// Drain is the time from starting the collector until it had read
+	// the whole backlog.
+	Drain time.Duration
+}
+
+// CollectorRSS starts the simulator binary simPath with a backlog of n
+// records and the built collector collectorPath reading it (see
+// [CollectorConfig]); once the collector has read the whole backlog and
+// polled again (so it is done with the last page), it reads the
+// collector's peak RSS. Both processes are stopped before it returns.
+// Logs go to dir.
+func CollectorRSS(ctx context.Context, collectorPath, simPath string, n int, dir string) (RSSResult, error) {
+	tag := strconv.Itoa(n)
+	sim, err := StartSim(ctx, simPath, n, filepath.Join(dir, "rss-sim-"+tag+".log"))
+	if err != nil {
+		return RSSResult{}, err
+	}
+	defer func() { _ = sim.Stop(10 * time.Second) }()
+
+	conf, err := CollectorConfig(sim.Sim)
+	if err != nil {
+		return RSSResult{}, err
+	}
+	confPath := filepath.Join(dir, "rss-collector-"+tag+".yaml")
+	if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
+		return RSSResult{}, err
+	}
+	t0 := time.Now()
+	col, err := StartChild("otelcol-zendesk", collectorPath, []string{"--config", confPath},
+		filepath.Join(dir, "rss-collector-"+tag+".log"), nil)
+	if err != nil {
+		return RSSResult{}, err
+	}
+	defer func() { _ = col.Stop(15 * time.Second) }()
+
+	// Any exit of the collector while waiting is a failure.
+	waitCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	go func() {
+		select {
+		case <-col.Done():
+			cancel(fmt.Errorf("the collector exited early (%v); its log ends:\n%s", col.err, col.LogTail(15)))
+		case <-waitCtx.Done():
+		}
+	}()
+	fail := func(err error) (RSSResult, error) {
+		if cause := context.Cause(waitCtx); cause != nil && !errors.Is(cause, context.Canceled) {
+			err = cause
+		}
+		return RSSResult{}, fmt.Errorf("collector draining %d records: %w", n, err)
+	}
+
+	served, err := sim.WaitStats(waitCtx, drainTimeout(n), func(st zendesksim.Stats) bool { return st.RecordsServed >= n })
+	if err != nil {
+		return fail(err)
+	}
+	drain := time.Since(t0)
+	// Polls are sequential: the next list request comes from the next
+	// poll, after the last page was delivered to the exporter.
+	if _, err := sim.WaitStats(waitCtx, 30*time.Second, func(st zendesksim.Stats) bool {
+		return st.ListRequests > served.ListRequests
+	}); err != nil {
+		return fail(fmt.Errorf("waiting for the poll after the backlog: %w", err))
+	}
+	if exited, _ := col.Exited(); exited {
+		return fail(errors.New("the collector exited"))
+	}
+	peak, rss, err := ReadRSS(col.Pid())
+	if err != nil {
+		return fail(err)
+	}
+	return RSSResult{Records: n, PeakRSS: peak, RSS: rss, Drain: drain}, nil
+}
+
+// ReadRSS reads VmHWM and VmRSS of process pid from /proc/PID/status, in
+// bytes.
+func ReadRSS(pid int) (peak, rss int64, err error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0, fmt.Errorf("peak RSS is read from /proc (Linux only): %w", err)
+	}
+	return ParseStatusRSS(b)
+}
+
+// ParseStatusRSS reads VmHWM and VmRSS from the text of /proc/PID/status.
+func ParseStatusRSS(status []byte) (peak, rss int64, err error) {
+	peak, rss = -1, -1
+	sc := bufio.NewScanner(bytes.NewReader(status))
+	for sc.Scan() {
+		name, value, ok := strings.Cut(sc.Text(), ":")
+		if !ok || (name != "VmHWM" && name != "VmRSS") {
+			continue
+		}
+		fields := strings.Fields(value)
+		if len(fields) != 2 || fields[1] != "kB" {
+			return 0, 0, fmt.Errorf("unexpected %s line %q", name, sc.Text())
+		}
+		kib, err := strconv.ParseInt(fields[0], 10, 64)
+		if err != nil {
+			return 0, 0, fmt.Errorf("%s: %w", name, err)
+		}
+		if name == "VmHWM" {
+			peak = kib << 10
+		} else {
+			rss = kib << 10
+		}
+	}
+	if peak < 0 || rss < 0 {
+		return 0, 0, errors.New("no VmHWM or VmRSS line in the process status")
+	}
+	return peak, rss, nil
+}
