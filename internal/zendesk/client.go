@@ -370,7 +370,7 @@ func (c *Client) once(ctx context.Context, op, method, target string, out any) *
 	c.hookResponse(op, resp.StatusCode)
 	c.observeRateLimit(resp.Header)
 
-	body, readErr := readCapped(resp.Body, c.opts.MaxBodyBytes)
+	body, readErr := readCapped(resp.Body, resp.ContentLength, c.opts.MaxBodyBytes)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		// Redacted before the excerpt is cut, so that no part of a
 		// credential survives at its end; and after, for one that was
@@ -439,9 +439,14 @@ func (c *Client) observeRateLimit(h http.Header) {
 
 var errTooLarge = errors.New("body too large")
 
-// readCapped reads at most limit bytes; a longer body is errTooLarge.
-func readCapped(r io.Reader, limit int64) ([]byte, error) {
+// readCapped reads at most limit bytes; a longer body is errTooLarge. A
+// declared length (-1 when unknown) sizes the buffer once, within the cap:
+// it is a hint, never trusted for the cap itself.
+func readCapped(r io.Reader, declared, limit int64) ([]byte, error) {
 	var buf bytes.Buffer
+	if declared > 0 {
+		buf.Grow(int(min(declared, limit)) + bytes.MinRead)
+	}
 	n, err := buf.ReadFrom(io.LimitReader(r, limit+1))
 	if err != nil {
 		return buf.Bytes(), err
