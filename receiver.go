@@ -32,15 +32,14 @@ const dataFormat = "zendesk_audit_log"
 // consumer, moving its checkpoint only after the consumer accepted the
 // page.
 type logsReceiver struct {
-	cfg      *Config
-	set      receiver.Settings
-	next     consumer.Logs
-	logger   *zap.Logger
-	obsrecv  *receiverhelper.ObsReport
-	tb       *metadata.TelemetryBuilder
-	convSet  convert.Settings
-	now      func() time.Time
-	newTimer func(time.Duration) *time.Timer
+	cfg     *Config
+	set     receiver.Settings
+	next    consumer.Logs
+	logger  *zap.Logger
+	obsrecv *receiverhelper.ObsReport
+	tb      *metadata.TelemetryBuilder
+	convSet convert.Settings
+	now     func() time.Time
 
 	// Set by Start.
 	client  *zendesk.Client
@@ -84,8 +83,7 @@ func newLogsReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*l
 			ScopeName:     metadata.ScopeName,
 			ScopeVersion:  set.BuildInfo.Version,
 		},
-		now:      time.Now,
-		newTimer: time.NewTimer,
+		now: time.Now,
 	}, nil
 }
 
@@ -188,7 +186,7 @@ func (r *logsReceiver) loadPosition(ctx context.Context) checkpoint.Position {
 
 func (r *logsReceiver) run(ctx context.Context) {
 	defer r.wg.Done()
-	timer := r.newTimer(0)
+	timer := time.NewTimer(0) // the first poll runs at start
 	defer timer.Stop()
 	for {
 		select {
