@@ -3,6 +3,7 @@ package zendeskauditlogsreceiver
 import (
 	"context"
 	"encoding/base64"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"net/http/httptest"
@@ -17,6 +18,7 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/consumer/consumertest"
@@ -494,4 +496,46 @@ func requireNoSecret(t *testing.T, logs *observer.ObservedLogs, host *storageHos
 			require.NotContains(t, text, secret)
 		}
 	}
+}
+
+func TestTLSSettingsAreHonoured(t *testing.T) {
+	sim := zendesksim.New(zendesksim.Options{Email: testEmail, APIToken: testToken, Seed: 3})
+	sim.Generate(40, time.Now().Add(-time.Hour), time.Now().Add(-time.Minute))
+	srv := httptest.NewTLSServer(sim)
+	defer srv.Close()
+
+	newCfg := func() *Config {
+		cfg := createDefaultConfig().(*Config)
+		cfg.Endpoint = srv.URL // https://127.0.0.1:port, a certificate for 127.0.0.1
+		cfg.Email, cfg.APIToken = testEmail, testToken
+		cfg.PollInterval = time.Hour
+		require.NoError(t, cfg.Validate())
+		return cfg
+	}
+	run := func(cfg *Config) (*consumertest.LogsSink, *observer.ObservedLogs) {
+		core, logs := observer.New(zapcore.InfoLevel)
+		set := receivertest.NewNopSettings(metadata.Type)
+		set.Logger = zap.New(core)
+		sink := new(consumertest.LogsSink)
+		r, err := newLogsReceiver(cfg, set, sink)
+		require.NoError(t, err)
+		require.NoError(t, r.Start(context.Background(), componenttest.NewNopHost()))
+		t.Cleanup(func() { require.NoError(t, r.Shutdown(context.Background())) })
+		return sink, logs
+	}
+
+	// The test server's certificate is not in the system pool: refused,
+	// at once (not retried), with a hint.
+	_, logs := run(newCfg())
+	require.Eventually(t, func() bool { return logs.FilterMessageSnippet("Polling the Zendesk audit log failed").Len() > 0 }, 5*time.Second, 10*time.Millisecond)
+	msg := logs.FilterMessageSnippet("Polling the Zendesk audit log failed").All()[0].ContextMap()["error"]
+	assert.Contains(t, msg, "certificate")
+	assert.Contains(t, msg, "check the tls settings")
+	assert.Zero(t, sim.Stats().Requests, "no request got through the TLS handshake")
+
+	// With the server's CA in tls.ca_pem: delivered.
+	cfg := newCfg()
+	cfg.TLS.CAPem = configopaque.String(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}))
+	sink, _ := run(cfg)
+	requireExactly(t, simIDs(sim), sink)
 }

@@ -3,6 +3,7 @@ package zendesk
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -364,7 +365,12 @@ func (c *Client) once(ctx context.Context, op, method, target string, out any) *
 			return &Error{Kind: KindUnknown, Op: op, StatusCode: resp.StatusCode, Err: scrubURLError(err)}
 		}
 		c.hookResponse(op, 0)
-		return &Error{Kind: KindNetwork, Op: op, Err: scrubURLError(err)}
+		kind := KindNetwork
+		var certErr *tls.CertificateVerificationError
+		if errors.As(err, &certErr) {
+			kind = KindTLS
+		}
+		return &Error{Kind: kind, Op: op, Err: scrubURLError(err)}
 	}
 	defer resp.Body.Close()
 	c.hookResponse(op, resp.StatusCode)

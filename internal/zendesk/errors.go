@@ -37,9 +37,12 @@ const (
 	KindDecode
 	// KindTooLarge is a response body over the configured cap.
 	KindTooLarge
+	// KindTLS is a server certificate that did not verify: asking again
+	// gets the same answer.
+	KindTLS
 )
 
-var kindNames = [...]string{"unknown", "auth", "forbidden", "not_found", "invalid", "rate_limited", "server", "network", "decode", "too_large"}
+var kindNames = [...]string{"unknown", "auth", "forbidden", "not_found", "invalid", "rate_limited", "server", "network", "decode", "too_large", "tls"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
@@ -115,6 +118,8 @@ func (e *Error) Hint() string {
 		return "rate limited; the account's request limit is shared with every other integration"
 	case KindTooLarge:
 		return "the response body exceeds the client's cap"
+	case KindTLS:
+		return "the server's certificate did not verify: check the tls settings (ca_file, ca_pem) and the endpoint's host name"
 	}
 	return ""
 }

@@ -323,7 +323,7 @@ func TestKindNames(t *testing.T) {
 		zendesk.KindUnknown: "unknown", zendesk.KindAuth: "auth", zendesk.KindForbidden: "forbidden",
 		zendesk.KindNotFound: "not_found", zendesk.KindInvalid: "invalid", zendesk.KindRateLimited: "rate_limited",
 		zendesk.KindServer: "server", zendesk.KindNetwork: "network", zendesk.KindDecode: "decode",
-		zendesk.KindTooLarge: "too_large", zendesk.Kind(99): "kind(99)",
+		zendesk.KindTooLarge: "too_large", zendesk.KindTLS: "tls", zendesk.Kind(99): "kind(99)",
 	} {
 		assert.Equal(t, name, kind.String())
 	}
