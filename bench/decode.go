@@ -2,9 +2,8 @@ package bench
 
 import (
 	"encoding/json"
-	"fmt"
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesksim"
 	"runtime"
-	"strings"
 	"testing"
 	"time"
 
@@ -17,22 +16,6 @@ import (
 // PageRecords is the number of records in the page of
 // [DecodeConvertPage]: a full page of the API.
 const PageRecords = 100
-
-// Page renders a cursor-pagination page of n records shaped like
-// Zendesk's. It is the page of internal/convert's
-// BenchmarkDecodeConvertPage, so that the two figures compare.
-func Page(n int) []byte {
-	var b strings.Builder
-	b.WriteString(`{"audit_logs":[`)
-	for i := range n {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		fmt.Fprintf(&b, `{"url":"https://acme.zendesk.com/api/v2/audit_logs/%[1]d.json","id":%[1]d,"action_label":"Updated","actor_id":1234567890,"actor_name":"Sameer Patel","source_id":3456789,"source_type":"user","source_label":"John Doe","action":"update","change_description":"Role changed from Administrator to End User","ip_address":"209.119.38.228","created_at":"2024-05-01T11:32:%02[2]dZ"}`, 498483000000+i, i%60)
-	}
-	b.WriteString(`],"meta":{"has_more":true,"after_cursor":"xyz","before_cursor":"abc"},"links":{"next":null,"prev":null}}`)
-	return []byte(b.String())
-}
 
 // convertSettings are those of internal/convert's tests.
 var convertSettings = convert.Settings{
@@ -87,7 +70,7 @@ func DecodeCursorPageConvertPage(b *testing.B) { benchPage(b, DecodeCursorPageCo
 // benchPage benchmarks decode on a 100-record page. Besides ns/op and
 // allocs/op it reports ns/record and allocs/record.
 func benchPage(b *testing.B, decode func([]byte, time.Time) (plog.Logs, error)) {
-	page := Page(PageRecords)
+	page := zendesksim.SamplePage(PageRecords)
 	observed := time.Now()
 	b.SetBytes(int64(len(page)))
 	b.ReportAllocs()

@@ -17,10 +17,10 @@ import (
 
 func TestDecodeConvert(t *testing.T) {
 	observed := time.Now()
-	ld, err := DecodeConvert(Page(PageRecords), observed)
+	ld, err := DecodeConvert(zendesksim.SamplePage(PageRecords), observed)
 	require.NoError(t, err)
 	assert.Equal(t, PageRecords, ld.LogRecordCount())
-	ld2, err := DecodeCursorPageConvert(Page(PageRecords), observed)
+	ld2, err := DecodeCursorPageConvert(zendesksim.SamplePage(PageRecords), observed)
 	require.NoError(t, err)
 	assert.NoError(t, plogtest.CompareLogs(ld, ld2))
 }

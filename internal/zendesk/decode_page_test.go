@@ -3,7 +3,7 @@ package zendesk
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesksim"
 	"reflect"
 	"strings"
 	"testing"
@@ -46,7 +46,7 @@ func referencePage(b []byte) (*Page, error) {
 // cursorPageSeeds are pages as Zendesk sends them and the corner cases of
 // the page's fast path.
 var cursorPageSeeds = []string{
-	string(testPage(3)),
+	string(zendesksim.SamplePage(3)),
 	`{"audit_logs":[{"id":1,"created_at":"2024-05-01T11:32:44Z","ip_address":null,"extra":{"a":[1,"}"]}}],"meta":{"has_more":true,"after_cursor":"x"}}`,
 	`{"audit_logs":[{"\u0069d":2,"action":"up\"date"}]}`,
 	`{"audit_logs":[{"id":"1"}]}`, `{"audit_logs":[{"id":1,`, `<html>503</html>`,
@@ -60,20 +60,6 @@ var cursorPageSeeds = []string{
 	`{"meta":{"after_cursor":"a","after_cursor":null}}`, `{"meta":{"after_cursor":"a\nb","before_cursor":"\ud800"}}`, `{"meta":{"after_cursor":1}}`, `{"meta":{"after_cursor":{}}}`, "{\"meta\":{\"after_cursor\":\"\xff\"}}",
 	`{"meta":{"has_more":true,"after_cursor":"a","x":[1,{"y":null}]}}`, `{"meta":{"has_more":tru}}`, `{"meta":{"has_more":true,}}`, `{"meta":{"has_more":true}`, `{"meta":{"has_more":true}}x`, `{"meta":{"has_more":true}} `,
 	`{"count":3,"next_page":null,"audit_logs":[{"id":1}]}`, `{"links":` + strings.Repeat("[", 600) + strings.Repeat("]", 600) + `}`,
-}
-
-// testPage renders a page of n records shaped like Zendesk's.
-func testPage(n int) []byte {
-	var b strings.Builder
-	b.WriteString(`{"audit_logs":[`)
-	for i := range n {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		fmt.Fprintf(&b, `{"url":"https://acme.zendesk.com/api/v2/audit_logs/%[1]d.json","id":%[1]d,"action_label":"Updated","actor_id":1234567890,"actor_name":"Sameer Patel","source_id":3456789,"source_type":"user","source_label":"John Doe","action":"update","change_description":"Role changed from Administrator to End User","ip_address":"209.119.38.228","created_at":"2024-05-01T11:32:%02[2]dZ"}`, 498483000000+i, i%60)
-	}
-	b.WriteString(`],"meta":{"has_more":true,"after_cursor":"xyz","before_cursor":"abc"},"links":{"next":null,"prev":null}}`)
-	return []byte(b.String())
 }
 
 // FuzzCursorPageDecodeMatchesEncodingJSON: for any bytes, DecodeCursorPage
@@ -130,13 +116,13 @@ func TestCursorPageDecodeMatchesEncodingJSON(t *testing.T) {
 // The fast path decides a usual page by itself.
 func TestCursorPageDecodeFastPath(t *testing.T) {
 	t.Parallel()
-	for _, s := range []string{string(testPage(100)), cursorPageSeeds[1], cursorPageSeeds[6], cursorPageSeeds[7], `{}`} {
+	for _, s := range []string{string(zendesksim.SamplePage(100)), cursorPageSeeds[1], cursorPageSeeds[6], cursorPageSeeds[7], `{}`} {
 		var body cursorPageBody
 		if !body.decodeFast([]byte(s)) {
 			t.Errorf("fast path gave up on %.80s", s)
 		}
 	}
-	page, err := DecodeCursorPage(testPage(100))
+	page, err := DecodeCursorPage(zendesksim.SamplePage(100))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +133,7 @@ func TestCursorPageDecodeFastPath(t *testing.T) {
 }
 
 func BenchmarkDecodeCursorPage(b *testing.B) {
-	page := testPage(100)
+	page := zendesksim.SamplePage(100)
 	b.Run("fast", func(b *testing.B) {
 		b.SetBytes(int64(len(page)))
 		b.ReportAllocs()
