@@ -91,8 +91,7 @@ FUZZTIME ?= 30s
 FUZZ_TARGETS := ./internal/zendesk:FuzzDecodePage ./internal/zendesk:FuzzParseRetryAfter \
 	./internal/zendesk:FuzzParseRateLimit ./internal/checkpoint:FuzzDecode \
 	./internal/zendesk:FuzzAuditLogDecodeMatchesEncodingJSON \
-	./internal/zendesk:FuzzCursorPageDecodeMatchesEncodingJSON \
-	./internal/convert:FuzzPutRawMatchesDecoder
+	./internal/zendesk:FuzzCursorPageDecodeMatchesEncodingJSON
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; name=$${t##*:}; \

@@ -160,7 +160,7 @@ func TestPollsAgainWithoutRepeating(t *testing.T) {
 		requireExactly(t, simIDs(e.sim), sink)
 	}
 
-	// Caught up: later polls deliver nothing and ask one page each.
+	// Caught up: later polls deliver nothing more.
 	before := e.sim.Stats().ListRequests
 	require.Eventually(t, func() bool { return e.sim.Stats().ListRequests >= before+2 }, 5*time.Second, 10*time.Millisecond)
 	assert.Equal(t, len(simIDs(e.sim)), sink.LogRecordCount())

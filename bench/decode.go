@@ -2,7 +2,6 @@ package bench
 
 import (
 	"encoding/json"
-	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesksim"
 	"runtime"
 	"testing"
 	"time"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/convert"
 	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesk"
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesksim"
 )
 
 // PageRecords is the number of records in the page of

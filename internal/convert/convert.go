@@ -7,7 +7,6 @@ import (
 	"maps"
 	"slices"
 	"time"
-	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -133,9 +132,6 @@ func putInt(m pcommon.Map, k string, v zendesk.Optional[int64]) {
 // booleans, integers and other numbers keep their type, objects and arrays
 // become maps and slices; null is left out like an absent field.
 func putRaw(m pcommon.Map, k string, raw json.RawMessage) {
-	if putRawScalar(m, k, raw) {
-		return
-	}
 	d := json.NewDecoder(bytes.NewReader(raw))
 	d.UseNumber()
 	var v any
@@ -178,74 +174,4 @@ func setNumber(dst pcommon.Value, v json.Number) {
 	} else {
 		dst.SetStr(v.String())
 	}
-}
-
-// putRawScalar is putRaw without a json.Decoder and its intermediate any
-// for raw that is exactly one scalar token: null, true, false, a number,
-// or a string without escapes whose bytes are valid UTF-8. It reports
-// false, having put nothing, for anything else.
-func putRawScalar(m pcommon.Map, k string, raw []byte) bool {
-	switch {
-	case string(raw) == "null":
-		return true
-	case string(raw) == "true":
-		m.PutEmpty(k).SetBool(true)
-	case string(raw) == "false":
-		m.PutEmpty(k).SetBool(false)
-	case len(raw) >= 2 && raw[0] == '"' && raw[len(raw)-1] == '"':
-		s := raw[1 : len(raw)-1]
-		for _, c := range s {
-			if c < 0x20 || c == '"' || c == '\\' {
-				return false
-			}
-		}
-		if !utf8.Valid(s) {
-			return false
-		}
-		m.PutEmpty(k).SetStr(string(s))
-	case isNumber(raw):
-		setNumber(m.PutEmpty(k), json.Number(raw))
-	default:
-		return false
-	}
-	return true
-}
-
-// isNumber reports whether b is exactly a JSON number.
-func isNumber(b []byte) bool {
-	i := 0
-	digits := func() bool {
-		start := i
-		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
-			i++
-		}
-		return i > start
-	}
-	if i < len(b) && b[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(b) && b[i] == '0':
-		i++
-	case i < len(b) && '1' <= b[i] && b[i] <= '9':
-		digits()
-	default:
-		return false
-	}
-	if i < len(b) && b[i] == '.' {
-		i++
-		if !digits() {
-			return false
-		}
-	}
-	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
-		i++
-		if i < len(b) && (b[i] == '+' || b[i] == '-') {
-			i++
-		}
-		if !digits() {
-			return false
-		}
-	}
-	return i == len(b)
 }

@@ -3,10 +3,11 @@ package zendesk
 import (
 	"bytes"
 	"encoding/json"
-	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesksim"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesksim"
 )
 
 // refCursorPageBody is cursorPageBody with records decoded by the
