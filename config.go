@@ -147,12 +147,15 @@ func (cfg *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// baseURL is the account's base URL.
+// baseURL is the account's base URL. Validate has checked it with the same
+// functions, so their errors cannot occur here.
 func (cfg *Config) baseURL() string {
 	if cfg.Subdomain != "" {
-		return "https://" + cfg.Subdomain + ".zendesk.com"
+		u, _ := zendesk.SubdomainURL(cfg.Subdomain)
+		return u
 	}
-	return strings.TrimRight(cfg.Endpoint, "/")
+	u, _ := zendesk.EndpointURL(cfg.Endpoint)
+	return u
 }
 
 // subdomain returns the account's subdomain when it is known.
