@@ -248,8 +248,9 @@ func (r *logsReceiver) poll(ctx context.Context) error {
 
 // deliver hands the records of one page that are not done yet to the next
 // consumer and, once it accepted them, moves the checkpoint past them.
+// It filters page in place: the caller gives it up.
 func (r *logsReceiver) deliver(ctx context.Context, page []zendesk.AuditLog, observed time.Time) error {
-	fresh := make([]zendesk.AuditLog, 0, len(page))
+	fresh := page[:0] // written at or behind the record being read
 	delivered := make([]checkpoint.Record, 0, len(page))
 	inPage := make(map[int64]struct{}, len(page))
 	for _, a := range page {
@@ -294,6 +295,9 @@ func (r *logsReceiver) save(ctx context.Context) {
 func (r *logsReceiver) consume(ctx context.Context, records []zendesk.AuditLog, observed time.Time) error {
 	bo := newBackoff(r.cfg.BackOffConfig, r.now)
 	for {
+		// A new plog.Logs for every call: once ConsumeLogs returns, the
+		// pipeline may release what it was handed (with the collector's
+		// pdata.useProtoPooling gate, its objects go back to pools).
 		ld := convert.Logs(records, r.convSet, observed)
 		opCtx := r.obsrecv.StartLogsOp(ctx)
 		err := r.next.ConsumeLogs(opCtx, ld)

@@ -116,6 +116,9 @@ type Client struct {
 	// secrets are credential strings that must never appear in an error,
 	// even when a server or proxy echoes them back.
 	secrets []string
+	// bodies holds the buffers response bodies are read into (see
+	// getBody).
+	bodies sync.Pool
 
 	mu        sync.Mutex
 	notBefore time.Time // no request before this: Retry-After or pacing
@@ -376,7 +379,10 @@ func (c *Client) once(ctx context.Context, op, method, target string, out any) *
 	c.hookResponse(op, resp.StatusCode)
 	c.observeRateLimit(resp.Header)
 
-	body, readErr := readCapped(resp.Body, resp.ContentLength, c.opts.MaxBodyBytes)
+	buf := c.getBody()
+	defer c.putBody(buf)
+	readErr := readCapped(buf, resp.Body, resp.ContentLength, c.opts.MaxBodyBytes)
+	body := buf.Bytes()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		// Redacted before the excerpt is cut, so that no part of a
 		// credential survives at its end; and after, for one that was
@@ -445,22 +451,45 @@ func (c *Client) observeRateLimit(h http.Header) {
 
 var errTooLarge = errors.New("body too large")
 
-// readCapped reads at most limit bytes; a longer body is errTooLarge. A
-// declared length (-1 when unknown) sizes the buffer once, within the cap:
-// it is a hint, never trusted for the cap itself.
-func readCapped(r io.Reader, declared, limit int64) ([]byte, error) {
-	var buf bytes.Buffer
+// readCapped reads at most limit bytes into buf; a longer body is
+// errTooLarge. A declared length (-1 when unknown) sizes the buffer once,
+// within the cap: it is a hint, never trusted for the cap itself.
+func readCapped(buf *bytes.Buffer, r io.Reader, declared, limit int64) error {
 	if declared > 0 {
 		buf.Grow(int(min(declared, limit)) + bytes.MinRead)
 	}
 	n, err := buf.ReadFrom(io.LimitReader(r, limit+1))
 	if err != nil {
-		return buf.Bytes(), err
+		return err
 	}
 	if n > limit {
-		return nil, errTooLarge
+		buf.Reset()
+		return errTooLarge
 	}
-	return buf.Bytes(), nil
+	return nil
+}
+
+// Response bodies are read into pooled buffers: a drain reads one page
+// after another, and a new buffer for each page was a fifth of the bytes
+// it allocated. Nothing decoded from a body refers to its bytes (the
+// decoders copy; TestDecodedRecordsDoNotAliasTheBody), so a buffer goes
+// back once its body is decoded. A buffer grown past maxPooledBody (a
+// large export response) is left to the garbage collector.
+const maxPooledBody = 1 << 20
+
+func (c *Client) getBody() *bytes.Buffer {
+	if b, ok := c.bodies.Get().(*bytes.Buffer); ok {
+		return b
+	}
+	return new(bytes.Buffer)
+}
+
+func (c *Client) putBody(b *bytes.Buffer) {
+	if b.Cap() > maxPooledBody {
+		return
+	}
+	b.Reset()
+	c.bodies.Put(b)
 }
 
 // scrubURLError drops the URL from a *url.Error: it holds no secret here,

@@ -4,15 +4,18 @@ import (
 	"encoding/json"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
 // This file is the fast path of AuditLog.UnmarshalJSON: one pass over the
-// bytes, no reflection, one allocation for all the plain strings of a
-// record. It decides only what it can decide exactly as encoding/json
-// would; for anything else (an error of any kind, a string or member name
-// with escapes or non-ASCII bytes, a number that is not an int64, nesting
-// deeper than maxSkipDepth...) it reports false and the caller decodes
+// bytes, no reflection, one allocation for all the strings of a record
+// (unescaped as encoding/json does, by unquote). It decides only what it
+// can decide exactly as encoding/json would; for anything else (an error
+// of any kind, a member name with escapes or non-ASCII bytes, a number
+// that is not an int64, nesting deeper than maxSkipDepth...) it reports
+// false and the caller decodes
 // with decodeSlow, the encoding/json path, so that the result and the
 // error are the same by construction. FuzzAuditLogDecodeMatchesEncodingJSON
 // checks it.
@@ -152,6 +155,10 @@ var plainByte = func() (t [256]bool) {
 type decoder struct {
 	b []byte
 	i int
+	// scratch holds the unescaped content of the strings of the record
+	// being decoded that are not their own value (see recordState.plain);
+	// reused from record to record.
+	scratch []byte
 }
 
 func (d *decoder) ws() {
@@ -385,6 +392,80 @@ func (d *decoder) skip(depth int) bool {
 	}
 }
 
+// unquote appends to dst the value of the JSON string content (between
+// the quotes, already checked by str), exactly as encoding/json's
+// unquoteBytes makes it: escapes decoded, a \u escape of a lone or
+// mismatched surrogate and each byte of invalid UTF-8 replaced with
+// U+FFFD.
+func unquote(dst, content []byte) []byte {
+	for i := 0; i < len(content); {
+		switch c := content[i]; {
+		case c == '\\':
+			switch e := content[i+1]; e {
+			case 'u':
+				r := hex4(content[i+2 : i+6])
+				i += 6
+				if utf16.IsSurrogate(r) {
+					r1 := rune(-1)
+					if len(content)-i >= 6 && content[i] == '\\' && content[i+1] == 'u' {
+						r1 = hex4(content[i+2 : i+6])
+					}
+					if dec := utf16.DecodeRune(r, r1); dec != unicode.ReplacementChar {
+						dst = utf8.AppendRune(dst, dec)
+						i += 6
+						continue
+					}
+					r = unicode.ReplacementChar
+				}
+				dst = utf8.AppendRune(dst, r)
+				continue
+			case 'b':
+				dst = append(dst, '\b')
+			case 'f':
+				dst = append(dst, '\f')
+			case 'n':
+				dst = append(dst, '\n')
+			case 'r':
+				dst = append(dst, '\r')
+			case 't':
+				dst = append(dst, '\t')
+			default: // '"', '\\', '/'
+				dst = append(dst, e)
+			}
+			i += 2
+		case c < utf8.RuneSelf:
+			dst = append(dst, c)
+			i++
+		default:
+			r, size := utf8.DecodeRune(content[i:])
+			if r == utf8.RuneError && size == 1 {
+				dst = utf8.AppendRune(dst, unicode.ReplacementChar)
+			} else {
+				dst = append(dst, content[i:i+size]...)
+			}
+			i += size
+		}
+	}
+	return dst
+}
+
+// hex4 is the value of four hex digits, checked by str.
+func hex4(h []byte) rune {
+	var r rune
+	for _, c := range h {
+		switch {
+		case c <= '9':
+			c -= '0'
+		case c <= 'F':
+			c -= 'A' - 10
+		default:
+			c -= 'a' - 10
+		}
+		r = r<<4 | rune(c)
+	}
+	return r
+}
+
 // plainContent reports whether a string with these flags and content is its
 // own value: no escape, and valid UTF-8 (encoding/json replaces invalid
 // bytes with U+FFFD).
@@ -400,11 +481,14 @@ type unknownMember struct{ name, value span }
 
 // recordState is what decoding one record collects before it is built.
 type recordState struct {
-	// plain[k] is the content of string field firstStringField+k when its
-	// last value was a string held as is; its bytes are copied into one
-	// string for the record at the end.
-	plain   [stringFieldCount]span
-	isPlain [stringFieldCount]bool
+	// strs[k] is where the value of string field firstStringField+k lies
+	// when its last value was a string (hasStr[k]): in decoder.b if the
+	// string is its own value, else, unescaped, in decoder.scratch
+	// (inScratch[k]). The bytes are copied into one string for the record
+	// at the end.
+	strs      [stringFieldCount]span
+	hasStr    [stringFieldCount]bool
+	inScratch [stringFieldCount]bool
 	// The unknown members: the first few in unknown0, all of them in
 	// unknownMore once there are more.
 	nUnknown    int
@@ -439,6 +523,7 @@ func (d *decoder) record(a *AuditLog) bool {
 		return false
 	}
 	var st recordState
+	d.scratch = d.scratch[:0]
 	d.ws()
 	if !d.eat('}') {
 		for {
@@ -496,7 +581,7 @@ func (d *decoder) member(a *AuditLog, st *recordState, f int, name span) bool {
 			a.CreatedAt = Optional[time.Time]{}
 		case f >= firstStringField:
 			*a.strField(f) = Optional[string]{}
-			st.isPlain[f-firstStringField] = false
+			st.hasStr[f-firstStringField] = false
 		default:
 			*a.intField(f) = Optional[int64]{}
 		}
@@ -513,21 +598,19 @@ func (d *decoder) member(a *AuditLog, st *recordState, f int, name span) bool {
 		}
 		a.CreatedAt = Some(t)
 	case f >= firstStringField:
-		start := d.i
 		s, e, flags, ok := d.str()
 		if !ok {
 			return false
 		}
 		k := f - firstStringField
+		st.hasStr[k] = true
 		if plainContent(d.b[s:e], flags) {
-			st.plain[k], st.isPlain[k] = span{s, e}, true
+			st.strs[k], st.inScratch[k] = span{s, e}, false
 			return true
 		}
-		var v string
-		if json.Unmarshal(d.b[start:d.i], &v) != nil {
-			return false
-		}
-		*a.strField(f), st.isPlain[k] = Some(v), false
+		n := len(d.scratch)
+		d.scratch = unquote(d.scratch, d.b[s:e])
+		st.strs[k], st.inScratch[k] = span{n, len(d.scratch)}, true
 	default:
 		v, ok := d.int64()
 		if !ok {
@@ -538,28 +621,32 @@ func (d *decoder) member(a *AuditLog, st *recordState, f int, name span) bool {
 	return true
 }
 
-// finish stores the plain strings and the unknown members: one allocation
+// finish stores the strings and the unknown members: one allocation
 // for all the strings, and for Extra one for the names, one for the values
 // and the map.
 func (d *decoder) finish(a *AuditLog, st *recordState) {
 	n := 0
-	for k, p := range st.isPlain {
+	for k, p := range st.hasStr {
 		if p {
-			n += st.plain[k].end - st.plain[k].start
+			n += st.strs[k].end - st.strs[k].start
 		}
 	}
 	var sb strings.Builder
 	sb.Grow(n) // no allocation when n is 0
-	for k, p := range st.isPlain {
-		if p {
-			sb.Write(d.b[st.plain[k].start:st.plain[k].end])
+	for k, p := range st.hasStr {
+		switch {
+		case !p:
+		case st.inScratch[k]:
+			sb.Write(d.scratch[st.strs[k].start:st.strs[k].end])
+		default:
+			sb.Write(d.b[st.strs[k].start:st.strs[k].end])
 		}
 	}
 	all := sb.String()
 	off := 0
-	for k, p := range st.isPlain {
+	for k, p := range st.hasStr {
 		if p {
-			l := st.plain[k].end - st.plain[k].start
+			l := st.strs[k].end - st.strs[k].start
 			*a.strField(firstStringField + k) = Some(all[off : off+l])
 			off += l
 		}

@@ -155,3 +155,33 @@ func BenchmarkDecodeCursorPage(b *testing.B) {
 		}
 	})
 }
+
+// The client reads bodies into buffers it reuses, so nothing decoded may
+// refer to the body's bytes: every decoder, fast and slow, copies.
+func TestDecodedRecordsDoNotAliasTheBody(t *testing.T) {
+	bodies := map[string]string{
+		"fast path": string(zendesksim.SamplePage(3)),
+		"escapes and extras": `{"audit_logs":[{"id":1,"action":"upd\"ate","actor_name":"Zo\u00eb","change_description":"a\nb","created_at":"2024-05-01T11:32:00Z","custom":{"k":[1,"v"]},"tag":"x"}],` +
+			`"meta":{"has_more":true,"after_cursor":"aGVsbG8=","before_cursor":"b\u0041"}}`,
+		"slow path (escaped member name)": `{"audit_logs":[{"i\u0064":7,"action":"create","url":"https://x.zendesk.com/a","extra":"e","created_at":"2024-05-01T11:32:00Z"}],"meta":{"has_more":false,"after_cursor":"c","before_cursor":null}}`,
+	}
+	for name, body := range bodies {
+		t.Run(name, func(t *testing.T) {
+			want, err := DecodeCursorPage([]byte(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			buf := []byte(body)
+			got, err := DecodeCursorPage(buf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range buf {
+				buf[i] = 'X'
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("overwriting the body changed the decoded page:\n got %+v\nwant %+v", got, want)
+			}
+		})
+	}
+}

@@ -64,6 +64,9 @@ var auditLogSeeds = []string{
 	`{"url":"\x"}`, `{"url":"\u12"}`, `{"url":"\u12G4"}`, "{\"url\":\"tab\there\"}", "{\"url\":\"nul\x00\"}",
 	"{\"url\":\"bad \xff utf8\"}", "{\"url\":\"bad \xc3 utf8\"}", "{\"url\":\"surrogate \xed\xa0\x80\"}", "{\"url\":\"ok \xef\xbf\xbd\"}",
 	`{"action":"é🚀 日本語","actor_name":"\/slash\\back"}`,
+	`{"url":"\ud83d\u0041"}`, `{"url":"\ud83d\ud83d\ude80"}`, `{"url":"\udc00\ud800"}`, `{"url":"\uD83D\uDE80 \u0000 \b\f\r\t\/"}`, `{"url":"\ud83d\"}`, `{"url":"\ud83d\u"}`,
+	`{"action":"a\"b","actor_name":"plain","change_description":"c\nd","source_label":"bad \u00e9\ud800 \\","url":"u"}`, "{\"action\":\"x\xffy\\n\",\"url\":\"\xed\xa0\x80\\t\"}",
+	`{"url":"a\"","url":null}`, `{"url":null,"url":"\"b"}`, `{"url":"\"a","url":"b"}`, `{"url":"a\"","x":"\"","url":"\u00e9"}`,
 	`{"created_at":"2024-05-01T11:32:44Z"}`, `{"created_at":"2024-05-01T11:32:44.123456789Z"}`, `{"created_at":"2024-05-01T11:32:44+02:00"}`,
 	`{"created_at":"2024-05-01T11:32:44+05:30"}`, `{"created_at":"2024-05-01T11:32:44-00:00"}`, `{"created_at":"2024-05-01T11:32:44+24:00"}`,
 	`{"created_at":"2024-05-01 11:32:44Z"}`, `{"created_at":"2024-05-01T11:32:44"}`, `{"created_at":"2024-5-1T11:32:44Z"}`, `{"created_at":"2024-05-01T11:32:44,5Z"}`,
@@ -157,7 +160,8 @@ func TestAuditLogDecodeFastPath(t *testing.T) {
 			t.Errorf("fast path gave up on %s at %d", s, d.i)
 		}
 	}
-	for _, s := range []string{`{"url":"a\nb"}`, `{"url":"\ud800"}`} {
+	// Escapes and invalid UTF-8 in values stay on the fast path.
+	for _, s := range []string{`{"url":"a\nb"}`, `{"url":"\ud800"}`, `{"change_description":"Description changed from \"\" to \"x\"","action":"a\u00e9\ud83d\ude80"}`, "{\"url\":\"bad \xff\"}"} {
 		d := decoder{b: []byte(s)}
 		var a AuditLog
 		if !d.record(&a) {
