@@ -25,6 +25,8 @@ func BenchmarkDecodeConvertPage(b *testing.B) { DecodeConvertPage(b) }
 
 func BenchmarkDecodeCursorPageConvertPage(b *testing.B) { DecodeCursorPageConvertPage(b) }
 
+func BenchmarkDecodeCursorPageConvertPagePooled(b *testing.B) { DecodeCursorPageConvertPagePooled(b) }
+
 // benchSim is the simulator process of the drain benchmarks, with
 // drainRecords records, and the same records as JSON lines.
 var (

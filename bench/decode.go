@@ -6,7 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/collector/featuregate"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/xpdata/pref"
 
 	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/convert"
 	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesk"
@@ -60,28 +62,68 @@ func DecodeCursorPageConvert(page []byte, observed time.Time) (plog.Logs, error)
 // shape the client's List decodes, as internal/convert's
 // BenchmarkDecodeConvertPage. Besides ns/op and allocs/op it reports ns/record and
 // allocs/record.
-func DecodeConvertPage(b *testing.B) { benchPage(b, DecodeConvert) }
+func DecodeConvertPage(b *testing.B) { benchPage(b, counted(DecodeConvert)) }
 
 // DecodeCursorPageConvertPage is [DecodeConvertPage] with
 // [DecodeCursorPageConvert], as internal/convert's
 // BenchmarkDecodeCursorPageConvertPage.
-func DecodeCursorPageConvertPage(b *testing.B) { benchPage(b, DecodeCursorPageConvert) }
+func DecodeCursorPageConvertPage(b *testing.B) { benchPage(b, counted(DecodeCursorPageConvert)) }
 
-// benchPage benchmarks decode on a 100-record page. Besides ns/op and
-// allocs/op it reports ns/record and allocs/record.
-func benchPage(b *testing.B, decode func([]byte, time.Time) (plog.Logs, error)) {
+// DecodeCursorPageConvertPagePooled is [DecodeCursorPageConvertPage] with
+// the collector's pdata.useProtoPooling feature gate (alpha, off by
+// default) switched on for its duration, and each plog.Logs released once
+// converted, as the collector's pipeline releases what a receiver's
+// ConsumeLogs call handed it when the call returns
+// (service/internal/refconsumer). It tells pdata's allocations from the
+// receiver's: with the gate, pdata takes its objects from pools. The
+// receiver builds a new plog.Logs for every ConsumeLogs call, retries
+// included, so it is safe with the gate on.
+func DecodeCursorPageConvertPagePooled(b *testing.B) {
+	if err := setProtoPooling(true); err != nil {
+		b.Fatal(err)
+	}
+	defer func() { _ = setProtoPooling(false) }()
+	benchPage(b, func(page []byte, observed time.Time) (int, error) {
+		ld, err := DecodeCursorPageConvert(page, observed)
+		if err != nil {
+			return 0, err
+		}
+		n := ld.LogRecordCount()
+		if pref.MarkPipelineOwnedLogs(ld) {
+			pref.UnrefLogs(ld)
+		}
+		return n, nil
+	})
+}
+
+func setProtoPooling(on bool) error {
+	return featuregate.GlobalRegistry().Set(pref.UseProtoPooling.ID(), on)
+}
+
+// counted makes a decode function report the number of log records.
+func counted(decode func([]byte, time.Time) (plog.Logs, error)) func([]byte, time.Time) (int, error) {
+	return func(page []byte, observed time.Time) (int, error) {
+		ld, err := decode(page, observed)
+		return ld.LogRecordCount(), err
+	}
+}
+
+// benchPage benchmarks decode on a 100-record page; decode returns the
+// number of log records it made. Besides ns/op and allocs/op it reports
+// ns/record and allocs/record.
+func benchPage(b *testing.B, decode func([]byte, time.Time) (int, error)) {
 	page := zendesksim.SamplePage(PageRecords)
 	observed := time.Now()
 	b.SetBytes(int64(len(page)))
 	b.ReportAllocs()
 	allocs0 := mallocs()
 	for b.Loop() {
-		ld, err := decode(page, observed)
+		n, err := decode(page, observed)
 		if err != nil {
 			b.Fatal(err)
 		}
-		if ld.LogRecordCount() != PageRecords {
-			b.Fatalf("%d log records, want %d", ld.LogRecordCount(), PageRecords)
+		if n != PageRecords {
+			b.Fatalf("%d log records, want %d", n, PageRecords)
 		}
 	}
 	allocs := mallocs() - allocs0

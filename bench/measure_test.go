@@ -11,6 +11,7 @@ import (
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatatest/plogtest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/xpdata/pref"
 
 	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesksim"
 )
@@ -23,6 +24,17 @@ func TestDecodeConvert(t *testing.T) {
 	ld2, err := DecodeCursorPageConvert(zendesksim.SamplePage(PageRecords), observed)
 	require.NoError(t, err)
 	assert.NoError(t, plogtest.CompareLogs(ld, ld2))
+}
+
+// With the pooling gate on, pdata's objects come from pools and the
+// allocations per record drop; the gate is off again afterwards.
+func TestPooledDecodeConvertAllocatesLess(t *testing.T) {
+	plain := testing.Benchmark(DecodeCursorPageConvertPage)
+	pooled := testing.Benchmark(DecodeCursorPageConvertPagePooled)
+	require.NotZero(t, plain.N)
+	require.NotZero(t, pooled.N)
+	assert.Less(t, pooled.AllocsPerOp(), plain.AllocsPerOp()/2)
+	assert.False(t, pref.UseProtoPooling.IsEnabled())
 }
 
 func TestProcessCPU(t *testing.T) {
