@@ -7,17 +7,23 @@
 // file_storage, otlp_http to the sink, no queue). During the live phase it
 // SIGKILLs the collector under test at seeded random moments and starts it
 // again on the same storage, and stops the sink for a few seconds once.
+// One of the kills (--ack-kills) waits for the worst moment: a proxy
+// between the collector and the sink holds back the sink's acceptance of
+// an export and the runner kills the collector then, so the records of
+// that export are delivered but not checkpointed; the check requires each
+// of them to be delivered again after the restart.
 // Then it stops live arrivals, waits until the sink has every record of
 // the simulator (or a timeout), stops everything, and compares the ids in
 // the sink's file with the simulator's.
 //
 // It prints one summary line on stdout (progress goes to stderr):
 //
-//	e2e seed=42 expected=N delivered=N distinct=N missing=0 unknown=0 duplicates=K kills=3 ... result=PASS
+//	e2e seed=42 expected=N delivered=N distinct=N missing=0 unknown=0 duplicates=K kills=3 ack_kills=1 ... result=PASS
 //
 // and exits 0 only if nothing is missing or unknown, no request broke a
-// Retry-After or asked for an oversize page, and duplicates are at most
-// 100 per kill. The work directory (configs, file_storage, the sink's
+// Retry-After or asked for an oversize page, duplicates are at most 100
+// per kill, and every record of an export cut off by a kill at the
+// acknowledgement was delivered again. The work directory (configs, file_storage, the sink's
 // file, every process's log) is kept when the check fails.
 //
 // Usage (from the repository root, after make build):
@@ -57,6 +63,7 @@ type options struct {
 	seedSet   bool
 	duration  time.Duration
 	kills     int
+	ackKills  int
 	sinkDown  time.Duration
 	collector string
 	sim       string
@@ -94,6 +101,8 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.Int64Var(&o.seed, "seed", 0, "seed of the simulator's data and faults and of the kill schedule (default: random, printed)")
 	fs.DurationVar(&o.duration, "duration", 60*time.Second, "length of the live phase, during which kills and the sink outage happen")
 	fs.IntVar(&o.kills, "kills", 3, "SIGKILLs of the collector under test during the live phase")
+	fs.IntVar(&o.ackKills, "ack-kills", 1, "of the kills, how many land in the moment after the sink accepted an export and before the collector "+
+		"under test heard of it (its records must then be delivered again)")
 	fs.DurationVar(&o.sinkDown, "sink-down", 4*time.Second, "length of the one sink outage (0: none)")
 	fs.StringVar(&o.collector, "collector", "_build/otelcol-zendesk", "collector distribution binary (make build)")
 	fs.StringVar(&o.sim, "sim", "bin/zendesk-sim", "simulator binary (make build)")
@@ -148,6 +157,9 @@ func (o options) validate() error {
 	}
 	if o.kills < 0 {
 		errs = append(errs, fmt.Errorf("--kills must not be negative"))
+	}
+	if o.ackKills < 0 || o.ackKills > max(o.kills, 0) {
+		errs = append(errs, fmt.Errorf("--ack-kills must be between 0 and --kills (%d), got %d", o.kills, o.ackKills))
 	}
 	if o.settleDelay <= o.maxLate {
 		errs = append(errs, fmt.Errorf("--settle-delay (%s) must exceed --max-late (%s), or late records are skipped by design", o.settleDelay, o.maxLate))
@@ -300,6 +312,10 @@ type runner struct {
 	sinkPort int
 	sinkFile string
 	sinkP    *proc
+	proxy    *ackProxy // between the collector under test and the sink
+
+	ackKills int     // kills that landed between the sink's acceptance and the collector hearing of it
+	ackIDs   []int64 // the ids of the exports whose acceptance those kills cut off
 
 	collector   *proc
 	starts      int // starts of the collector under test
@@ -334,6 +350,7 @@ func (r *runner) execute(ctx context.Context) (summary, error) {
 	if err != nil {
 		return summary{}, err
 	}
+	markAckKills(r.rng, acts, o.ackKills)
 	if err := os.MkdirAll(r.path("sink"), 0o755); err != nil {
 		return summary{}, err
 	}
@@ -348,6 +365,12 @@ func (r *runner) execute(ctx context.Context) (summary, error) {
 	if err := r.startSinkFirst(ctx); err != nil {
 		return summary{}, err
 	}
+	proxy, err := startAckProxy("http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(r.sinkPort)))
+	if err != nil {
+		return summary{}, err
+	}
+	r.proxy = proxy
+	defer proxy.close()
 	if err := r.startCollector(); err != nil {
 		return summary{}, err
 	}
@@ -412,6 +435,9 @@ func (r *runner) execute(ctx context.Context) (summary, error) {
 		comparison:  cmp,
 		NoID:        content.NoID,
 		Kills:       r.kills,
+		AckKills:    r.ackKills,
+		AckIDs:      len(r.ackIDs),
+		AckOnce:     deliveredOnce(content.IDs, r.ackIDs),
 		SinkOutages: r.sinkOutages,
 		Crashes:     r.crashes,
 		Stats:       stats,
@@ -428,7 +454,11 @@ func (r *runner) execute(ctx context.Context) (summary, error) {
 func describeActions(acts []action) string {
 	parts := make([]string, len(acts))
 	for i, a := range acts {
-		parts[i] = fmt.Sprintf("%s@%.1fs", a.Kind, a.At.Seconds())
+		kind := a.Kind.String()
+		if a.AtAck {
+			kind = "kill-at-ack"
+		}
+		parts[i] = fmt.Sprintf("%s@%.1fs", kind, a.At.Seconds())
 	}
 	return strings.Join(parts, " ")
 }
@@ -545,7 +575,7 @@ func (r *runner) startCollector() error {
 		SettleDelay:          r.opts.settleDelay,
 		InitialLookback:      r.opts.backlog + time.Hour,
 		MaxRequestsPerMinute: r.opts.maxRPM,
-		SinkURL:              "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(r.sinkPort)),
+		SinkURL:              r.proxy.URL(),
 	}, cfgPath); err != nil {
 		return err
 	}
@@ -577,11 +607,22 @@ func (r *runner) act(ctx context.Context, a action) error {
 	case actKill:
 		r.sampleRSS()
 		pid := r.collector.pid()
-		if err := r.sup.kill(r.collector, 10*time.Second); err != nil {
+		how := "at a random moment"
+		if a.AtAck {
+			acked, ok, err := r.killAtAck(ctx)
+			if err != nil {
+				return err
+			}
+			if ok {
+				how = fmt.Sprintf("right after the sink accepted an export of %d records it never heard of", len(acked))
+			} else {
+				how = fmt.Sprintf("at once: no export reached the sink within %s of arming", ackWait)
+			}
+		} else if err := r.sup.kill(r.collector, 10*time.Second); err != nil {
 			return err
 		}
 		r.kills++
-		r.logf("SIGKILLed the collector under test (pid %d, kill %d of %d); starting it again in %s", pid, r.kills, r.opts.kills, a.RestartDelay.Round(time.Millisecond))
+		r.logf("SIGKILLed the collector under test %s (pid %d, kill %d of %d); starting it again in %s", how, pid, r.kills, r.opts.kills, a.RestartDelay.Round(time.Millisecond))
 		if err := r.pause(ctx, a.RestartDelay); err != nil {
 			return err
 		}
@@ -598,6 +639,41 @@ func (r *runner) act(ctx context.Context, a action) error {
 		return r.startSink(ctx)
 	}
 	return nil
+}
+
+// ackWait bounds the wait for an export to intercept; after it the kill
+// happens at once.
+const ackWait = 15 * time.Second
+
+// killAtAck arms the proxy, waits for the sink to accept an export, and
+// SIGKILLs the collector under test before it hears of it. ok is false if
+// no export came within ackWait; the collector is killed at once then.
+func (r *runner) killAtAck(ctx context.Context) (ids []int64, ok bool, err error) {
+	h := r.proxy.arm()
+	defer close(h.release)
+	t := time.NewTimer(ackWait)
+	defer t.Stop()
+	var acked ackedExport
+	select {
+	case acked = <-h.acked:
+	case <-t.C:
+		if r.proxy.disarm(h) {
+			return nil, false, r.sup.kill(r.collector, 10*time.Second)
+		}
+		acked = <-h.acked // taken just now
+	case <-ctx.Done():
+		r.proxy.disarm(h)
+		return nil, false, fmt.Errorf("interrupted: %w", ctx.Err())
+	}
+	if err := r.sup.kill(r.collector, 10*time.Second); err != nil {
+		return nil, false, err
+	}
+	if acked.Err != nil {
+		return nil, false, fmt.Errorf("reading the ids of the export the sink accepted: %w", acked.Err)
+	}
+	r.ackKills++
+	r.ackIDs = append(r.ackIDs, acked.IDs...)
+	return acked.IDs, true, nil
 }
 
 // maxCrashes ends the run when the collector under test keeps exiting on

@@ -19,6 +19,7 @@ func TestParseOptionsDefaults(t *testing.T) {
 	assert.False(t, o.seedSet)
 	assert.Equal(t, 60*time.Second, o.duration)
 	assert.Equal(t, 3, o.kills)
+	assert.Equal(t, 1, o.ackKills)
 	assert.Equal(t, "_build/otelcol-zendesk", o.collector)
 	assert.Equal(t, "bin/zendesk-sim", o.sim)
 	assert.Equal(t, 3*time.Second, o.maxLate)
@@ -36,6 +37,8 @@ func TestParseOptionsErrors(t *testing.T) {
 		{"--duration", "2s"},
 		{"--p429", "0.6", "--p500", "0.6"},
 		{"--slow", "20s"},
+		{"--kills", "1", "--ack-kills", "2"},
+		{"--ack-kills", "-1"},
 		{"extra"},
 	} {
 		_, err := parseOptions(args, io.Discard)

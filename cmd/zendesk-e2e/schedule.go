@@ -34,6 +34,24 @@ type action struct {
 	Kind actionKind
 	// RestartDelay: for a kill, how long the collector stays down.
 	RestartDelay time.Duration
+	// AtAck: for a kill, it waits for the moment after the sink accepted
+	// an export and before the collector heard of it.
+	AtAck bool
+}
+
+// markAckKills makes n of the kills of acts, drawn from rng, kills at the
+// acknowledgement (all of them if there are fewer).
+func markAckKills(rng *rand.Rand, acts []action, n int) {
+	var kills []int
+	for i, a := range acts {
+		if a.Kind == actKill {
+			kills = append(kills, i)
+		}
+	}
+	rng.Shuffle(len(kills), func(i, j int) { kills[i], kills[j] = kills[j], kills[i] })
+	for _, i := range kills[:min(n, len(kills))] {
+		acts[i].AtAck = true
+	}
 }
 
 // minKillGap keeps kills apart, so each start of the collector gets going.

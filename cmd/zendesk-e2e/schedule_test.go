@@ -64,3 +64,19 @@ func TestPlanActionsErrors(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, acts)
 }
+
+func TestMarkAckKills(t *testing.T) {
+	for n := range 5 {
+		acts, err := planActions(rand.New(rand.NewPCG(3, uint64(n))), time.Minute, 3, 4*time.Second)
+		require.NoError(t, err)
+		markAckKills(rand.New(rand.NewPCG(3, 3)), acts, n)
+		marked := 0
+		for _, a := range acts {
+			if a.AtAck {
+				marked++
+				assert.Equal(t, actKill, a.Kind)
+			}
+		}
+		assert.Equal(t, min(n, 3), marked)
+	}
+}

@@ -78,8 +78,15 @@ type simStats struct {
 type summary struct {
 	Seed int64
 	comparison
-	NoID        int // log records in the sink without an id
-	Kills       int // SIGKILLs of the collector under test
+	NoID  int // log records in the sink without an id
+	Kills int // SIGKILLs of the collector under test
+	// AckKills are the kills that landed after the sink accepted an export
+	// and before the collector under test heard of it; AckIDs counts the
+	// records of those exports. Each must be delivered again after the
+	// restart: AckOnce lists those the sink holds only once.
+	AckKills    int
+	AckIDs      int
+	AckOnce     []int64
 	SinkOutages int
 	Crashes     int // exits of the collector under test nobody asked for
 	Stats       simStats
@@ -133,6 +140,10 @@ func (s summary) verdict() []string {
 		why = append(why, fmt.Sprintf("%d duplicates exceed the bound of %d (%d per kill x %d kills)",
 			s.Duplicates, limit, maxDuplicatesPerKill, s.Kills))
 	}
+	if len(s.AckOnce) > 0 {
+		why = append(why, fmt.Sprintf("%d of the %d records whose export a kill cut off before the collector heard the sink accept it were not delivered again: "+
+			"the checkpoint moved past records the pipeline had not confirmed (ids %s)", len(s.AckOnce), s.AckIDs, sampleIDs(s.AckOnce, 10)))
+	}
 	if s.NoID > 0 {
 		why = append(why, fmt.Sprintf("%d log records carry no %s attribute", s.NoID, idAttribute))
 	}
@@ -152,11 +163,36 @@ func (s summary) line() string {
 		result = "FAIL"
 	}
 	return fmt.Sprintf("e2e seed=%d expected=%d delivered=%d distinct=%d missing=%d unknown=%d duplicates=%d"+
-		" kills=%d sink_outages=%d crashes=%d requests=%s retry_after_violations=%d oversize_pages=%d"+
+		" kills=%d ack_kills=%d ack_records=%d ack_redelivered=%d sink_outages=%d crashes=%d requests=%s retry_after_violations=%d oversize_pages=%d"+
 		" peak_rss_mib=%.1f result=%s",
 		s.Seed, s.Expected, s.Delivered, s.Distinct, s.Missing, s.Unknown, s.Duplicates,
-		s.Kills, s.SinkOutages, s.Crashes, formatStatuses(s.Stats.ByStatus), s.Stats.RetryAfterViolations,
+		s.Kills, s.AckKills, s.AckIDs, s.AckIDs-len(s.AckOnce), s.SinkOutages, s.Crashes, formatStatuses(s.Stats.ByStatus), s.Stats.RetryAfterViolations,
 		s.Stats.OversizePageRequests, float64(s.PeakRSSKiB)/1024, result)
+}
+
+// deliveredOnce returns the ids of want (ascending, each once) that occur
+// fewer than twice in delivered.
+func deliveredOnce(delivered, want []int64) []int64 {
+	if len(want) == 0 {
+		return nil
+	}
+	count := make(map[int64]int, len(want))
+	for _, id := range want {
+		count[id] = 0
+	}
+	for _, id := range delivered {
+		if n, ok := count[id]; ok {
+			count[id] = n + 1
+		}
+	}
+	var once []int64
+	for id, n := range count {
+		if n < 2 {
+			once = append(once, id)
+		}
+	}
+	slices.Sort(once)
+	return once
 }
 
 // sampleIDs formats at most n ids for a log line.

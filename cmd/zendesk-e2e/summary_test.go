@@ -29,6 +29,8 @@ func passing() summary {
 		Seed:       42,
 		comparison: compare([]int64{1, 2, 3}, []int64{1, 2, 3, 3}),
 		Kills:      3,
+		AckKills:   1,
+		AckIDs:     1,
 		Stats: simStats{ByStatus: map[string]int{
 			"200": 900, "503": 7, "429": 30, "500": 8, "499": 1,
 		}},
@@ -40,7 +42,7 @@ func passing() summary {
 func TestVerdictPass(t *testing.T) {
 	s := passing()
 	assert.Empty(t, s.verdict())
-	assert.Equal(t, "e2e seed=42 expected=3 delivered=4 distinct=3 missing=0 unknown=0 duplicates=1 kills=3 sink_outages=1 crashes=0"+
+	assert.Equal(t, "e2e seed=42 expected=3 delivered=4 distinct=3 missing=0 unknown=0 duplicates=1 kills=3 ack_kills=1 ack_records=1 ack_redelivered=1 sink_outages=1 crashes=0"+
 		" requests={200:900,429:30,499:1,500:8,503:7} retry_after_violations=0 oversize_pages=0 peak_rss_mib=80.0 result=PASS", s.line())
 }
 
@@ -49,14 +51,15 @@ func TestVerdictFailures(t *testing.T) {
 		mod  func(*summary)
 		want string
 	}{
-		"missing":    {func(s *summary) { s.comparison = compare([]int64{1, 2}, []int64{1}) }, "1 ids were never delivered"},
-		"unknown":    {func(s *summary) { s.comparison = compare([]int64{1}, []int64{1, 7}) }, "unknown to the simulator"},
-		"violations": {func(s *summary) { s.Stats.RetryAfterViolations = 1 }, "Retry-After"},
-		"oversize":   {func(s *summary) { s.Stats.OversizePageRequests = 2 }, "over 100 records"},
-		"no id":      {func(s *summary) { s.NoID = 1 }, "no zendesk.audit_log.id"},
-		"crash":      {func(s *summary) { s.Crashes = 1 }, "on its own"},
-		"empty":      {func(s *summary) { s.comparison = compare(nil, nil) }, "nothing was checked"},
-		"run error":  {func(s *summary) { s.Errors = []string{"sink did not stop"} }, "sink did not stop"},
+		"missing":             {func(s *summary) { s.comparison = compare([]int64{1, 2}, []int64{1}) }, "1 ids were never delivered"},
+		"unknown":             {func(s *summary) { s.comparison = compare([]int64{1}, []int64{1, 7}) }, "unknown to the simulator"},
+		"violations":          {func(s *summary) { s.Stats.RetryAfterViolations = 1 }, "Retry-After"},
+		"oversize":            {func(s *summary) { s.Stats.OversizePageRequests = 2 }, "over 100 records"},
+		"no id":               {func(s *summary) { s.NoID = 1 }, "no zendesk.audit_log.id"},
+		"crash":               {func(s *summary) { s.Crashes = 1 }, "on its own"},
+		"empty":               {func(s *summary) { s.comparison = compare(nil, nil) }, "nothing was checked"},
+		"run error":           {func(s *summary) { s.Errors = []string{"sink did not stop"} }, "sink did not stop"},
+		"ack not redelivered": {func(s *summary) { s.AckIDs, s.AckOnce = 2, []int64{2} }, "1 of the 2 records whose export a kill cut off"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			s := passing()
@@ -83,6 +86,12 @@ func TestVerdictDuplicateBound(t *testing.T) {
 	s.Kills = 0
 	s.comparison = compare(ids, append(append([]int64{}, ids...), 5))
 	assert.Contains(t, strings.Join(s.verdict(), ";"), "1 duplicates exceed the bound of 0")
+}
+
+func TestDeliveredOnce(t *testing.T) {
+	assert.Nil(t, deliveredOnce([]int64{1, 1}, nil))
+	assert.Equal(t, []int64{2, 4}, deliveredOnce([]int64{1, 3, 2, 1, 3, 3, 9}, []int64{4, 3, 2, 1, 1}))
+	assert.Empty(t, deliveredOnce([]int64{5, 5}, []int64{5}))
 }
 
 func TestFormatStatuses(t *testing.T) {
