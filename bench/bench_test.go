@@ -7,14 +7,17 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/childproc"
 )
 
 // Records per op of the drain benchmarks.
 const drainRecords = 10_000
 
 func TestMain(m *testing.M) {
+	benchProcs = childproc.NewSupervisor("bench")
 	code := m.Run()
-	StopAll()
+	benchProcs.StopAll(5 * time.Second)
 	if benchDir != "" {
 		os.RemoveAll(benchDir)
 	}
@@ -27,9 +30,12 @@ func BenchmarkDecodeCursorPageConvertPage(b *testing.B) { DecodeCursorPageConver
 
 func BenchmarkDecodeCursorPageConvertPagePooled(b *testing.B) { DecodeCursorPageConvertPagePooled(b) }
 
-// benchSim is the simulator process of the drain benchmarks, with
-// drainRecords records, and the same records as JSON lines.
+// benchProcs supervises the child processes of the tests, which TestMain
+// stops on the way out. benchSim is the simulator process of the drain
+// benchmarks, with drainRecords records, and the same records as JSON
+// lines.
 var (
+	benchProcs *childproc.Supervisor
 	benchOnce  sync.Once
 	benchDir   string
 	benchSim   *SimProcess
@@ -56,7 +62,7 @@ func setupDrain(b *testing.B) (*SimProcess, string) {
 				return
 			}
 		}
-		benchSim, benchErr = StartSim(ctx, simPath, drainRecords, filepath.Join(benchDir, "sim.log"))
+		benchSim, benchErr = StartSim(ctx, benchProcs, simPath, drainRecords, filepath.Join(benchDir, "sim.log"))
 		if benchErr != nil {
 			return
 		}

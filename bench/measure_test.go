@@ -51,19 +51,6 @@ func TestProcessCPU(t *testing.T) {
 	assert.GreaterOrEqual(t, b, a)
 }
 
-func TestParseStatusRSS(t *testing.T) {
-	status := "Name:\totelcol\nVmPeak:\t 1000 kB\nVmHWM:\t   81920 kB\nVmRSS:\t   40960 kB\nThreads:\t9\n"
-	peak, rss, err := ParseStatusRSS([]byte(status))
-	require.NoError(t, err)
-	assert.Equal(t, int64(80<<20), peak)
-	assert.Equal(t, int64(40<<20), rss)
-
-	_, _, err = ParseStatusRSS([]byte("Name:\tx\n"))
-	assert.Error(t, err)
-	_, _, err = ParseStatusRSS([]byte("VmHWM:\t12 MB\nVmRSS:\t1 kB\n"))
-	assert.Error(t, err)
-}
-
 func TestCountPolls(t *testing.T) {
 	t0 := time.Unix(1000, 0)
 	at := func(ms int, n int) Sample {

@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -9,10 +8,10 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"text/template"
 	"time"
 
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/childproc"
 	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesksim"
 )
 
@@ -64,15 +63,15 @@ type RSSResult struct {
 	Drain time.Duration
 }
 
-// CollectorRSS starts the simulator binary simPath with a backlog of n
-// records and the built collector collectorPath reading it (see
-// [CollectorConfig]); once the collector has read the whole backlog and
+// CollectorRSS starts, under sup, the simulator binary simPath with a
+// backlog of n records and the built collector collectorPath reading it
+// (see [CollectorConfig]); once the collector has read the whole backlog and
 // polled again (so it is done with the last page), it reads the
 // collector's peak RSS. Both processes are stopped before it returns.
 // Logs go to dir.
-func CollectorRSS(ctx context.Context, collectorPath, simPath string, n int, dir string) (RSSResult, error) {
+func CollectorRSS(ctx context.Context, sup *childproc.Supervisor, collectorPath, simPath string, n int, dir string) (RSSResult, error) {
 	tag := strconv.Itoa(n)
-	sim, err := StartSim(ctx, simPath, n, filepath.Join(dir, "rss-sim-"+tag+".log"))
+	sim, err := StartSim(ctx, sup, simPath, n, filepath.Join(dir, "rss-sim-"+tag+".log"))
 	if err != nil {
 		return RSSResult{}, err
 	}
@@ -87,7 +86,7 @@ func CollectorRSS(ctx context.Context, collectorPath, simPath string, n int, dir
 		return RSSResult{}, err
 	}
 	t0 := time.Now()
-	col, err := StartChild("otelcol-zendesk", collectorPath, []string{"--config", confPath},
+	col, err := sup.Start("otelcol-zendesk", collectorPath, []string{"--config", confPath},
 		filepath.Join(dir, "rss-collector-"+tag+".log"), nil)
 	if err != nil {
 		return RSSResult{}, err
@@ -100,7 +99,7 @@ func CollectorRSS(ctx context.Context, collectorPath, simPath string, n int, dir
 	go func() {
 		select {
 		case <-col.Done():
-			cancel(fmt.Errorf("the collector exited early (%v); its log ends:\n%s", col.err, col.LogTail(15)))
+			cancel(fmt.Errorf("the collector exited early (%s); its log ends:\n%s", col.ExitStatus(), col.LogTail(15)))
 		case <-waitCtx.Done():
 		}
 	}()
@@ -123,51 +122,12 @@ func CollectorRSS(ctx context.Context, collectorPath, simPath string, n int, dir
 	}); err != nil {
 		return fail(fmt.Errorf("waiting for the poll after the backlog: %w", err))
 	}
-	if exited, _ := col.Exited(); exited {
+	if col.Exited() {
 		return fail(errors.New("the collector exited"))
 	}
-	peak, rss, err := ReadRSS(col.Pid())
+	rss, err := childproc.ReadRSS(col.Pid())
 	if err != nil {
-		return fail(err)
+		return fail(fmt.Errorf("peak RSS is read from /proc (Linux only): %w", err))
 	}
-	return RSSResult{Records: n, PeakRSS: peak, RSS: rss, Drain: drain}, nil
-}
-
-// ReadRSS reads VmHWM and VmRSS of process pid from /proc/PID/status, in
-// bytes.
-func ReadRSS(pid int) (peak, rss int64, err error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, 0, fmt.Errorf("peak RSS is read from /proc (Linux only): %w", err)
-	}
-	return ParseStatusRSS(b)
-}
-
-// ParseStatusRSS reads VmHWM and VmRSS from the text of /proc/PID/status.
-func ParseStatusRSS(status []byte) (peak, rss int64, err error) {
-	peak, rss = -1, -1
-	sc := bufio.NewScanner(bytes.NewReader(status))
-	for sc.Scan() {
-		name, value, ok := strings.Cut(sc.Text(), ":")
-		if !ok || (name != "VmHWM" && name != "VmRSS") {
-			continue
-		}
-		fields := strings.Fields(value)
-		if len(fields) != 2 || fields[1] != "kB" {
-			return 0, 0, fmt.Errorf("unexpected %s line %q", name, sc.Text())
-		}
-		kib, err := strconv.ParseInt(fields[0], 10, 64)
-		if err != nil {
-			return 0, 0, fmt.Errorf("%s: %w", name, err)
-		}
-		if name == "VmHWM" {
-			peak = kib << 10
-		} else {
-			rss = kib << 10
-		}
-	}
-	if peak < 0 || rss < 0 {
-		return 0, 0, errors.New("no VmHWM or VmRSS line in the process status")
-	}
-	return peak, rss, nil
+	return RSSResult{Records: n, PeakRSS: rss.Peak, RSS: rss.Current, Drain: drain}, nil
 }

@@ -48,6 +48,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/childproc"
 )
 
 func main() {
@@ -225,7 +227,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int
 	r := &runner{
 		opts:    o,
 		workdir: workdir,
-		sup:     newSupervisor(),
+		sup:     childproc.NewSupervisor("zendesk-e2e"),
 		log:     stderr,
 		start:   time.Now(),
 		rng:     rand.New(rand.NewPCG(uint64(o.seed), 0x5eed)),
@@ -235,7 +237,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int
 	passed := false
 	defer func() {
 		if rec := recover(); rec != nil {
-			r.sup.killAll()
+			r.sup.KillAll()
 			fmt.Fprintf(stderr, "zendesk-e2e: panic: %v\n%s", rec, debug.Stack())
 			fmt.Fprintf(stdout, "e2e seed=%d result=ERROR error=%q\n", o.seed, fmt.Sprint("panic: ", rec))
 			code = 2
@@ -249,7 +251,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int
 	}()
 
 	sum, err := r.execute(ctx)
-	r.sup.killAll()
+	r.sup.KillAll()
 	if err != nil {
 		r.logf("ERROR: %v", err)
 		fmt.Fprintf(stdout, "e2e seed=%d result=ERROR error=%q\n", o.seed, err.Error())
@@ -300,24 +302,24 @@ const (
 type runner struct {
 	opts    options
 	workdir string
-	sup     *supervisor
+	sup     *childproc.Supervisor
 	log     io.Writer
 	start   time.Time
 	rng     *rand.Rand
 
 	simURL string
 	admin  *simAdmin
-	simP   *proc
+	simP   *childproc.Process
 
 	sinkPort int
 	sinkFile string
-	sinkP    *proc
+	sinkP    *childproc.Process
 	proxy    *ackProxy // between the collector under test and the sink
 
 	ackKills int     // kills that landed between the sink's acceptance and the collector hearing of it
 	ackIDs   []int64 // the ids of the exports whose acceptance those kills cut off
 
-	collector   *proc
+	collector   *childproc.Process
 	starts      int // starts of the collector under test
 	kills       int
 	sinkOutages int
@@ -407,7 +409,7 @@ func (r *runner) execute(ctx context.Context) (summary, error) {
 	// Stop everything, gracefully.
 	r.sampleRSS()
 	r.logf("stopping the collector under test (SIGTERM)")
-	if err := r.sup.stop(r.collector, 30*time.Second); err != nil {
+	if err := r.collector.Stop(30 * time.Second); err != nil {
 		r.errors = append(r.errors, err.Error())
 	}
 	stats, err := r.admin.stats(ctx)
@@ -415,7 +417,7 @@ func (r *runner) execute(ctx context.Context) (summary, error) {
 		return summary{}, err
 	}
 	r.logf("stopping the sink (SIGTERM)")
-	if err := r.sup.stop(r.sinkP, 30*time.Second); err != nil {
+	if err := r.sinkP.Stop(30 * time.Second); err != nil {
 		r.errors = append(r.errors, err.Error())
 	}
 	final, err := r.admin.ids(ctx)
@@ -445,7 +447,7 @@ func (r *runner) execute(ctx context.Context) (summary, error) {
 		Errors:      r.errors,
 	}
 	r.diagnose(ctx, s)
-	if err := r.sup.stop(r.simP, 10*time.Second); err != nil {
+	if err := r.simP.Stop(10 * time.Second); err != nil {
 		r.logf("note: %v", err)
 	}
 	return s, nil
@@ -469,14 +471,14 @@ func (r *runner) startSim(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	p, err := r.sup.start("zendesk-sim", r.opts.sim, r.opts.simArgs(e2eEmail, e2eToken), r.path("sim.log"), pw)
+	p, err := r.sup.Start("zendesk-sim", r.opts.sim, r.opts.simArgs(e2eEmail, e2eToken), r.path("sim.log"), pw)
 	pw.Close()
 	if err != nil {
 		pr.Close()
 		return err
 	}
 	r.simP = p
-	line, err := readFirstLine(ctx, pr, io.Discard, 60*time.Second)
+	line, err := childproc.ReadFirstLine(ctx, pr, io.Discard, 60*time.Second)
 	if err != nil {
 		return fmt.Errorf("zendesk-sim did not print its URL: %w; see %s", err, r.path("sim.log"))
 	}
@@ -486,7 +488,7 @@ func (r *runner) startSim(ctx context.Context) error {
 	}
 	r.simURL = line
 	r.admin = newSimAdmin(line)
-	r.logf("zendesk-sim at %s (pid %d), %d backlog records over %s, live %g/s", line, p.pid(), r.opts.events, r.opts.backlog, r.opts.liveRate)
+	r.logf("zendesk-sim at %s (pid %d), %d backlog records over %s, live %g/s", line, p.Pid(), r.opts.events, r.opts.backlog, r.opts.liveRate)
 	return nil
 }
 
@@ -526,7 +528,7 @@ func (r *runner) startSinkFirst(ctx context.Context) error {
 
 // startSink starts the sink with sink.yaml and waits until it listens.
 func (r *runner) startSink(ctx context.Context) error {
-	p, err := r.sup.start("sink", r.opts.collector, []string{"--config", r.path("sink.yaml")}, r.path("sink.log"), nil)
+	p, err := r.sup.Start("sink", r.opts.collector, []string{"--config", r.path("sink.yaml")}, r.path("sink.log"), nil)
 	if err != nil {
 		return err
 	}
@@ -537,14 +539,14 @@ func (r *runner) startSink(ctx context.Context) error {
 		c, err := net.DialTimeout("tcp", addr, time.Second)
 		if err == nil {
 			c.Close()
-			r.logf("sink listening on %s (pid %d)", addr, p.pid())
+			r.logf("sink listening on %s (pid %d)", addr, p.Pid())
 			return nil
 		}
-		if p.exited() {
-			return fmt.Errorf("the sink exited (%s) before listening on %s; see %s:\n%s", p.exitStatus(), addr, r.path("sink.log"), tailFile(r.path("sink.log"), 10))
+		if p.Exited() {
+			return fmt.Errorf("the sink exited (%s) before listening on %s; see %s:\n%s", p.ExitStatus(), addr, r.path("sink.log"), tailFile(r.path("sink.log"), 10))
 		}
 		if time.Now().After(deadline) {
-			_ = r.sup.kill(p, 5*time.Second)
+			_ = p.Kill(5 * time.Second)
 			return fmt.Errorf("the sink does not listen on %s after 30s; see %s", addr, r.path("sink.log"))
 		}
 		select {
@@ -579,26 +581,26 @@ func (r *runner) startCollector() error {
 	}, cfgPath); err != nil {
 		return err
 	}
-	p, err := r.sup.start("collector", r.opts.collector, []string{"--config", cfgPath}, r.path("collector.log"), nil)
+	p, err := r.sup.Start("collector", r.opts.collector, []string{"--config", cfgPath}, r.path("collector.log"), nil)
 	if err != nil {
 		return err
 	}
 	r.collector = p
-	r.logf("collector under test started (#%d, pid %d, %s)", r.starts, p.pid(), filepath.Base(cfgPath))
+	r.logf("collector under test started (#%d, pid %d, %s)", r.starts, p.Pid(), filepath.Base(cfgPath))
 	return nil
 }
 
 // sampleRSS folds the collector's VmHWM into the peak.
 func (r *runner) sampleRSS() {
-	if r.collector == nil || r.collector.exited() {
+	if r.collector == nil || r.collector.Exited() {
 		return
 	}
-	kib, err := peakRSSKiB(r.collector.pid())
+	rss, err := childproc.ReadRSS(r.collector.Pid())
 	if err != nil {
-		r.logf("note: reading the peak RSS of pid %d: %v", r.collector.pid(), err)
+		r.logf("note: reading the peak RSS of pid %d: %v", r.collector.Pid(), err)
 		return
 	}
-	r.peakRSS = max(r.peakRSS, kib)
+	r.peakRSS = max(r.peakRSS, rss.Peak>>10)
 }
 
 // act carries out one step of the schedule.
@@ -606,7 +608,7 @@ func (r *runner) act(ctx context.Context, a action) error {
 	switch a.Kind {
 	case actKill:
 		r.sampleRSS()
-		pid := r.collector.pid()
+		pid := r.collector.Pid()
 		how := "at a random moment"
 		if a.AtAck {
 			acked, ok, err := r.killAtAck(ctx)
@@ -618,7 +620,7 @@ func (r *runner) act(ctx context.Context, a action) error {
 			} else {
 				how = fmt.Sprintf("at once: no export reached the sink within %s of arming", ackWait)
 			}
-		} else if err := r.sup.kill(r.collector, 10*time.Second); err != nil {
+		} else if err := r.collector.Kill(10 * time.Second); err != nil {
 			return err
 		}
 		r.kills++
@@ -629,7 +631,7 @@ func (r *runner) act(ctx context.Context, a action) error {
 		return r.startCollector()
 	case actSinkStop:
 		r.logf("stopping the sink (SIGTERM) for %s", r.opts.sinkDown)
-		if err := r.sup.stop(r.sinkP, 30*time.Second); err != nil {
+		if err := r.sinkP.Stop(30 * time.Second); err != nil {
 			r.errors = append(r.errors, err.Error())
 			r.logf("WARNING: %v", err)
 		}
@@ -658,14 +660,14 @@ func (r *runner) killAtAck(ctx context.Context) (ids []int64, ok bool, err error
 	case acked = <-h.acked:
 	case <-t.C:
 		if r.proxy.disarm(h) {
-			return nil, false, r.sup.kill(r.collector, 10*time.Second)
+			return nil, false, r.collector.Kill(10 * time.Second)
 		}
 		acked = <-h.acked // taken just now
 	case <-ctx.Done():
 		r.proxy.disarm(h)
 		return nil, false, fmt.Errorf("interrupted: %w", ctx.Err())
 	}
-	if err := r.sup.kill(r.collector, 10*time.Second); err != nil {
+	if err := r.collector.Kill(10 * time.Second); err != nil {
 		return nil, false, err
 	}
 	if acked.Err != nil {
@@ -692,12 +694,12 @@ func (r *runner) pause(ctx context.Context, d time.Duration) error {
 			return fmt.Errorf("interrupted: %w", ctx.Err())
 		case <-t.C:
 			return nil
-		case p := <-r.sup.unexpected:
+		case p := <-r.sup.Unexpected():
 			switch p {
 			case r.collector:
 				r.crashes++
 				r.logf("ERROR: the collector under test (pid %d) exited on its own: %s; last lines of its log:\n%s",
-					p.pid(), p.exitStatus(), tailFile(r.path("collector.log"), 20))
+					p.Pid(), p.ExitStatus(), tailFile(r.path("collector.log"), 20))
 				if r.crashes >= maxCrashes {
 					return fmt.Errorf("the collector under test exited on its own %d times; see %s", r.crashes, r.path("collector.log"))
 				}
@@ -705,17 +707,17 @@ func (r *runner) pause(ctx context.Context, d time.Duration) error {
 					return err
 				}
 			case r.sinkP:
-				return fmt.Errorf("the sink exited on its own (%s); see %s:\n%s", p.exitStatus(), r.path("sink.log"), tailFile(r.path("sink.log"), 20))
+				return fmt.Errorf("the sink exited on its own (%s); see %s:\n%s", p.ExitStatus(), r.path("sink.log"), tailFile(r.path("sink.log"), 20))
 			case r.simP:
-				return fmt.Errorf("zendesk-sim exited on its own (%s); see %s:\n%s", p.exitStatus(), r.path("sim.log"), tailFile(r.path("sim.log"), 20))
+				return fmt.Errorf("zendesk-sim exited on its own (%s); see %s:\n%s", p.ExitStatus(), r.path("sim.log"), tailFile(r.path("sim.log"), 20))
 			default:
-				if p.name == "collector" {
+				if p.Name() == "collector" {
 					// An earlier start of the collector under test that
 					// exited on its own just before the runner killed it.
 					r.crashes++
-					r.logf("ERROR: an earlier collector under test (pid %d) exited on its own: %s", p.pid(), p.exitStatus())
+					r.logf("ERROR: an earlier collector under test (pid %d) exited on its own: %s", p.Pid(), p.ExitStatus())
 				} else {
-					r.logf("note: an earlier %s (pid %d) exited on its own: %s", p.name, p.pid(), p.exitStatus())
+					r.logf("note: an earlier %s (pid %d) exited on its own: %s", p.Name(), p.Pid(), p.ExitStatus())
 				}
 			}
 		}

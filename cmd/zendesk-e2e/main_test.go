@@ -83,50 +83,9 @@ func TestPrepareWorkdir(t *testing.T) {
 	assert.ErrorContains(t, err, "not empty")
 }
 
-func TestParseVmHWM(t *testing.T) {
-	n, err := parseVmHWM("Name:\totelcol\nVmPeak:\t  900 kB\nVmHWM:\t   81234 kB\nVmRSS:\t 1 kB\n")
-	require.NoError(t, err)
-	assert.Equal(t, int64(81234), n)
-	_, err = parseVmHWM("Name:\tx\n")
-	assert.Error(t, err)
-	_, err = parseVmHWM("VmHWM:\t 12 MB\n")
-	assert.Error(t, err)
-}
-
-func TestPeakRSSSelf(t *testing.T) {
-	if _, err := os.Stat("/proc/self/status"); err != nil {
-		t.Skip("no /proc")
-	}
-	n, err := peakRSSKiB(os.Getpid())
-	require.NoError(t, err)
-	assert.Positive(t, n)
-}
-
 func TestTailFile(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "log")
 	require.NoError(t, os.WriteFile(p, []byte("a\nb\nc\n"), 0o600))
 	assert.Equal(t, "    b\n    c", tailFile(p, 2))
 	assert.True(t, strings.HasPrefix(tailFile(p+"x", 2), "    ("))
-}
-
-func TestReadFirstLine(t *testing.T) {
-	pr, pw := io.Pipe()
-	var rest strings.Builder
-	go func() {
-		_, _ = pw.Write([]byte("http://127.0.0.1:1234\nmore\n"))
-		pw.Close()
-	}()
-	line, err := readFirstLine(t.Context(), pr, &rest, 5*time.Second)
-	require.NoError(t, err)
-	assert.Equal(t, "http://127.0.0.1:1234", line)
-
-	pr2, pw2 := io.Pipe()
-	defer pw2.Close()
-	_, err = readFirstLine(t.Context(), pr2, io.Discard, 50*time.Millisecond)
-	assert.ErrorContains(t, err, "no first line")
-
-	pr3, pw3 := io.Pipe()
-	pw3.Close()
-	_, err = readFirstLine(t.Context(), pr3, io.Discard, time.Second)
-	assert.ErrorContains(t, err, "reading the first line")
 }

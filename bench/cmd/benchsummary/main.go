@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/bench"
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/childproc"
 )
 
 func main() {
@@ -194,7 +195,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
-	defer bench.StopAll()
+	procs := childproc.NewSupervisor("benchsummary")
+	defer procs.StopAll(5 * time.Second)
 
 	s := &summary{out: stdout, log: stderr, values: map[string]float64{}}
 	dir, err := os.MkdirTemp("", "benchsummary-")
@@ -235,16 +237,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 		decodeConvert(s)
 	}
 	if want("drain") {
-		drains(ctx, s, simPath, dir, o.records, o.runs)
+		drains(ctx, s, procs, simPath, dir, o.records, o.runs)
 	}
 	if want("budget") {
-		budget(ctx, s, simPath, dir, o.budgetRPM, o.budgetDuration)
+		budget(ctx, s, procs, simPath, dir, o.budgetRPM, o.budgetDuration)
 	}
 	if want("idle") {
-		idle(ctx, s, simPath, dir, o.idlePolls)
+		idle(ctx, s, procs, simPath, dir, o.idlePolls)
 	}
 	if want("rss") {
-		rss(ctx, s, o.collector, simPath, dir, o.rssSizes)
+		rss(ctx, s, procs, o.collector, simPath, dir, o.rssSizes)
 	}
 
 	s.line("loadavg_end", loadAvg())
@@ -335,13 +337,13 @@ func cmpFloat(a, b float64) int {
 // drains measures the receiver and filelog on the same n records, in this
 // process, the simulator in another: runs of each, alternating, and the
 // median of each.
-func drains(ctx context.Context, s *summary, simPath, dir string, n, runs int) {
+func drains(ctx context.Context, s *summary, procs *childproc.Supervisor, simPath, dir string, n, runs int) {
 	fail := func(err error) {
 		s.fail("e2e_records_per_cpu_second", err)
 		s.fail("filelog_records_per_cpu_second", err)
 	}
 	s.progress("e2e: starting zendesk-sim with %d records", n)
-	sim, err := bench.StartSim(ctx, simPath, n, filepath.Join(dir, "e2e-sim.log"))
+	sim, err := bench.StartSim(ctx, procs, simPath, n, filepath.Join(dir, "e2e-sim.log"))
 	if err != nil {
 		fail(err)
 		return
@@ -407,10 +409,10 @@ func rates(rs []bench.DrainResult) string {
 	return strings.Join(parts, " ")
 }
 
-func budget(ctx context.Context, s *summary, simPath, dir string, rpm int, d time.Duration) {
+func budget(ctx context.Context, s *summary, procs *childproc.Supervisor, simPath, dir string, rpm int, d time.Duration) {
 	backlog := bench.BudgetBacklog(rpm, d)
 	s.progress("budget: %d requests/minute for %s against %d records", rpm, d, backlog)
-	sim, err := bench.StartSim(ctx, simPath, backlog, filepath.Join(dir, "budget-sim.log"))
+	sim, err := bench.StartSim(ctx, procs, simPath, backlog, filepath.Join(dir, "budget-sim.log"))
 	if err != nil {
 		s.fail("budget_utilization", err)
 		return
@@ -430,10 +432,10 @@ func budget(ctx context.Context, s *summary, simPath, dir string, rpm int, d tim
 	s.target("budget_utilization", r.Utilization() >= 0.95, ">= 0.95")
 }
 
-func idle(ctx context.Context, s *summary, simPath, dir string, polls int) {
+func idle(ctx context.Context, s *summary, procs *childproc.Supervisor, simPath, dir string, polls int) {
 	const backlog = 1000
 	s.progress("idle: draining %d records, then watching %d polls (poll_interval 1s)", backlog, polls)
-	sim, err := bench.StartSim(ctx, simPath, backlog, filepath.Join(dir, "idle-sim.log"))
+	sim, err := bench.StartSim(ctx, procs, simPath, backlog, filepath.Join(dir, "idle-sim.log"))
 	if err != nil {
 		s.fail("idle_requests_per_poll", err)
 		return
@@ -450,7 +452,7 @@ func idle(ctx context.Context, s *summary, simPath, dir string, polls int) {
 	s.target("idle_requests_per_poll", r.Requests == r.Polls, "exactly 1")
 }
 
-func rss(ctx context.Context, s *summary, collector, simPath, dir string, sizes []int) {
+func rss(ctx context.Context, s *summary, procs *childproc.Supervisor, collector, simPath, dir string, sizes []int) {
 	if collector == "" {
 		for _, n := range sizes {
 			s.line("rss_mib_"+sizeName(n), "skipped (no --collector)")
@@ -467,7 +469,7 @@ func rss(ctx context.Context, s *summary, collector, simPath, dir string, sizes 
 	for _, n := range sizes {
 		name := "rss_mib_" + sizeName(n)
 		s.progress("rss: %s draining %d records", collector, n)
-		r, err := bench.CollectorRSS(ctx, collector, simPath, n, dir)
+		r, err := bench.CollectorRSS(ctx, procs, collector, simPath, n, dir)
 		if err != nil {
 			s.fail(name, err)
 			continue
