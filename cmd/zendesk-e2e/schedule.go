@@ -40,11 +40,28 @@ type action struct {
 }
 
 // markAckKills makes n of the kills of acts, drawn from rng, kills at the
-// acknowledgement (all of them if there are fewer).
+// acknowledgement. Only kills clear of the sink's outages qualify (from
+// ackOutageMargin before a sink-stop to the sink-start): with the sink
+// down no export is accepted, and the wait for one would hold up the
+// sink-start. Fewer than n are marked if fewer qualify.
 func markAckKills(rng *rand.Rand, acts []action, n int) {
+	var down [][2]time.Duration
+	for i, a := range acts {
+		if a.Kind != actSinkStop {
+			continue
+		}
+		end := time.Duration(1<<63 - 1)
+		for _, b := range acts[i+1:] {
+			if b.Kind == actSinkStart {
+				end = b.At
+				break
+			}
+		}
+		down = append(down, [2]time.Duration{a.At - ackOutageMargin, end})
+	}
 	var kills []int
 	for i, a := range acts {
-		if a.Kind == actKill {
+		if a.Kind == actKill && !slices.ContainsFunc(down, func(d [2]time.Duration) bool { return d[0] <= a.At && a.At <= d[1] }) {
 			kills = append(kills, i)
 		}
 	}
@@ -53,6 +70,10 @@ func markAckKills(rng *rand.Rand, acts []action, n int) {
 		acts[i].AtAck = true
 	}
 }
+
+// ackOutageMargin keeps kills at the acknowledgement this far ahead of a
+// sink outage: time for an export to reach the sink first.
+const ackOutageMargin = 2 * time.Second
 
 // minKillGap keeps kills apart, so each start of the collector gets going.
 const minKillGap = 1500 * time.Millisecond

@@ -66,17 +66,51 @@ func TestPlanActionsErrors(t *testing.T) {
 }
 
 func TestMarkAckKills(t *testing.T) {
-	for n := range 5 {
-		acts, err := planActions(rand.New(rand.NewPCG(3, uint64(n))), time.Minute, 3, 4*time.Second)
+	for seed := range uint64(200) {
+		acts, err := planActions(rand.New(rand.NewPCG(seed, 1)), 30*time.Second, 3, 4*time.Second)
 		require.NoError(t, err)
-		markAckKills(rand.New(rand.NewPCG(3, 3)), acts, n)
-		marked := 0
+		var stop, start time.Duration
+		eligible := 0
 		for _, a := range acts {
-			if a.AtAck {
-				marked++
-				assert.Equal(t, actKill, a.Kind)
+			switch a.Kind {
+			case actSinkStop:
+				stop = a.At
+			case actSinkStart:
+				start = a.At
 			}
 		}
-		assert.Equal(t, min(n, 3), marked)
+		for _, a := range acts {
+			if a.Kind == actKill && (a.At < stop-ackOutageMargin || a.At > start) {
+				eligible++
+			}
+		}
+		n := int(seed % 4)
+		markAckKills(rand.New(rand.NewPCG(seed, 2)), acts, n)
+		marked := 0
+		for _, a := range acts {
+			if !a.AtAck {
+				continue
+			}
+			marked++
+			assert.Equal(t, actKill, a.Kind)
+			assert.False(t, a.At >= stop-ackOutageMargin && a.At <= start, "seed %d: a kill at the acknowledgement at %s, in the outage %s-%s", seed, a.At, stop, start)
+		}
+		assert.Equal(t, min(n, eligible), marked, "seed %d", seed)
 	}
+}
+
+// The schedule of seed 21 that put a kill at the acknowledgement inside
+// the sink's outage, where no export can be accepted.
+func TestMarkAckKillsAvoidsTheOutage(t *testing.T) {
+	acts := []action{
+		{At: 2 * time.Second, Kind: actKill},
+		{At: 12300 * time.Millisecond, Kind: actKill},
+		{At: 20200 * time.Millisecond, Kind: actSinkStop},
+		{At: 21 * time.Second, Kind: actKill},
+		{At: 24200 * time.Millisecond, Kind: actSinkStart},
+	}
+	markAckKills(rand.New(rand.NewPCG(1, 1)), acts, 3)
+	assert.True(t, acts[0].AtAck)
+	assert.True(t, acts[1].AtAck)
+	assert.False(t, acts[3].AtAck)
 }
