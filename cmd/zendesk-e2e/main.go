@@ -725,7 +725,9 @@ func (r *runner) pause(ctx context.Context, d time.Duration) error {
 }
 
 // waitDelivered polls the sink's file until it holds every expected id or
-// the deadline passes (then the comparison reports what is missing).
+// the deadline passes (then the comparison reports what is missing). The
+// records of an export cut off by a kill at the acknowledgement are
+// waited for twice: once before the kill, once after the restart.
 func (r *runner) waitDelivered(ctx context.Context, expected []int64, deadline time.Time) error {
 	tail := newSinkTail(r.sinkFile)
 	lastReport := time.Time{}
@@ -734,9 +736,9 @@ func (r *runner) waitDelivered(ctx context.Context, expected []int64, deadline t
 		if err := tail.update(); err != nil {
 			return fmt.Errorf("reading the sink's file: %w", err)
 		}
-		missing := tail.missing(expected)
+		missing := tail.missing(expected, 1) + tail.missing(r.ackIDs, 2)
 		if missing == 0 {
-			r.logf("the sink has all %d records", len(expected))
+			r.logf("the sink has all %d records, and those of the exports cut off at the acknowledgement (%d) twice", len(expected), len(r.ackIDs))
 			return nil
 		}
 		if missing != lastMissing {

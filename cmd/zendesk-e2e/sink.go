@@ -198,11 +198,12 @@ func (t *sinkTail) consume(r io.Reader) error {
 	}
 }
 
-// missing counts the ids of want the tail has not seen.
-func (t *sinkTail) missing(want []int64) int {
+// missing counts the ids of want the tail has seen fewer than times
+// times.
+func (t *sinkTail) missing(want []int64, times int) int {
 	n := 0
 	for _, id := range want {
-		if t.seen[id] == 0 {
+		if t.seen[id] < times {
 			n++
 		}
 	}

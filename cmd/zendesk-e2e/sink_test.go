@@ -99,14 +99,14 @@ func TestSinkTail(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "logs.jsonl")
 	tail := newSinkTail(p)
 	require.NoError(t, tail.update()) // no file yet
-	assert.Equal(t, 3, tail.missing([]int64{1, 2, 3}))
+	assert.Equal(t, 3, tail.missing([]int64{1, 2, 3}, 1))
 
 	full := otlpLine(t, []any{int64(1)})
 	second := otlpLine(t, []any{int64(2), int64(3)})
 	cut := len(second) / 2
 	require.NoError(t, os.WriteFile(p, []byte(full+second[:cut]), 0o600))
 	require.NoError(t, tail.update())
-	assert.Equal(t, 2, tail.missing([]int64{1, 2, 3}), "a partial line is not read")
+	assert.Equal(t, 2, tail.missing([]int64{1, 2, 3}, 1), "a partial line is not read")
 	assert.Zero(t, tail.bad)
 
 	f, err := os.OpenFile(p, os.O_APPEND|os.O_WRONLY, 0)
@@ -115,12 +115,13 @@ func TestSinkTail(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, f.Close())
 	require.NoError(t, tail.update())
-	assert.Zero(t, tail.missing([]int64{1, 2, 3}))
+	assert.Zero(t, tail.missing([]int64{1, 2, 3}, 1))
 	assert.Equal(t, 2, tail.seen[1])
+	assert.Equal(t, 2, tail.missing([]int64{1, 2, 3}, 2), "only 1 was delivered twice")
 	assert.Equal(t, 1, tail.bad)
 
 	// Truncation starts over.
 	require.NoError(t, os.WriteFile(p, []byte(otlpLine(t, []any{int64(3)})), 0o600))
 	require.NoError(t, tail.update())
-	assert.Equal(t, 2, tail.missing([]int64{1, 2, 3}))
+	assert.Equal(t, 2, tail.missing([]int64{1, 2, 3}, 1))
 }
