@@ -100,9 +100,11 @@ fuzz:
 	done
 
 # End-to-end delivery check under faults: the built collector killed with
-# SIGKILL and restarted, a sink outage, 429/503/500/truncated/slow API
+# SIGKILL and restarted (one kill right after the sink accepted a page the
+# collector never heard of), a sink outage, 429/503/500/truncated/slow API
 # responses; fails unless nothing is missing or unknown, no Retry-After was
-# violated and duplicates <= page_size x kills. The seed is printed.
+# violated, duplicates <= page_size x kills and the page cut off at its
+# acknowledgement was delivered again. The seed is printed.
 #   make e2e E2E_ARGS='--seed 42 --duration 60s'
 E2E_ARGS ?= --duration 30s
 e2e: $(COLLECTOR) $(SIM)
