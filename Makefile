@@ -4,7 +4,7 @@
 #   make run      the demo: simulator + collector printing audit logs (Ctrl-C stops)
 #   make test     all Go tests, with the race detector
 #   make lint     gofmt check + go vet
-#   make build    _build/otelcol-zendesk (ocb) and bin/zendesk-sim
+#   make build    _build/otelcol-zendesk (ocb), bin/zendesk-sim, bin/zendesk-audit
 #   make smoke    25s demo run that must deliver >= 100 audit logs (CI)
 #   make fuzz     each fuzz target for FUZZTIME (30s)
 #   make e2e      the built collector under faults and SIGKILLs: nothing lost
@@ -48,8 +48,7 @@ GO_SOURCES := $(shell find . \( -path ./_build -o -path ./bin -o -path ./.tmp -o
 # Every Go file of this module, for gofmt.
 GO_FILES := $(shell find . \( -path ./_build -o -path ./bin -o -path ./.tmp -o -path ./.git \) -prune -o -type f -name '*.go' -print)
 
-# cmd/zendesk-audit is built too once it exists.
-AUDIT_BIN := $(if $(wildcard cmd/zendesk-audit),$(BIN_DIR)/zendesk-audit)
+AUDIT_BIN := $(BIN_DIR)/zendesk-audit
 
 .PHONY: all build test lint fuzz e2e bench sim run smoke clean tools
 all: lint test build
@@ -62,14 +61,17 @@ $(BUILDER):
 # --- Build -------------------------------------------------------------------
 build: $(COLLECTOR) $(SIM) $(AUDIT_BIN)
 
+# ocb makes an empty default output directory in TMPDIR before it reads
+# output_path; it goes to .tmp/ocb instead of piling up in /tmp.
 $(COLLECTOR): $(BUILDER) builder-config.yaml go.mod go.sum $(GO_SOURCES)
-	GOFLAGS='$(OCB_GOFLAGS)' $(BUILDER) --config builder-config.yaml
+	mkdir -p .tmp/ocb
+	TMPDIR=$(CURDIR)/.tmp/ocb GOFLAGS='$(OCB_GOFLAGS)' $(BUILDER) --config builder-config.yaml
 	@touch $@
 
 $(SIM): go.mod go.sum $(GO_SOURCES)
 	$(GO) build -o $@ ./cmd/zendesk-sim
 
-$(BIN_DIR)/zendesk-audit: go.mod go.sum $(GO_SOURCES)
+$(AUDIT_BIN): go.mod go.sum $(GO_SOURCES)
 	$(GO) build -o $@ ./cmd/zendesk-audit
 
 # --- Checks ------------------------------------------------------------------
