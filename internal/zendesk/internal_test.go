@@ -102,6 +102,12 @@ func TestParseRateLimit(t *testing.T) {
 		{"reset clamped", header("X-Rate-Limit-Remaining", "0", "Ratelimit-Reset", "999999"),
 			RateLimit{Limit: -1, Remaining: 0, Reset: maxRetryAfter}},
 		{"reset alone says nothing", header("Ratelimit-Reset", "5"), unknown},
+		// Found by FuzzParseRateLimit: the zendesk-ratelimit-<name> reset
+		// was not clamped, and paced the client for 11m40s.
+		{"zendesk-ratelimit-<name> reset clamped", header("Zendesk-RateLimit-x", "remaining=0;resets=700"),
+			RateLimit{Limit: -1, Remaining: 0, Reset: maxRetryAfter}},
+		{"zendesk-ratelimit-<name> reset that would overflow", header("Zendesk-RateLimit-x", "remaining=0; resets=9223372036854775807"),
+			RateLimit{Limit: -1, Remaining: 0, Reset: maxRetryAfter}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			assert.Equal(t, tc.want, parseRateLimit(tc.h))

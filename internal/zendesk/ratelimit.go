@@ -82,7 +82,7 @@ func parseRateLimit(h http.Header) RateLimit {
 			case "remaining":
 				remaining = n
 			case "resets":
-				reset = time.Duration(n) * time.Second
+				reset = cappedSeconds(n)
 			}
 		}
 		take(total, remaining, reset)
@@ -113,7 +113,13 @@ func headerSeconds(h http.Header, name string) time.Duration {
 	if n < 0 {
 		return -1
 	}
-	return min(time.Duration(n)*time.Second, maxRetryAfter)
+	return cappedSeconds(n)
+}
+
+// cappedSeconds is n >= 0 seconds, at most maxRetryAfter (and no overflow
+// on the way there).
+func cappedSeconds(n int) time.Duration {
+	return time.Duration(min(n, int(maxRetryAfter/time.Second))) * time.Second
 }
 
 // paceDelay is how long to hold the next request so that the remaining
