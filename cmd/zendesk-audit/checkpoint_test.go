@@ -13,9 +13,14 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/config/configopaque"
+	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/extension"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
+	"go.opentelemetry.io/collector/receiver/receivertest"
+	"go.uber.org/zap/zaptest"
 
+	zendeskreceiver "github.com/zendesk-audit-otel/zendeskauditlogsreceiver"
 	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/checkpoint"
 )
 
@@ -253,4 +258,56 @@ func TestCheckpointStorageDirProblems(t *testing.T) {
 	r = runCLI(t, nil, "checkpoint", "show", "--storage-dir", file)
 	assert.Equal(t, 1, r.code)
 	assert.Contains(t, r.stderr, "is not a directory")
+}
+
+// What `checkpoint set` stores, the receiver starts from: it delivers the
+// records created from that time on, and none before.
+func TestCheckpointSetIsHonouredByTheReceiver(t *testing.T) {
+	a := newHandAPI(t)
+	dir := t.TempDir()
+	from := base.Add(3 * time.Minute) // record 1004's second
+	r := runCLI(t, nil, "checkpoint", "set", "--storage-dir", dir, "--time", from.Format(time.RFC3339))
+	require.Equal(t, 0, r.code, r.stderr)
+
+	ctx := context.Background()
+	stFactory := filestorage.NewFactory()
+	stCfg := stFactory.CreateDefaultConfig().(*filestorage.Config)
+	stCfg.Directory = dir
+	extID := component.NewID(stFactory.Type())
+	ext, err := stFactory.Create(ctx, extension.Settings{
+		ID: extID, TelemetrySettings: componenttest.NewNopTelemetrySettings(), BuildInfo: component.NewDefaultBuildInfo(),
+	}, stCfg)
+	require.NoError(t, err)
+	host := extHost{extID: ext}
+	require.NoError(t, ext.Start(ctx, host))
+	defer func() { require.NoError(t, ext.Shutdown(ctx)) }()
+
+	f := zendeskreceiver.NewFactory()
+	cfg := f.CreateDefaultConfig().(*zendeskreceiver.Config)
+	cfg.Endpoint = a.url
+	cfg.Email, cfg.APIToken = testEmail, configopaque.String(testToken)
+	cfg.PollInterval, cfg.SettleDelay = time.Hour, 0
+	cfg.MaxRequestsPerMinute = 0
+	cfg.StorageID = &extID
+	require.NoError(t, cfg.Validate())
+	sink := new(consumertest.LogsSink)
+	set := receivertest.NewNopSettings(f.Type())
+	set.ID = component.NewID(f.Type()) // zendesk_audit_logs, the CLI's default --receiver
+	set.Logger = zaptest.NewLogger(t)
+	rcv, err := f.CreateLogs(ctx, set, cfg, sink)
+	require.NoError(t, err)
+	require.NoError(t, rcv.Start(ctx, host))
+	defer func() { require.NoError(t, rcv.Shutdown(ctx)) }()
+
+	want := []int64{1004, 1005, 1006, 1007, 1008}
+	require.Eventually(t, func() bool { return sink.LogRecordCount() >= len(want) }, 10*time.Second, 10*time.Millisecond)
+	var got []int64
+	for _, ld := range sink.AllLogs() {
+		lrs := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+		for i := range lrs.Len() {
+			id, _ := lrs.At(i).Attributes().Get("zendesk.audit_log.id")
+			got = append(got, id.Int())
+		}
+	}
+	assert.Equal(t, want, got)
 }
