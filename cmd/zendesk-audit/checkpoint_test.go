@@ -30,6 +30,25 @@ type extHost map[component.ID]component.Component
 
 func (h extHost) GetExtensions() map[component.ID]component.Component { return h }
 
+// startFileStorage starts a file_storage extension on dir, in a host as
+// the collector's service makes one. The caller shuts it down.
+func startFileStorage(t *testing.T, dir string) (extHost, component.ID, extension.Extension) {
+	t.Helper()
+	factory := filestorage.NewFactory()
+	cfg := factory.CreateDefaultConfig().(*filestorage.Config)
+	cfg.Directory = dir
+	extID := component.NewID(factory.Type())
+	ext, err := factory.Create(context.Background(), extension.Settings{
+		ID:                extID,
+		TelemetrySettings: componenttest.NewNopTelemetrySettings(),
+		BuildInfo:         component.NewDefaultBuildInfo(),
+	}, cfg)
+	require.NoError(t, err)
+	host := extHost{extID: ext}
+	require.NoError(t, ext.Start(context.Background(), host))
+	return host, extID, ext
+}
+
 // openAsReceiver opens a storage client the way the receiver does in
 // Start (receiver.go openStorage): a file_storage extension named in the
 // host, then GetClient(ctx, KindReceiver, <receiver ID>, ""). The returned
@@ -37,18 +56,7 @@ func (h extHost) GetExtensions() map[component.ID]component.Component { return h
 func openAsReceiver(t *testing.T, dir, receiverID string) (storage.Client, func()) {
 	t.Helper()
 	ctx := context.Background()
-	factory := filestorage.NewFactory()
-	cfg := factory.CreateDefaultConfig().(*filestorage.Config)
-	cfg.Directory = dir
-	extID := component.NewID(factory.Type())
-	ext, err := factory.Create(ctx, extension.Settings{
-		ID:                extID,
-		TelemetrySettings: componenttest.NewNopTelemetrySettings(),
-		BuildInfo:         component.NewDefaultBuildInfo(),
-	}, cfg)
-	require.NoError(t, err)
-	host := extHost{extID: ext}
-	require.NoError(t, ext.Start(ctx, host))
+	host, extID, ext := startFileStorage(t, dir)
 
 	var id component.ID
 	require.NoError(t, id.UnmarshalText([]byte(receiverID)))
@@ -270,16 +278,7 @@ func TestCheckpointSetIsHonouredByTheReceiver(t *testing.T) {
 	require.Equal(t, 0, r.code, r.stderr)
 
 	ctx := context.Background()
-	stFactory := filestorage.NewFactory()
-	stCfg := stFactory.CreateDefaultConfig().(*filestorage.Config)
-	stCfg.Directory = dir
-	extID := component.NewID(stFactory.Type())
-	ext, err := stFactory.Create(ctx, extension.Settings{
-		ID: extID, TelemetrySettings: componenttest.NewNopTelemetrySettings(), BuildInfo: component.NewDefaultBuildInfo(),
-	}, stCfg)
-	require.NoError(t, err)
-	host := extHost{extID: ext}
-	require.NoError(t, ext.Start(ctx, host))
+	host, extID, ext := startFileStorage(t, dir)
 	defer func() { require.NoError(t, ext.Shutdown(ctx)) }()
 
 	f := zendeskreceiver.NewFactory()
