@@ -23,8 +23,9 @@
 // and exits 0 only if nothing is missing or unknown, no request broke a
 // Retry-After or asked for an oversize page, duplicates are at most 100
 // per kill, and every record of an export cut off by a kill at the
-// acknowledgement was delivered again. The work directory (configs, file_storage, the sink's
-// file, every process's log) is kept when the check fails.
+// acknowledgement was delivered again. The work directory (configs,
+// file_storage, the sink's file, every process's log) is kept when the
+// check fails.
 //
 // Usage (from the repository root, after make build):
 //
@@ -543,7 +544,7 @@ func (r *runner) startSink(ctx context.Context) error {
 			return nil
 		}
 		if p.Exited() {
-			return fmt.Errorf("the sink exited (%s) before listening on %s; see %s:\n%s", p.ExitStatus(), addr, r.path("sink.log"), tailFile(r.path("sink.log"), 10))
+			return fmt.Errorf("the sink exited (%s) before listening on %s; see %s:\n%s", p.ExitStatus(), addr, r.path("sink.log"), logTail(p, 10))
 		}
 		if time.Now().After(deadline) {
 			_ = p.Kill(5 * time.Second)
@@ -699,7 +700,7 @@ func (r *runner) pause(ctx context.Context, d time.Duration) error {
 			case r.collector:
 				r.crashes++
 				r.logf("ERROR: the collector under test (pid %d) exited on its own: %s; last lines of its log:\n%s",
-					p.Pid(), p.ExitStatus(), tailFile(r.path("collector.log"), 20))
+					p.Pid(), p.ExitStatus(), logTail(p, 20))
 				if r.crashes >= maxCrashes {
 					return fmt.Errorf("the collector under test exited on its own %d times; see %s", r.crashes, r.path("collector.log"))
 				}
@@ -707,9 +708,9 @@ func (r *runner) pause(ctx context.Context, d time.Duration) error {
 					return err
 				}
 			case r.sinkP:
-				return fmt.Errorf("the sink exited on its own (%s); see %s:\n%s", p.ExitStatus(), r.path("sink.log"), tailFile(r.path("sink.log"), 20))
+				return fmt.Errorf("the sink exited on its own (%s); see %s:\n%s", p.ExitStatus(), r.path("sink.log"), logTail(p, 20))
 			case r.simP:
-				return fmt.Errorf("zendesk-sim exited on its own (%s); see %s:\n%s", p.ExitStatus(), r.path("sim.log"), tailFile(r.path("sim.log"), 20))
+				return fmt.Errorf("zendesk-sim exited on its own (%s); see %s:\n%s", p.ExitStatus(), r.path("sim.log"), logTail(p, 20))
 			default:
 				if p.Name() == "collector" {
 					// An earlier start of the collector under test that
@@ -794,15 +795,11 @@ func (r *runner) diagnose(ctx context.Context, s summary) {
 	}
 }
 
-// tailFile returns the last n lines of a file, indented, for messages.
-func tailFile(path string, n int) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "    (" + err.Error() + ")"
+// logTail is the last n lines of p's log, indented, for messages.
+func logTail(p *childproc.Process, n int) string {
+	tail := p.LogTail(n)
+	if tail == "" {
+		return "    (" + p.LogPath() + " is empty or unreadable)"
 	}
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return "    " + strings.Join(lines, "\n    ")
+	return "    " + strings.Join(strings.Split(tail, "\n"), "\n    ")
 }

@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/childproc"
 )
 
 func TestParseOptionsDefaults(t *testing.T) {
@@ -83,9 +85,16 @@ func TestPrepareWorkdir(t *testing.T) {
 	assert.ErrorContains(t, err, "not empty")
 }
 
-func TestTailFile(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "log")
-	require.NoError(t, os.WriteFile(p, []byte("a\nb\nc\n"), 0o600))
-	assert.Equal(t, "    b\n    c", tailFile(p, 2))
-	assert.True(t, strings.HasPrefix(tailFile(p+"x", 2), "    ("))
+func TestLogTail(t *testing.T) {
+	sup := childproc.NewSupervisor("test")
+	p, err := sup.Start("echo", "/bin/sh", []string{"-c", "printf 'a\\nb\\nc\\n'"}, filepath.Join(t.TempDir(), "log"), nil)
+	require.NoError(t, err)
+	<-p.Done()
+	lines := strings.Split(logTail(p, 3), "\n")
+	require.Len(t, lines, 3)
+	assert.Equal(t, []string{"    b", "    c"}, lines[:2])
+	assert.Contains(t, lines[2], "echo exited: exit status 0") // the supervisor's last line
+
+	require.NoError(t, os.Remove(p.LogPath()))
+	assert.Equal(t, "    ("+p.LogPath()+" is empty or unreadable)", logTail(p, 3))
 }
