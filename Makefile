@@ -13,6 +13,11 @@
 #   make clean    remove bin/ _build/ .tmp/
 #
 # Tools are installed with `go install` at pinned versions into bin/.
+#
+# Two Go modules: the root module is the receiver (what a distribution
+# imports); cmd/ is the workshop (CLI, simulator main, e2e runner,
+# benchmarks), a module of its own so its dependencies never reach a user's
+# build. It uses the receiver's packages through a `replace => ../`.
 
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -65,18 +70,21 @@ build: $(COLLECTOR) $(SIM) $(AUDIT_BIN)
 # output_path; it goes to .tmp/ocb instead of piling up in /tmp.
 $(COLLECTOR): $(BUILDER) builder-config.yaml go.mod go.sum $(GO_SOURCES)
 	mkdir -p .tmp/ocb
-	TMPDIR=$(CURDIR)/.tmp/ocb GOFLAGS='$(OCB_GOFLAGS)' $(BUILDER) --config builder-config.yaml
+	TMPDIR=$(CURDIR)/.tmp/ocb GOWORK=off GOFLAGS='$(OCB_GOFLAGS)' $(BUILDER) --config builder-config.yaml
 	@touch $@
 
-$(SIM): go.mod go.sum $(GO_SOURCES)
-	$(GO) build -o $@ ./cmd/zendesk-sim
+$(SIM): go.mod go.sum cmd/go.mod cmd/go.sum $(GO_SOURCES)
+	cd cmd && $(GO) build -o ../$@ ./zendesk-sim
 
-$(AUDIT_BIN): go.mod go.sum $(GO_SOURCES)
-	$(GO) build -o $@ ./cmd/zendesk-audit
+$(AUDIT_BIN): go.mod go.sum cmd/go.mod cmd/go.sum $(GO_SOURCES)
+	cd cmd && $(GO) build -o ../$@ ./zendesk-audit
 
 # --- Checks ------------------------------------------------------------------
+# MODULES: the receiver's module and the tools' module, each tested and
+# vetted on its own.
+MODULES := . cmd
 test:
-	$(GO) test -race -count=1 ./...
+	@for m in $(MODULES); do echo "== go test -race ./... ($$m)"; (cd $$m && $(GO) test -race -count=1 ./...) || exit 1; done
 
 lint:
 	@echo "gofmt -l"
@@ -86,7 +94,7 @@ lint:
 		echo "$$out"; \
 		exit 1; \
 	fi
-	$(GO) vet ./...
+	@for m in $(MODULES); do echo "go vet ./... ($$m)"; (cd $$m && $(GO) vet ./...) || exit 1; done
 
 # Each fuzz target for FUZZTIME; the seed corpora live in testdata/fuzz.
 FUZZTIME ?= 30s
@@ -110,9 +118,9 @@ fuzz:
 #   make e2e E2E_ARGS='--seed 42 --duration 60s'
 E2E_ARGS ?= --duration 30s
 e2e: $(COLLECTOR) $(SIM)
-	$(GO) run ./cmd/zendesk-e2e --collector $(COLLECTOR) --sim $(SIM) $(E2E_ARGS)
+	cd cmd && $(GO) run ./zendesk-e2e --collector ../$(COLLECTOR) --sim ../$(SIM) --config-dir ../e2e $(E2E_ARGS)
 
-# Go benchmarks of bench/ and internal/convert, BENCH_COUNT runs each, saved
+# Go benchmarks of cmd/bench and internal/convert, BENCH_COUNT runs each, saved
 # in .tmp/bench.txt for benchstat; then one summary, `name: value` a line
 # (recorded in docs/performance.md). Fast check:
 #   make bench BENCH_COUNT=1 BENCH_ARGS=--quick
@@ -120,8 +128,9 @@ BENCH_COUNT ?= 6
 BENCH_ARGS ?=
 bench: build
 	@mkdir -p .tmp
-	ZENDESK_SIM=$(CURDIR)/$(SIM) $(GO) test -run '^$$' -bench . -benchmem -count $(BENCH_COUNT) ./bench/ ./internal/convert/ | tee .tmp/bench.txt
-	$(GO) run ./bench/cmd/benchsummary --collector $(COLLECTOR) --sim $(SIM) $(BENCH_ARGS)
+	{ ZENDESK_SIM=$(CURDIR)/$(SIM) $(GO) test -run '^$$' -bench . -benchmem -count $(BENCH_COUNT) ./internal/convert/ && \
+	  cd cmd && ZENDESK_SIM=$(CURDIR)/$(SIM) $(GO) test -run '^$$' -bench . -benchmem -count $(BENCH_COUNT) ./bench/; } | tee .tmp/bench.txt
+	cd cmd && $(GO) run ./benchsummary --collector ../$(COLLECTOR) --sim ../$(SIM) $(BENCH_ARGS)
 
 # --- Demo --------------------------------------------------------------------
 # SIM_ARGS overrides the simulator's flags, e.g.

@@ -50,7 +50,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/childproc"
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/cmd/internal/childproc"
 )
 
 func main() {

@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/childproc"
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/cmd/internal/childproc"
 )
 
 func TestParseOptionsDefaults(t *testing.T) {

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/childproc"
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/cmd/internal/childproc"
 )
 
 // The simulator's default credentials (cmd/zendesk-sim).

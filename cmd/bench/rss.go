@@ -11,7 +11,7 @@ import (
 	"text/template"
 	"time"
 
-	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/childproc"
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/cmd/internal/childproc"
 	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesksim"
 )
 

@@ -1,7 +1,7 @@
 // Command benchsummary measures the zendesk_audit_logs receiver and prints
 // every figure as a line `name: value` (see package bench):
 //
-//	go run ./bench/cmd/benchsummary --collector _build/otelcol-zendesk --sim bin/zendesk-sim [--quick]
+//	cd cmd && go run ./benchsummary --collector ../_build/otelcol-zendesk --sim ../bin/zendesk-sim [--quick]
 //
 // Figures go to stdout, progress to stderr. Every child process (the
 // simulator, the collector) is stopped on the way out, also on Ctrl-C, and
@@ -30,8 +30,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/bench"
-	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/childproc"
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/cmd/bench"
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/cmd/internal/childproc"
 )
 
 func main() {

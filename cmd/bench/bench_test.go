@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/childproc"
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/cmd/internal/childproc"
 )
 
 // Records per op of the drain benchmarks.
