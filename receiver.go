@@ -49,8 +49,9 @@ type logsReceiver struct {
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 
-	// pos is owned by the poll goroutine once it runs.
-	pos checkpoint.Position
+	// pos and clock are owned by the poll goroutine once it runs.
+	pos   checkpoint.Position
+	clock apiClock
 }
 
 func newLogsReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*logsReceiver, error) {
@@ -208,42 +209,6 @@ func (r *logsReceiver) run(ctx context.Context) {
 		r.recordLag(ctx)
 		timer.Reset(r.cfg.PollInterval)
 	}
-}
-
-// poll reads everything from the checkpoint up to now - settle_delay,
-// page by page, oldest first, until the API has no more.
-func (r *logsReceiver) poll(ctx context.Context) error {
-	end := r.now().Add(-r.cfg.SettleDelay).UTC().Truncate(time.Second)
-	if end.Before(r.pos.Second) {
-		return nil
-	}
-	filter := r.cfg.Filter.apiFilter()
-	filter.CreatedAtStart = r.pos.QueryStart()
-	filter.CreatedAtEnd = end
-	params := zendesk.ListParams{Filter: filter, PageSize: r.cfg.PageSize, Sort: zendesk.SortAscending}
-	for {
-		page, err := r.client.List(ctx, params)
-		if err != nil {
-			return fmt.Errorf("listing audit logs created from %s to %s: %w",
-				filter.CreatedAtStart.Format(time.RFC3339), end.Format(time.RFC3339), err)
-		}
-		if err := r.deliver(ctx, page.AuditLogs, r.now()); err != nil {
-			return err
-		}
-		if !page.HasMore {
-			break
-		}
-		if page.AfterCursor == params.After {
-			return fmt.Errorf("listing audit logs: the API returned the same cursor again (%d records), which would never end", len(page.AuditLogs))
-		}
-		params.After = page.AfterCursor
-	}
-	// The window is read to its end: every record before end is done.
-	if next := r.pos.ReadBefore(end); !next.Equal(r.pos) {
-		r.pos = next
-		r.save(ctx)
-	}
-	return nil
 }
 
 // deliver hands the records of one page that are not done yet to the next

@@ -57,7 +57,15 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	sim := zendesksim.New(zendesksim.Options{Email: testEmail, APIToken: testToken, Seed: 7})
+	return newEnvWith(t, zendesksim.Options{})
+}
+
+// newEnvWith is newEnv with a simulator made with opts (its credentials
+// and seed are set here).
+func newEnvWith(t *testing.T, opts zendesksim.Options) *env {
+	t.Helper()
+	opts.Email, opts.APIToken, opts.Seed = testEmail, testToken, 7
+	sim := zendesksim.New(opts)
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
 

@@ -46,6 +46,7 @@ type config struct {
 	lateFraction float64
 	maxLate      time.Duration
 	verbose      bool
+	clockOffset  time.Duration
 	faults       zendesksim.Faults
 }
 
@@ -64,6 +65,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.Float64Var(&c.lateFraction, "late-fraction", 0.1, "fraction of live records indexed late")
 	fs.DurationVar(&c.maxLate, "max-late", 5*time.Second, "maximum lateness of late live records")
 	fs.BoolVar(&c.verbose, "verbose", false, "log one line per request to stderr")
+	fs.DurationVar(&c.clockOffset, "clock-offset", 0, "the API's clock runs this much ahead of the machine's (behind when negative): Date headers, live arrivals and the backlog's end follow it")
 	fs.Float64Var(&c.faults.P429, "p429", 0, "probability of 429 with Retry-After")
 	fs.Float64Var(&c.faults.P429NoRetryAfter, "p429-no-retry-after", 0, "probability of 429 without Retry-After")
 	fs.DurationVar(&c.faults.RetryAfter, "retry-after", time.Second, "Retry-After sent with 429/503 faults")
@@ -90,13 +92,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	sim := zendesksim.New(zendesksim.Options{
-		Email:      c.email,
-		APIToken:   c.apiToken,
-		OAuthToken: c.oauthToken,
-		Seed:       c.seed,
-		Faults:     c.faults,
+		Email:       c.email,
+		APIToken:    c.apiToken,
+		OAuthToken:  c.oauthToken,
+		Seed:        c.seed,
+		ClockOffset: c.clockOffset,
+		Faults:      c.faults,
 	})
-	to := time.Now().Add(-2 * time.Minute)
+	to := sim.Now().Add(-2 * time.Minute)
 	sim.Generate(c.events, to.Add(-c.backlog), to)
 
 	ln, err := net.Listen("tcp", c.listen)

@@ -125,6 +125,31 @@ func TestRunFlags(t *testing.T) {
 	assert.NotContains(t, stderr.String(), "GET /api", "no request log without --verbose")
 }
 
+// --clock-offset moves the API's clock: its Date header and the end of
+// the backlog.
+func TestRunClockOffset(t *testing.T) {
+	line, _, stop := start(t, "--events", "50", "--backlog", "1m", "--clock-offset", "-1h")
+	base := line[:len(line)-1]
+	req, err := http.NewRequest(http.MethodGet, base+"/api/v2/audit_logs?page[size]=1", nil)
+	require.NoError(t, err)
+	req.SetBasicAuth("demo@example.com/token", "demo-token")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	var page struct {
+		AuditLogs []struct {
+			CreatedAt time.Time `json:"created_at"`
+		} `json:"audit_logs"`
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&page))
+	resp.Body.Close()
+	date, err := http.ParseTime(resp.Header.Get("Date"))
+	require.NoError(t, err)
+	assert.WithinDuration(t, time.Now().Add(-time.Hour), date, 5*time.Second)
+	require.Len(t, page.AuditLogs, 1)
+	assert.WithinDuration(t, time.Now().Add(-time.Hour-2*time.Minute), page.AuditLogs[0].CreatedAt, 10*time.Second, "newest record")
+	require.NoError(t, stop())
+}
+
 func TestRunErrors(t *testing.T) {
 	ctx := context.Background()
 	var out, errOut bytes.Buffer

@@ -407,8 +407,17 @@ func (c *Client) once(ctx context.Context, op, method, target string, out any) *
 	if err := decodeBody(body, out); err != nil {
 		return &Error{Kind: KindDecode, Op: op, StatusCode: resp.StatusCode, Err: fmt.Errorf("reading the %d-byte body: %w", len(body), err)}
 	}
+	if d, ok := out.(dated); ok {
+		if t, err := http.ParseTime(resp.Header.Get("Date")); err == nil {
+			d.setDate(t)
+		}
+	}
 	return nil
 }
+
+// dated is a success body that keeps the response's Date header: the
+// API's own clock, which the receiver's window follows.
+type dated interface{ setDate(time.Time) }
 
 func (c *Client) hookResponse(op string, status int) {
 	if c.opts.Hooks.OnResponse != nil {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 )
 
 // MaxPageSize is the most records the API returns in one page.
@@ -43,9 +44,15 @@ type Page struct {
 	HasMore      bool
 	AfterCursor  string
 	BeforeCursor string
+	// Date is the response's Date header: the API's clock when it
+	// answered, to the second. Zero when the header is absent or
+	// unreadable.
+	Date time.Time
 }
 
 type cursorPageBody struct {
+	// date is the response's Date header (see dated).
+	date      time.Time
 	AuditLogs []AuditLog `json:"audit_logs"`
 	Meta      struct {
 		HasMore      bool    `json:"has_more"`
@@ -67,7 +74,7 @@ func (c *Client) List(ctx context.Context, p ListParams) (*Page, error) {
 	if err := c.call(ctx, http.MethodGet, listPath, q, &body); err != nil {
 		return nil, err
 	}
-	page := &Page{AuditLogs: body.AuditLogs, HasMore: body.Meta.HasMore}
+	page := &Page{AuditLogs: body.AuditLogs, HasMore: body.Meta.HasMore, Date: body.date}
 	if body.Meta.AfterCursor != nil {
 		page.AfterCursor = *body.Meta.AfterCursor
 	}
@@ -79,6 +86,8 @@ func (c *Client) List(ctx context.Context, p ListParams) (*Page, error) {
 	}
 	return page, nil
 }
+
+func (p *cursorPageBody) setDate(t time.Time) { p.date = t }
 
 func (p ListParams) query() (url.Values, error) {
 	if err := p.Filter.Validate(); err != nil {

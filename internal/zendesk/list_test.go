@@ -396,3 +396,26 @@ func TestListOffset(t *testing.T) {
 	assert.Equal(t, 1, e.Attempts, "a refused request is not retried")
 	assert.Contains(t, e.Error(), "InvalidPaginationParameter")
 }
+
+// A page carries the API's clock: the response's Date header, to the
+// second; zero when the header cannot be read.
+func TestListPageCarriesTheResponseDate(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, date string
+		want       time.Time
+	}{
+		{"IMF-fixdate", "Tue, 01 Dec 2026 15:04:05 GMT", time.Date(2026, 12, 1, 15, 4, 5, 0, time.UTC)},
+		{"unreadable", "yesterday", time.Time{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, ts := newCapture(t, func(_ int, w http.ResponseWriter, _ *http.Request) {
+				answer(w, http.StatusOK, "application/json", emptyPage, "Date", tc.date)
+			})
+			page, err := newClient(t, fastOptions(ts.URL)).List(t.Context(), zendesk.ListParams{})
+			require.NoError(t, err)
+			assert.True(t, tc.want.Equal(page.Date), "Date %s, want %s", page.Date, tc.want)
+		})
+	}
+}

@@ -25,8 +25,13 @@ type Options struct {
 	Seed int64
 	// Now defaults to time.Now; it dates live arrivals and drives budget
 	// windows, the export limit and Retry-After tracking.
-	Now    func() time.Time
-	Faults Faults
+	Now func() time.Time
+	// ClockOffset is added to Now: the simulated API's clock runs this much
+	// ahead of it (behind when negative). It dates live arrivals and the
+	// Date header of every API response, so a client whose clock differs
+	// from the API's can be tried.
+	ClockOffset time.Duration
+	Faults      Faults
 	// LinksBaseURL, if set, is the scheme://host used in links.next/prev and
 	// next_page/previous_page instead of the request's own (to test that a
 	// client does not follow foreign hosts). Record urls keep the request's
@@ -91,11 +96,18 @@ func New(opts Options) *Server {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	if off := opts.ClockOffset; off != 0 {
+		base := s.now
+		s.now = func() time.Time { return base().Add(off) }
+	}
 	s.liveCond = sync.NewCond(&s.mu)
 	s.nextID = 100_000_000_000 + s.dataRNG.Int64N(1_000_000_000)
 	s.offsetSalt = s.saltRNG.Uint64()
 	return s
 }
+
+// Now is the simulated API's clock: Options.Now plus Options.ClockOffset.
+func (s *Server) Now() time.Time { return s.now() }
 
 // SetCredentials replaces the accepted credentials at runtime.
 func (s *Server) SetCredentials(email, apiToken, oauthToken string) {
@@ -246,6 +258,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	// Record before writing, so Stats reflect a response as soon as the
 	// client has it.
 	s.finish(authKey, resp)
+	// The API's clock, as Zendesk's servers send it (net/http would
+	// send the machine's).
+	w.Header().Set("Date", s.now().UTC().Format(http.TimeFormat))
 	for k, v := range p.rateLimit {
 		w.Header()[k] = v
 	}

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -171,4 +172,23 @@ func TestRecordsSortedCopy(t *testing.T) {
 	assert.Equal(t, []string{"1", "2", "3"}, ids)
 	*recs[0].IPAddress = "mutated"
 	assert.Equal(t, "192.0.2.1", *sim.Records()[0].IPAddress)
+}
+
+// ClockOffset moves the API's clock: the Date header of every response
+// and the date of live arrivals follow Now plus the offset.
+func TestClockOffsetMovesTheDateHeaderAndLiveArrivals(t *testing.T) {
+	clock := newClock(t0)
+	sim, base := newTestServer(t, Options{Now: clock.Now, ClockOffset: -time.Minute})
+	assert.Equal(t, t0.Add(-time.Minute), sim.Now())
+
+	r := get(t, base+"/api/v2/audit_logs")
+	require.Equal(t, http.StatusOK, r.status)
+	assert.Equal(t, "Wed, 01 May 2024 11:31:00 GMT", r.header.Get("Date"))
+
+	sim.mu.Lock()
+	sim.addLiveLocked(1, liveConfig{rate: 1})
+	sim.mu.Unlock()
+	recs := sim.Records()
+	require.Len(t, recs, 1)
+	assert.Equal(t, t0.Add(-time.Minute), recs[0].CreatedAt)
 }
