@@ -48,6 +48,9 @@ type Config struct {
 	// MaxRequestsPerMinute is a client-side budget: the account's limit is
 	// shared with every other integration. 0 means no budget.
 	MaxRequestsPerMinute int `mapstructure:"max_requests_per_minute"`
+	// MaxConcurrentRequests bounds the requests in flight while a backlog
+	// is read in time slices. Fewer are used when the budget needs fewer.
+	MaxConcurrentRequests int `mapstructure:"max_concurrent_requests"`
 
 	// Filter is passed to the API.
 	Filter FilterConfig `mapstructure:"filter"`
@@ -137,6 +140,9 @@ func (cfg *Config) Validate() error {
 	}
 	if cfg.MaxRequestsPerMinute < 0 {
 		add("`max_requests_per_minute` must not be negative (0 means no client-side budget), got %d", cfg.MaxRequestsPerMinute)
+	}
+	if cfg.MaxConcurrentRequests < 1 || cfg.MaxConcurrentRequests > maxConcurrentRequests {
+		add("`max_concurrent_requests` must be between 1 and %d, got %d", maxConcurrentRequests, cfg.MaxConcurrentRequests)
 	}
 	if cfg.Filter.SourceID != 0 && cfg.Filter.SourceType == "" {
 		add("`filter.source_id` requires `filter.source_type`")

@@ -42,6 +42,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 	assert.Equal(t, 24*time.Hour, cfg.InitialLookback)
 	assert.Equal(t, 100, cfg.PageSize)
 	assert.Equal(t, 100, cfg.MaxRequestsPerMinute)
+	assert.Equal(t, 8, cfg.MaxConcurrentRequests)
 	assert.Equal(t, 30*time.Second, cfg.Timeout)
 	assert.True(t, cfg.BackOffConfig.Enabled)
 	assert.Equal(t, "https://acme.zendesk.com", cfg.baseURL())
@@ -62,6 +63,7 @@ func TestLoadConfigFull(t *testing.T) {
 	want.StartTime = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	want.PageSize = 50
 	want.MaxRequestsPerMinute = 60
+	want.MaxConcurrentRequests = 3
 	want.Filter = FilterConfig{Action: "update", SourceType: "user", SourceID: 123, ActorID: 456, IPAddress: "209.119.38.228"}
 	want.StorageID = &storageID
 	want.BackOffConfig.InitialInterval = 2 * time.Second
@@ -108,6 +110,8 @@ func TestConfigValidationNamesTheKey(t *testing.T) {
 		{"page size zero", func(c *Config) { c.PageSize = 0 }, "`page_size` must be between 1 and 100, got 0"},
 		{"page size over 100", func(c *Config) { c.PageSize = 101 }, "`page_size` must be between 1 and 100, got 101"},
 		{"negative budget", func(c *Config) { c.MaxRequestsPerMinute = -1 }, "`max_requests_per_minute` must not be negative"},
+		{"no request at all", func(c *Config) { c.MaxConcurrentRequests = 0 }, "`max_concurrent_requests` must be between 1 and 64"},
+		{"a flood", func(c *Config) { c.MaxConcurrentRequests = 65 }, "`max_concurrent_requests` must be between 1 and 64"},
 		{"source id without type", func(c *Config) { c.Filter.SourceID = 123 }, "`filter.source_id` requires `filter.source_type`"},
 		{"bad ip filter", func(c *Config) { c.Filter.IPAddress = "not-an-ip" }, "`filter.ip_address` \"not-an-ip\" is not an IP address"},
 	}

@@ -19,7 +19,12 @@ const (
 	defaultInitialLookback      = 24 * time.Hour
 	defaultPageSize             = 100
 	defaultMaxRequestsPerMinute = 100
-	defaultTimeout              = 30 * time.Second
+	// defaultMaxConcurrentRequests covers 700 requests a minute at 300 ms
+	// an answer (3.5 in flight), with room for slower answers.
+	defaultMaxConcurrentRequests = 8
+	// maxConcurrentRequests is the most Validate accepts.
+	maxConcurrentRequests = 64
+	defaultTimeout        = 30 * time.Second
 )
 
 // NewFactory returns the factory of the zendesk_audit_logs receiver.
@@ -35,13 +40,14 @@ func createDefaultConfig() component.Config {
 	client := confighttp.NewDefaultClientConfig()
 	client.Timeout = defaultTimeout
 	return &Config{
-		ClientConfig:         client,
-		PollInterval:         defaultPollInterval,
-		SettleDelay:          defaultSettleDelay,
-		InitialLookback:      defaultInitialLookback,
-		PageSize:             defaultPageSize,
-		MaxRequestsPerMinute: defaultMaxRequestsPerMinute,
-		BackOffConfig:        configretry.NewDefaultBackOffConfig(),
+		ClientConfig:          client,
+		PollInterval:          defaultPollInterval,
+		SettleDelay:           defaultSettleDelay,
+		InitialLookback:       defaultInitialLookback,
+		PageSize:              defaultPageSize,
+		MaxRequestsPerMinute:  defaultMaxRequestsPerMinute,
+		MaxConcurrentRequests: defaultMaxConcurrentRequests,
+		BackOffConfig:         configretry.NewDefaultBackOffConfig(),
 	}
 }
 

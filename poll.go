@@ -3,6 +3,7 @@ package zendeskauditlogsreceiver // import "github.com/zendesk-audit-otel/zendes
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -11,8 +12,10 @@ import (
 )
 
 // poll reads everything from the checkpoint up to settle_delay before
-// now, by the API's clock or the collector's, whichever is earlier; page
-// by page, oldest first, until the API has no more.
+// now, by the API's clock or the collector's, whichever is earlier, oldest
+// first. The first request also tells the API's time, which bounds the
+// window, and whether more follows: a caught-up poll is that one request.
+// The rest of a larger window is read in time slices (see slices.go).
 func (r *logsReceiver) poll(ctx context.Context) error {
 	end := r.clock.windowEnd(r.now(), r.cfg.SettleDelay)
 	if end.Before(r.pos.Second) {
@@ -22,28 +25,35 @@ func (r *logsReceiver) poll(ctx context.Context) error {
 	filter.CreatedAtStart = r.pos.QueryStart()
 	filter.CreatedAtEnd = end
 	params := zendesk.ListParams{Filter: filter, PageSize: r.cfg.PageSize, Sort: zendesk.SortAscending}
-	for {
-		page, err := r.client.List(ctx, params)
-		if err != nil {
-			return fmt.Errorf("listing audit logs created from %s to %s: %w",
-				filter.CreatedAtStart.Format(time.RFC3339), end.Format(time.RFC3339), err)
+	page, err := r.client.List(ctx, params)
+	if err != nil {
+		return fmt.Errorf("listing audit logs created from %s to %s: %w",
+			filter.CreatedAtStart.Format(time.RFC3339), end.Format(time.RFC3339), err)
+	}
+	arrived := r.now()
+	r.observeClock(page, arrived)
+	r.observeRoundTrip(page.RoundTrip)
+	// The API's own time bounds the window: what it has not finished yet
+	// is left for a later poll.
+	end = bound(end, page, r.cfg.SettleDelay)
+	logs, past := clip(page.AuditLogs, end)
+	first, last, placed := span(logs)
+	if err := r.deliver(ctx, logs, arrived); err != nil {
+		return err
+	}
+	if page.HasMore && !past {
+		// Every record created before the last second of the first page
+		// was in it.
+		from := r.pos.Second
+		if placed > 0 && last.After(from) {
+			from = last
+			r.pos = r.pos.ReadBefore(from)
 		}
-		arrived := r.now()
-		r.observeClock(page, arrived)
-		// The API's own time bounds the window: what it has not finished
-		// yet is left for a later poll.
-		end = bound(end, page, r.cfg.SettleDelay)
-		logs, past := clip(page.AuditLogs, end)
-		if err := r.deliver(ctx, logs, arrived); err != nil {
+		target := slicePages * r.cfg.PageSize
+		width := initialSliceWidth(placed, last.Sub(first), end.Sub(from), target, r.sliceConcurrency())
+		if err := r.readSlices(ctx, newSlicePlanner(from, end, width, target)); err != nil {
 			return err
 		}
-		if past || !page.HasMore {
-			break
-		}
-		if page.AfterCursor == params.After {
-			return fmt.Errorf("listing audit logs: the API returned the same cursor again (%d records), which would never end", len(page.AuditLogs))
-		}
-		params.After = page.AfterCursor
 	}
 	// The window is read to its end: every record before end is done.
 	if next := r.pos.ReadBefore(end); !next.Equal(r.pos) {
@@ -51,6 +61,86 @@ func (r *logsReceiver) poll(ctx context.Context) error {
 		r.save(ctx)
 	}
 	return nil
+}
+
+// readSlices reads the planner's slices, several at once, and delivers
+// them in order, moving the checkpoint past each slice read to its end.
+// It returns once every reader has stopped.
+func (r *logsReceiver) readSlices(ctx context.Context, planner *slicePlanner) error {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer func() {
+		cancel()
+		wg.Wait()
+	}()
+	var open []*sliceRead // in time order; open[0] is being delivered
+	fill := func() {
+		for len(open) < r.sliceConcurrency() {
+			s, ok := planner.Next()
+			if !ok {
+				return
+			}
+			sr := &sliceRead{slice: s, pages: make(chan slicePage, sliceBufferPages)}
+			open = append(open, sr)
+			wg.Go(func() { r.readSlice(ctx, sr) })
+		}
+	}
+	for fill(); len(open) > 0; fill() {
+		head := open[0]
+		for p := range head.pages {
+			if p.err != nil {
+				return p.err
+			}
+			r.observeRoundTrip(p.roundTrip)
+			if err := r.deliver(ctx, p.logs, p.arrived); err != nil {
+				return err
+			}
+		}
+		if !head.complete {
+			return ctx.Err()
+		}
+		if next := r.pos.ReadBefore(head.end); !next.Equal(r.pos) {
+			r.pos = next
+			r.save(ctx)
+		}
+		planner.Observe(head.slice, head.records)
+		open = open[1:]
+	}
+	return nil
+}
+
+// sliceConcurrency is how many slices are read at once now.
+func (r *logsReceiver) sliceConcurrency() int {
+	return sliceConcurrency(r.cfg.MaxConcurrentRequests, r.cfg.MaxRequestsPerMinute, r.roundTrip)
+}
+
+// observeRoundTrip follows the API's answer time (a moving average).
+func (r *logsReceiver) observeRoundTrip(d time.Duration) {
+	switch {
+	case d <= 0:
+	case r.roundTrip == 0:
+		r.roundTrip = d
+	default:
+		r.roundTrip = (3*r.roundTrip + d) / 4
+	}
+}
+
+// span returns the first and last created_at seconds of a page, and how
+// many of its records have one.
+func span(logs []zendesk.AuditLog) (first, last time.Time, n int) {
+	for _, a := range logs {
+		created, ok := a.CreatedAt.Get()
+		if !ok {
+			continue
+		}
+		s := created.UTC().Truncate(time.Second)
+		if n == 0 {
+			first = s
+		}
+		last = s
+		n++
+	}
+	return first, last, n
 }
 
 // observeClock follows the API's clock and says, once per change, when it

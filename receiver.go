@@ -49,9 +49,11 @@ type logsReceiver struct {
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 
-	// pos and clock are owned by the poll goroutine once it runs.
-	pos   checkpoint.Position
-	clock apiClock
+	// pos, clock and roundTrip (the API's answer time, a moving average)
+	// are owned by the poll goroutine once it runs.
+	pos       checkpoint.Position
+	clock     apiClock
+	roundTrip time.Duration
 }
 
 func newLogsReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*logsReceiver, error) {

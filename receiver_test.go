@@ -6,6 +6,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"slices"
 	"sync"
@@ -61,12 +62,16 @@ func newEnv(t *testing.T) *env {
 }
 
 // newEnvWith is newEnv with a simulator made with opts (its credentials
-// and seed are set here).
-func newEnvWith(t *testing.T, opts zendesksim.Options) *env {
+// and seed are set here), served through wrap when given.
+func newEnvWith(t *testing.T, opts zendesksim.Options, wrap ...func(http.Handler) http.Handler) *env {
 	t.Helper()
 	opts.Email, opts.APIToken, opts.Seed = testEmail, testToken, 7
 	sim := zendesksim.New(opts)
-	srv := httptest.NewServer(sim)
+	var h http.Handler = sim
+	for _, w := range wrap {
+		h = w(h)
+	}
+	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 
 	cfg := createDefaultConfig().(*Config)

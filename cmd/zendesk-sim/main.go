@@ -74,6 +74,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.Float64Var(&c.faults.PTruncated, "p-truncated", 0, "probability of a truncated 200 body")
 	fs.Float64Var(&c.faults.PSlow, "p-slow", 0, "probability of a slow response")
 	fs.DurationVar(&c.faults.SlowDelay, "slow", 2*time.Second, "delay of slow responses")
+	fs.DurationVar(&c.faults.Latency, "latency", 0, "every API answer takes this long (before any --slow delay)")
 	fs.IntVar(&c.faults.BudgetPerMinute, "budget", 0, "account requests per minute (0 = unlimited)")
 	if err := fs.Parse(args); err != nil {
 		return c, err

@@ -107,7 +107,7 @@ func TestRunPrintsURLAndServes(t *testing.T) {
 
 func TestRunFlags(t *testing.T) {
 	line, stderr, stop := start(t, "--events", "10", "--oauth-token", "tok", "--p500", "1",
-		"--budget", "5", "--live-rate", "200", "--late-fraction", "0", "--max-late", "1s")
+		"--budget", "5", "--live-rate", "200", "--late-fraction", "0", "--max-late", "1s", "--latency", "20ms")
 	base := line[:len(line)-1]
 	assert.Equal(t, http.StatusInternalServerError, getJSON(t, base+"/api/v2/audit_logs", "Bearer tok", nil))
 
@@ -115,6 +115,7 @@ func TestRunFlags(t *testing.T) {
 	require.Equal(t, http.StatusOK, getJSON(t, base+"/_sim/faults", "", &faults))
 	assert.EqualValues(t, 5, faults["budget_per_minute"])
 	assert.Equal(t, "2s", faults["slow_delay"])
+	assert.Equal(t, "20ms", faults["latency"])
 
 	require.Eventually(t, func() bool {
 		var ids []int64

@@ -359,6 +359,7 @@ func (c *Client) once(ctx context.Context, op, method, target string, out any) *
 	if c.auth != "" {
 		req.Header.Set("Authorization", c.auth)
 	}
+	sent := c.now()
 	resp, err := c.http.Do(req)
 	if err != nil {
 		if resp != nil {
@@ -382,6 +383,7 @@ func (c *Client) once(ctx context.Context, op, method, target string, out any) *
 	buf := c.getBody()
 	defer c.putBody(buf)
 	readErr := readCapped(buf, resp.Body, resp.ContentLength, c.opts.MaxBodyBytes)
+	roundTrip := c.now().Sub(sent)
 	body := buf.Bytes()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		// Redacted before the excerpt is cut, so that no part of a
@@ -408,16 +410,18 @@ func (c *Client) once(ctx context.Context, op, method, target string, out any) *
 		return &Error{Kind: KindDecode, Op: op, StatusCode: resp.StatusCode, Err: fmt.Errorf("reading the %d-byte body: %w", len(body), err)}
 	}
 	if d, ok := out.(dated); ok {
-		if t, err := http.ParseTime(resp.Header.Get("Date")); err == nil {
-			d.setDate(t)
-		}
+		date, _ := http.ParseTime(resp.Header.Get("Date"))
+		d.setResponse(date, roundTrip)
 	}
 	return nil
 }
 
-// dated is a success body that keeps the response's Date header: the
-// API's own clock, which the receiver's window follows.
-type dated interface{ setDate(time.Time) }
+// dated is a success body that keeps the response's Date header (the
+// API's own clock, which the receiver's window follows) and how long the
+// answer took.
+type dated interface {
+	setResponse(date time.Time, roundTrip time.Duration)
+}
 
 func (c *Client) hookResponse(op string, status int) {
 	if c.opts.Hooks.OnResponse != nil {

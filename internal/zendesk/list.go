@@ -48,11 +48,16 @@ type Page struct {
 	// answered, to the second. Zero when the header is absent or
 	// unreadable.
 	Date time.Time
+	// RoundTrip is how long the API took to answer the request that
+	// brought the page, body included (its last attempt; waits before it
+	// are not counted).
+	RoundTrip time.Duration
 }
 
 type cursorPageBody struct {
-	// date is the response's Date header (see dated).
+	// date and roundTrip describe the response (see dated).
 	date      time.Time
+	roundTrip time.Duration
 	AuditLogs []AuditLog `json:"audit_logs"`
 	Meta      struct {
 		HasMore      bool    `json:"has_more"`
@@ -74,7 +79,7 @@ func (c *Client) List(ctx context.Context, p ListParams) (*Page, error) {
 	if err := c.call(ctx, http.MethodGet, listPath, q, &body); err != nil {
 		return nil, err
 	}
-	page := &Page{AuditLogs: body.AuditLogs, HasMore: body.Meta.HasMore, Date: body.date}
+	page := &Page{AuditLogs: body.AuditLogs, HasMore: body.Meta.HasMore, Date: body.date, RoundTrip: body.roundTrip}
 	if body.Meta.AfterCursor != nil {
 		page.AfterCursor = *body.Meta.AfterCursor
 	}
@@ -87,7 +92,9 @@ func (c *Client) List(ctx context.Context, p ListParams) (*Page, error) {
 	return page, nil
 }
 
-func (p *cursorPageBody) setDate(t time.Time) { p.date = t }
+func (p *cursorPageBody) setResponse(date time.Time, roundTrip time.Duration) {
+	p.date, p.roundTrip = date, roundTrip
+}
 
 func (p ListParams) query() (url.Values, error) {
 	if err := p.Filter.Validate(); err != nil {

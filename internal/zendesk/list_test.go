@@ -398,7 +398,8 @@ func TestListOffset(t *testing.T) {
 }
 
 // A page carries the API's clock: the response's Date header, to the
-// second; zero when the header cannot be read.
+// second; zero when the header cannot be read. And how long the answer
+// took.
 func TestListPageCarriesTheResponseDate(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -411,11 +412,14 @@ func TestListPageCarriesTheResponseDate(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			_, ts := newCapture(t, func(_ int, w http.ResponseWriter, _ *http.Request) {
+				time.Sleep(30 * time.Millisecond)
 				answer(w, http.StatusOK, "application/json", emptyPage, "Date", tc.date)
 			})
 			page, err := newClient(t, fastOptions(ts.URL)).List(t.Context(), zendesk.ListParams{})
 			require.NoError(t, err)
 			assert.True(t, tc.want.Equal(page.Date), "Date %s, want %s", page.Date, tc.want)
+			assert.GreaterOrEqual(t, page.RoundTrip, 30*time.Millisecond)
+			assert.Less(t, page.RoundTrip, 10*time.Second)
 		})
 	}
 }

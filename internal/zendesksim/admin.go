@@ -90,6 +90,7 @@ type faultsJSON struct {
 	PTruncated       float64  `json:"p_truncated"`
 	PSlow            float64  `json:"p_slow"`
 	SlowDelay        duration `json:"slow_delay"`
+	Latency          duration `json:"latency"`
 	BudgetPerMinute  int      `json:"budget_per_minute"`
 }
 
@@ -97,7 +98,7 @@ func faultsToJSON(f Faults) faultsJSON {
 	return faultsJSON{
 		P429: f.P429, P429NoRetryAfter: f.P429NoRetryAfter, RetryAfter: duration(f.RetryAfter),
 		P503HTML: f.P503HTML, P500: f.P500, PTruncated: f.PTruncated,
-		PSlow: f.PSlow, SlowDelay: duration(f.SlowDelay), BudgetPerMinute: f.BudgetPerMinute,
+		PSlow: f.PSlow, SlowDelay: duration(f.SlowDelay), Latency: duration(f.Latency), BudgetPerMinute: f.BudgetPerMinute,
 	}
 }
 
@@ -105,7 +106,7 @@ func (j faultsJSON) faults() Faults {
 	return Faults{
 		P429: j.P429, P429NoRetryAfter: j.P429NoRetryAfter, RetryAfter: time.Duration(j.RetryAfter),
 		P503HTML: j.P503HTML, P500: j.P500, PTruncated: j.PTruncated,
-		PSlow: j.PSlow, SlowDelay: time.Duration(j.SlowDelay), BudgetPerMinute: j.BudgetPerMinute,
+		PSlow: j.PSlow, SlowDelay: time.Duration(j.SlowDelay), Latency: time.Duration(j.Latency), BudgetPerMinute: j.BudgetPerMinute,
 	}
 }
 

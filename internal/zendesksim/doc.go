@@ -30,7 +30,8 @@
 // Admin endpoints need no authentication and are not counted in [Stats]:
 //
 //	GET  /_sim/stats   Stats as JSON: {"requests":N,"by_status":{"200":N,...},
-//	                   "retry_after_violations":N,"oversize_page_requests":N,
+//	                   "retry_after_violations":N,"retry_after_crossings":N,
+//	                   "peak_in_flight":N,"oversize_page_requests":N,
 //	                   "list_requests":N,"show_requests":N,"export_requests":N,
 //	                   "records_served":N}
 //	GET  /_sim/ids     JSON array of all record ids, ascending.
@@ -38,7 +39,8 @@
 //	POST /_sim/faults  replaces the Faults with the JSON body
 //	                   {"p429":0.1,"p429_no_retry_after":0,"retry_after":"2s",
 //	                    "p503_html":0,"p500":0,"p_truncated":0,"p_slow":0,
-//	                    "slow_delay":"500ms","budget_per_minute":0}
+//	                    "slow_delay":"500ms","latency":"300ms",
+//	                    "budget_per_minute":0}
 //	                   Durations are Go duration strings ("1.5s") or JSON
 //	                   numbers meaning seconds. Absent fields are zero.
 //	                   Answers with the new Faults.

@@ -20,6 +20,9 @@ type Faults struct {
 	PTruncated       float64       // 200 whose JSON body is cut in the middle
 	PSlow            float64       // response delayed by SlowDelay (request ctx honoured)
 	SlowDelay        time.Duration
+	// Latency delays every API answer (request ctx honoured), before a
+	// slow fault's SlowDelay: the time a real API takes to answer.
+	Latency time.Duration
 	// BudgetPerMinute is the account limit: requests per fixed 60s window
 	// (aligned on the minute of Now). Over it: 429 with Retry-After = seconds
 	// to the window end. 0 = unlimited.
@@ -49,9 +52,9 @@ const (
 func (s *Server) drawFaultLocked() (faultKind, time.Duration) {
 	f := s.faults
 	u, v := s.faultRNG.Float64(), s.faultRNG.Float64()
-	var slow time.Duration
+	slow := max(f.Latency, 0)
 	if v < f.PSlow && f.SlowDelay > 0 {
-		slow = f.SlowDelay
+		slow += f.SlowDelay
 	}
 	for _, c := range []struct {
 		p    float64

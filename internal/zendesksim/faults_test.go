@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -128,6 +129,21 @@ func TestSlowFault(t *testing.T) {
 		5*time.Second, 10*time.Millisecond)
 }
 
+// Latency delays every answer; the simulator counts the requests it is
+// answering at once.
+func TestLatencyAndPeakInFlight(t *testing.T) {
+	sim, base := newTestServer(t, Options{Faults: Faults{Latency: 200 * time.Millisecond}})
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Go(func() { assert.Equal(t, http.StatusOK, get(t, base+"/api/v2/audit_logs").status) })
+	}
+	wg.Wait()
+	assert.GreaterOrEqual(t, time.Since(start), 200*time.Millisecond)
+	assert.Equal(t, 3, sim.Stats().PeakInFlight)
+	assert.EqualValues(t, 3, get(t, base+"/_sim/stats").json(t)["peak_in_flight"])
+}
+
 func TestBudget(t *testing.T) {
 	clock := newClock(t0.Add(10 * time.Second)) // 50s left in the minute
 	sim, base := newTestServer(t, Options{Now: clock.Now, Faults: Faults{BudgetPerMinute: 3}})
@@ -211,6 +227,12 @@ func TestRetryAfterViolations(t *testing.T) {
 	clock.Set(t0.Add(2 * time.Minute))
 	require.Equal(t, http.StatusOK, get(t, u).status)
 	require.Equal(t, http.StatusTooManyRequests, get(t, u).status)
+	// A request arriving as the Retry-After leaves was sent before the
+	// client could know: it crossed it on the wire.
+	get(t, u)
+	assert.Equal(t, 2, sim.Stats().RetryAfterViolations)
+	assert.Equal(t, 1, sim.Stats().RetryAfterCrossings)
+	clock.Advance(RetryAfterCrossingWindow)
 	get(t, u)
 	assert.Equal(t, 3, sim.Stats().RetryAfterViolations)
 	clock.Set(t0.Add(3 * time.Minute))

@@ -66,7 +66,9 @@ type Server struct {
 	// export limit: one per 60s.
 	lastExport time.Time
 	// Retry-After deadlines by scope + Authorization value.
-	deadlines map[string]time.Time
+	deadlines map[string]deadline
+	// inFlight is the number of API requests being answered.
+	inFlight int
 
 	stats Stats
 
@@ -90,7 +92,7 @@ func New(opts Options) *Server {
 		dataRNG:    rand.New(rand.NewPCG(seed, 0x64617461)), // "data"
 		faultRNG:   rand.New(rand.NewPCG(seed, 0x6661756c)), // "faul"
 		saltRNG:    rand.New(rand.NewPCG(seed, 0x73616c74)), // "salt"
-		deadlines:  make(map[string]time.Time),
+		deadlines:  make(map[string]deadline),
 		stats:      Stats{ByStatus: map[int]int{}},
 	}
 	if s.now == nil {
@@ -283,6 +285,8 @@ func (s *Server) admit(r *http.Request, rt route, authKey string) plan {
 	defer s.mu.Unlock()
 	now := s.now()
 	s.stats.Requests++
+	s.inFlight++
+	s.stats.PeakInFlight = max(s.stats.PeakInFlight, s.inFlight)
 	s.checkViolationLocked(authKey, rt.kind == routeExport, now)
 	s.rollWindowLocked(now)
 	p := s.admitLocked(r, rt, authKey, now)

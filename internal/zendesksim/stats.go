@@ -16,7 +16,17 @@ type Stats struct {
 	// RetryAfterViolations counts requests that arrived (with the same
 	// Authorization value) before a previously sent Retry-After expired,
 	// with 50ms tolerance. An export Retry-After only binds export requests.
+	// Requests that arrived within RetryAfterCrossingWindow after it was
+	// sent are counted in RetryAfterCrossings instead.
 	RetryAfterViolations int `json:"retry_after_violations"`
+	// RetryAfterCrossings counts requests that arrived, with the same
+	// Authorization value, within RetryAfterCrossingWindow after a
+	// Retry-After was sent: a client reading concurrently sent them before
+	// the Retry-After reached it (they crossed on the wire).
+	RetryAfterCrossings int `json:"retry_after_crossings"`
+	// PeakInFlight is the most API requests being answered at once (a
+	// request counts from its arrival until its answer is written).
+	PeakInFlight int `json:"peak_in_flight"`
 	// OversizePageRequests counts list requests asking page[size] or
 	// per_page > 100.
 	OversizePageRequests int `json:"oversize_page_requests"`
@@ -48,16 +58,35 @@ func (s *Server) ResetStats() {
 // Retry-After without counting as a violation.
 const retryAfterTolerance = 50 * time.Millisecond
 
+// RetryAfterCrossingWindow is how soon after a Retry-After was sent a
+// request with the same credentials counts as having crossed it on the
+// wire (sent concurrently, before the answer reached the client) rather
+// than as a violation.
+const RetryAfterCrossingWindow = 50 * time.Millisecond
+
+// deadline is a Retry-After sent: no request before until; sent is when.
+type deadline struct{ sent, until time.Time }
+
 func deadlineKey(scope, authKey string) string { return scope + "\x00" + authKey }
 
 // checkViolationLocked counts a violation if a Retry-After sent for this
 // Authorization value has not expired yet.
 func (s *Server) checkViolationLocked(authKey string, export bool, now time.Time) {
-	early := func(scope string) bool {
+	early := func(scope string) (bool, bool) {
 		d, ok := s.deadlines[deadlineKey(scope, authKey)]
-		return ok && now.Add(retryAfterTolerance).Before(d)
+		if !ok || !now.Add(retryAfterTolerance).Before(d.until) {
+			return false, false
+		}
+		return true, now.Before(d.sent.Add(RetryAfterCrossingWindow))
 	}
-	if early(scopeAPI) || (export && early(scopeExport)) {
+	violated, crossed := early(scopeAPI)
+	if !violated && export {
+		violated, crossed = early(scopeExport)
+	}
+	switch {
+	case crossed:
+		s.stats.RetryAfterCrossings++
+	case violated:
 		s.stats.RetryAfterViolations++
 	}
 }
@@ -67,11 +96,13 @@ func (s *Server) checkViolationLocked(authKey string, export bool, now time.Time
 func (s *Server) finish(authKey string, resp response) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.inFlight--
 	s.stats.ByStatus[resp.status]++
 	s.stats.RecordsServed += resp.records
 	if ra := resp.header.Get("Retry-After"); ra != "" && resp.retryScope != "" {
 		if n, err := strconv.Atoi(ra); err == nil {
-			s.deadlines[deadlineKey(resp.retryScope, authKey)] = s.now().Add(time.Duration(n) * time.Second)
+			now := s.now()
+			s.deadlines[deadlineKey(resp.retryScope, authKey)] = deadline{sent: now, until: now.Add(time.Duration(n) * time.Second)}
 		}
 	}
 }

@@ -1,0 +1,188 @@
+package zendeskauditlogsreceiver // import "github.com/zendesk-audit-otel/zendeskauditlogsreceiver"
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesk"
+)
+
+// A window that holds more than its first page is read in time slices:
+// contiguous parts of the window, each its own cursor chain, several read
+// at once (every request through the one client, so through its budget
+// and its Retry-After holds) and delivered strictly in time order: all of
+// the first slice, then the second, ... The checkpoint stays the one
+// position it is: a slice is read from the second before its start (the
+// second the slice before it ended in, shared by both), and delivery skips
+// what the position says is done, so the shared second is de-duplicated by
+// id as the checkpoint's own second always was.
+
+const (
+	// slicePages is how many pages a slice is sized to hold: one last
+	// page per slice is partly empty, so smaller slices waste more of the
+	// request budget (about half a page per slice: 3 % at 16).
+	slicePages = 16
+	// sliceBufferPages is how many pages a slice's reader reads ahead of
+	// delivery before it waits: a little more than a slice, so that a
+	// slice read ahead never waits for the ones before it, and memory
+	// stays bounded whatever the backlog (max_concurrent_requests slices
+	// of at most this many pages).
+	sliceBufferPages = 20
+	// minSliceWidth keeps slices wide enough that the seconds they share
+	// with their neighbours, read twice, are a small part of them, however
+	// dense (a burst of hundreds of records in one second is read by one
+	// slice, or twice at a boundary).
+	minSliceWidth = 10 * time.Second
+	// sliceGrowth bounds how much the width changes from one slice to the
+	// next, so that one odd slice does not swing the plan.
+	sliceGrowth = 4
+)
+
+// slice is a part of a window: the records created in [start, end], read
+// with a query from the second before start (see Position.QueryStart).
+// Once it is read to its end, every record created before end is done.
+type slice struct {
+	start, end time.Time
+}
+
+// slicePlanner cuts [from, to] into contiguous slices, each starting at the
+// second the one before ends (neighbours share it), sized to hold about
+// target records by the density seen so far. It does no I/O.
+type slicePlanner struct {
+	next, to time.Time
+	width    time.Duration
+	target   int
+	started  bool
+}
+
+// newSlicePlanner plans [from, to] for slices of about target records,
+// the first ones width wide.
+func newSlicePlanner(from, to time.Time, width time.Duration, target int) *slicePlanner {
+	return &slicePlanner{next: from, to: to, width: max(width, minSliceWidth), target: target}
+}
+
+// initialSliceWidth is the width of the first slices: target records at
+// the density of the first page (records over span, at least a second),
+// but at most a share of the rest of the window, so that a sparse first
+// page still leaves parallel slices to read.
+func initialSliceWidth(records int, span, rest time.Duration, target, concurrency int) time.Duration {
+	span = max(span, time.Second)
+	w := time.Duration(math.MaxInt64)
+	if records > 0 {
+		w = time.Duration(float64(span) * float64(target) / float64(records))
+	}
+	if share := rest / time.Duration(max(concurrency, 1)); share < w {
+		w = share
+	}
+	return max(w.Truncate(time.Second), minSliceWidth)
+}
+
+// Next returns the next slice, or false when [from, to] is covered. A
+// window of one second is one slice.
+func (p *slicePlanner) Next() (slice, bool) {
+	if p.next.After(p.to) || p.next.Equal(p.to) && p.started {
+		return slice{}, false
+	}
+	p.started = true
+	end := p.next.Add(p.width)
+	// No sliver at the end: a last slice under minSliceWidth joins this one.
+	if p.to.Sub(end) < minSliceWidth {
+		end = p.to
+	}
+	s := slice{start: p.next, end: end}
+	p.next = end
+	if end.Equal(p.to) {
+		p.next = p.to.Add(time.Second) // covered
+	}
+	return s, true
+}
+
+// Observe adjusts the width of the slices not planned yet to a read slice
+// that held records.
+func (p *slicePlanner) Observe(s slice, records int) {
+	span := max(s.end.Sub(s.start), time.Second)
+	w := span * sliceGrowth
+	if records > 0 {
+		w = time.Duration(float64(span) * float64(p.target) / float64(records))
+	}
+	w = min(max(w, p.width/sliceGrowth), p.width*sliceGrowth)
+	p.width = max(w.Truncate(time.Second), minSliceWidth)
+}
+
+// sliceConcurrency is how many slices to read at once: as many requests in
+// flight as the budget (requests per minute, 0 for none) needs at this
+// round trip, with a quarter more for its jitter and one to spare, never
+// more than limit.
+func sliceConcurrency(limit, perMinute int, roundTrip time.Duration) int {
+	if perMinute <= 0 {
+		return max(limit, 1)
+	}
+	need := int(math.Ceil(float64(perMinute)/60*roundTrip.Seconds()*1.25)) + 1
+	return min(max(need, 1), max(limit, 1))
+}
+
+// slicePage is what a slice's reader hands over: a page of records (those
+// after the slice's end removed) and when it arrived, or the error that
+// ended the reading.
+type slicePage struct {
+	logs    []zendesk.AuditLog
+	arrived time.Time
+	// roundTrip is the API's answer time for the page.
+	roundTrip time.Duration
+	err       error
+}
+
+// sliceRead is a slice being read.
+type sliceRead struct {
+	slice
+	pages chan slicePage
+	// complete is set, before pages is closed, when the slice was read to
+	// its end; records counts what it read.
+	complete bool
+	records  int
+}
+
+// readSlice reads s's cursor chain into s.pages, at most sliceBufferPages
+// ahead of delivery, and closes it: after the last page, after an error
+// (sent first), or when ctx ends.
+func (r *logsReceiver) readSlice(ctx context.Context, s *sliceRead) {
+	defer close(s.pages)
+	filter := r.cfg.Filter.apiFilter()
+	filter.CreatedAtStart = s.start.Add(-time.Second)
+	filter.CreatedAtEnd = s.end
+	params := zendesk.ListParams{Filter: filter, PageSize: r.cfg.PageSize, Sort: zendesk.SortAscending}
+	send := func(p slicePage) bool {
+		select {
+		case s.pages <- p:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	for {
+		page, err := r.client.List(ctx, params)
+		if err != nil {
+			if ctx.Err() == nil {
+				send(slicePage{err: fmt.Errorf("listing audit logs created from %s to %s: %w",
+					filter.CreatedAtStart.Format(time.RFC3339), s.end.Format(time.RFC3339), err)})
+			}
+			return
+		}
+		logs, past := clip(page.AuditLogs, s.end)
+		s.records += len(logs)
+		if !send(slicePage{logs: logs, arrived: r.now(), roundTrip: page.RoundTrip}) {
+			return
+		}
+		if past || !page.HasMore {
+			s.complete = true
+			return
+		}
+		if page.AfterCursor == params.After {
+			send(slicePage{err: fmt.Errorf("listing audit logs: the API returned the same cursor again (%d records), which would never end", len(page.AuditLogs))})
+			return
+		}
+		params.After = page.AfterCursor
+	}
+}

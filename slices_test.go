@@ -1,0 +1,275 @@
+package zendeskauditlogsreceiver
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/extension/xextension/storage"
+	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/checkpoint"
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesksim"
+)
+
+func planAll(p *slicePlanner) []slice {
+	var out []slice
+	for s, ok := p.Next(); ok; s, ok = p.Next() {
+		out = append(out, s)
+	}
+	return out
+}
+
+func TestSlicePlannerCoversTheWindowNeighboursSharingASecond(t *testing.T) {
+	got := planAll(newSlicePlanner(tw, tw.Add(1000*time.Second), 100*time.Second, 1600))
+	require.Len(t, got, 10)
+	assert.Equal(t, tw, got[0].start)
+	for i := 1; i < len(got); i++ {
+		assert.Equal(t, got[i-1].end, got[i].start, "slice %d starts in the second slice %d ends in", i, i-1)
+	}
+	assert.Equal(t, tw.Add(1000*time.Second), got[len(got)-1].end)
+}
+
+func TestSlicePlannerLeavesNoSliver(t *testing.T) {
+	got := planAll(newSlicePlanner(tw, tw.Add(105*time.Second), 100*time.Second, 1600))
+	assert.Equal(t, []slice{{tw, tw.Add(105 * time.Second)}}, got, "5 s left over join the slice before")
+}
+
+func TestSlicePlannerOneSecondWindowIsOneSlice(t *testing.T) {
+	assert.Equal(t, []slice{{tw, tw}}, planAll(newSlicePlanner(tw, tw, time.Minute, 1600)))
+}
+
+func TestSlicePlannerFollowsTheDensityWithinBounds(t *testing.T) {
+	p := newSlicePlanner(tw, tw.Add(24*time.Hour), 100*time.Second, 1600)
+	s, _ := p.Next()
+	p.Observe(s, 3200) // twice as dense as planned
+	s, _ = p.Next()
+	assert.Equal(t, 50*time.Second, s.end.Sub(s.start))
+	p.Observe(s, 0) // empty: wider, by at most sliceGrowth
+	s, _ = p.Next()
+	assert.Equal(t, 200*time.Second, s.end.Sub(s.start))
+	p.Observe(s, 1_000_000) // a huge burst: narrower, never under minSliceWidth
+	s, _ = p.Next()
+	assert.Equal(t, 50*time.Second, s.end.Sub(s.start))
+	p.Observe(s, 1_000_000)
+	p.Observe(s, 1_000_000)
+	s, _ = p.Next()
+	assert.Equal(t, minSliceWidth, s.end.Sub(s.start))
+}
+
+func TestInitialSliceWidth(t *testing.T) {
+	assert.Equal(t, 800*time.Second, initialSliceWidth(100, 50*time.Second, 24*time.Hour, 1600, 8), "16 pages at the first page's density")
+	assert.Equal(t, 3*time.Hour, initialSliceWidth(100, 24*time.Hour, 24*time.Hour, 1600, 8), "a sparse first page: at most a share of the rest")
+	assert.Equal(t, 16*time.Second, initialSliceWidth(100, 0, time.Hour, 1600, 8), "a burst in one second")
+	assert.Equal(t, minSliceWidth, initialSliceWidth(100, 0, 40*time.Second, 1600, 8), "never under minSliceWidth")
+	assert.Equal(t, 450*time.Second, initialSliceWidth(0, 0, time.Hour, 1600, 8), "no record placed: a share of the rest")
+}
+
+func TestSliceConcurrencyIsWhatTheBudgetNeeds(t *testing.T) {
+	ms := time.Millisecond
+	assert.Equal(t, 2, sliceConcurrency(8, 100, 300*ms), "the default budget: one or two in flight")
+	assert.Equal(t, 6, sliceConcurrency(8, 700, 300*ms), "700 a minute at 300 ms: 3.5 in flight, and room")
+	assert.Equal(t, 8, sliceConcurrency(8, 2500, 300*ms), "never more than max_concurrent_requests")
+	assert.Equal(t, 8, sliceConcurrency(8, 0, 300*ms), "no budget: max_concurrent_requests")
+	assert.Equal(t, 1, sliceConcurrency(1, 700, 300*ms))
+	assert.Equal(t, 1, sliceConcurrency(8, 700, 0), "answers take no time: one at a time keeps up")
+}
+
+// listRequest is a list request the API answered.
+type listRequest struct {
+	start    time.Time // filter[created_at] start
+	after    bool      // a later page of a chain
+	answered time.Time
+}
+
+// listLog records the list requests the simulator answers, optionally
+// delaying some.
+type listLog struct {
+	mu    sync.Mutex
+	reqs  []listRequest
+	delay func(start time.Time) time.Duration
+}
+
+func (l *listLog) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		var start time.Time
+		if v := q["filter[created_at][]"]; len(v) == 2 {
+			start, _ = time.Parse(time.RFC3339, v[0])
+		}
+		if l.delay != nil {
+			if d := l.delay(start); d > 0 {
+				time.Sleep(d)
+			}
+		}
+		h.ServeHTTP(w, r)
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		l.reqs = append(l.reqs, listRequest{start: start, after: q.Has("page[after]"), answered: time.Now()})
+	})
+}
+
+func (l *listLog) all() []listRequest {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.reqs)
+}
+
+// Issue #12: seconds with more records than a page, their order different
+// in every cursor chain, where slices meet: every record once.
+func TestSliceBoundariesInSameSecondBurstsLoseAndRepeatNothing(t *testing.T) {
+	log := &listLog{}
+	e := newEnvWith(t, zendesksim.Options{}, log.wrap)
+	e.cfg.PageSize = 50
+	base := time.Now().Add(-time.Hour).Truncate(time.Second)
+	burstSeconds := map[time.Time]bool{}
+	for i := range 40 { // 40 seconds of 110 records each (more than two pages)
+		at := base.Add(time.Duration(i) * time.Second)
+		e.sim.GenerateBurst(110, at)
+		burstSeconds[at.UTC()] = true
+	}
+	e.sim.Generate(100, base.Add(time.Minute), base.Add(30*time.Minute))
+
+	sink := new(consumertest.LogsSink)
+	r := e.start(t, sink, componenttest.NewNopHost())
+	defer func() { require.NoError(t, r.Shutdown(context.Background())) }()
+	requireExactly(t, simIDs(e.sim), sink)
+
+	inBurst := 0
+	for _, q := range log.all() {
+		if !q.after && burstSeconds[q.start.Add(time.Second)] {
+			inBurst++ // a slice starting in a burst second, shared with the slice before
+		}
+	}
+	assert.GreaterOrEqual(t, inBurst, 2, "slice boundaries fell inside bursts")
+}
+
+// Issue #12: a 429 while several requests are in flight holds back every
+// request until its Retry-After runs out.
+func TestRetryAfterDuringConcurrentReadingIsHonouredByEveryRequest(t *testing.T) {
+	e := newEnvWith(t, zendesksim.Options{Faults: zendesksim.Faults{P429: 0.05, RetryAfter: time.Second, Latency: 20 * time.Millisecond}})
+	now := time.Now()
+	e.sim.Generate(6000, now.Add(-3*time.Hour), now.Add(-time.Minute))
+	sink := new(consumertest.LogsSink)
+	r := e.start(t, sink, componenttest.NewNopHost())
+	defer func() { require.NoError(t, r.Shutdown(context.Background())) }()
+	requireExactly(t, simIDs(e.sim), sink)
+
+	st := e.sim.Stats()
+	assert.Positive(t, st.ByStatus[http.StatusTooManyRequests], "429s were sent")
+	assert.GreaterOrEqual(t, st.PeakInFlight, 3, "reading was concurrent")
+	assert.Zero(t, st.RetryAfterViolations, "no request was sent while a Retry-After held (%d crossed one on the wire)", st.RetryAfterCrossings)
+}
+
+// createdRange is the created_at seconds of one ConsumeLogs call.
+type createdRange struct{ first, last time.Time }
+
+// orderSink notes the created_at range of every ConsumeLogs call.
+type orderSink struct {
+	consumertest.LogsSink
+	mu     sync.Mutex
+	ranges []createdRange
+}
+
+func (o *orderSink) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
+	var cr createdRange
+	lrs := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+	for i := range lrs.Len() {
+		ts := lrs.At(i).Timestamp().AsTime().Truncate(time.Second)
+		if cr.first.IsZero() || ts.Before(cr.first) {
+			cr.first = ts
+		}
+		if ts.After(cr.last) {
+			cr.last = ts
+		}
+	}
+	o.mu.Lock()
+	o.ranges = append(o.ranges, cr)
+	o.mu.Unlock()
+	return o.LogsSink.ConsumeLogs(ctx, ld)
+}
+
+// Issue #12: slices are delivered in time order even when a later one is
+// read before an earlier one.
+func TestSlicesAreDeliveredInOrderWhenALaterSliceFinishesFirst(t *testing.T) {
+	now := time.Now()
+	mid := now.Add(-time.Hour)
+	log := &listLog{delay: func(start time.Time) time.Duration {
+		if start.Before(mid) {
+			return 100 * time.Millisecond // the older half of the backlog answers slowly
+		}
+		return 0
+	}}
+	e := newEnvWith(t, zendesksim.Options{}, log.wrap)
+	e.cfg.MaxConcurrentRequests = 4
+	e.sim.Generate(3000, now.Add(-2*time.Hour), now.Add(-time.Minute))
+	sink := &orderSink{}
+	r := e.start(t, sink, componenttest.NewNopHost())
+	defer func() { require.NoError(t, r.Shutdown(context.Background())) }()
+	requireExactly(t, simIDs(e.sim), &sink.LogsSink)
+
+	sink.mu.Lock()
+	defer sink.mu.Unlock()
+	for i := 1; i < len(sink.ranges); i++ {
+		require.False(t, sink.ranges[i].first.Before(sink.ranges[i-1].last),
+			"call %d starts at %s, before call %d ended (%s)", i, sink.ranges[i].first, i-1, sink.ranges[i-1].last)
+	}
+	reqs := log.all()
+	overtaken := false
+	for i, a := range reqs {
+		for _, b := range reqs[i+1:] {
+			// b answered after a, though a slice of b's starts earlier.
+			overtaken = overtaken || (b.start.Before(a.start) && b.start.Before(mid) && !a.start.Before(mid))
+		}
+	}
+	assert.True(t, overtaken, "a later slice was read before an earlier one")
+}
+
+// Issue #12: shutting down while slices are read ahead stores the position
+// of what was delivered, not of what was read.
+func TestShutdownMidBackfillSavesOnlyWhatWasDelivered(t *testing.T) {
+	e := newEnvWith(t, zendesksim.Options{Faults: zendesksim.Faults{Latency: 2 * time.Millisecond}})
+	now := time.Now()
+	e.sim.Generate(8000, now.Add(-3*time.Hour), now.Add(-time.Minute))
+	dir := t.TempDir()
+	host := withFileStorage(e, dir)
+	first := &blockingConsumer{accept: 7}
+	r := e.start(t, first, host)
+	require.Eventually(t, func() bool { return len(first.AllLogs()) == 7 }, 10*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return e.sim.Stats().RecordsServed >= 2000 }, 10*time.Second, 10*time.Millisecond,
+		"later slices were read ahead")
+	require.NoError(t, r.Shutdown(context.Background()))
+
+	ext := host.GetExtensions()[*e.cfg.StorageID].(storage.Extension)
+	client, err := ext.GetClient(context.Background(), component.KindReceiver, e.set.ID, "")
+	require.NoError(t, err)
+	b, err := client.Get(context.Background(), checkpoint.Key)
+	require.NoError(t, err)
+	require.NoError(t, client.Close(context.Background()))
+	pos, err := checkpoint.Decode(b, time.Now())
+	require.NoError(t, err)
+
+	delivered := map[int64]bool{}
+	for _, id := range ids(first.AllLogs()) {
+		delivered[id] = true
+	}
+	require.Len(t, first.AllLogs(), 7)
+	for _, rec := range e.sim.Records() {
+		require.Equal(t, delivered[rec.ID], pos.Done(rec.ID, rec.CreatedAt),
+			"record %d (%s): delivered %v, but the checkpoint at %s says otherwise", rec.ID, rec.CreatedAt, delivered[rec.ID], pos.Second)
+	}
+
+	second := new(consumertest.LogsSink)
+	r = e.start(t, second, host)
+	defer func() { require.NoError(t, r.Shutdown(context.Background())) }()
+	want := slices.DeleteFunc(simIDs(e.sim), func(id int64) bool { return delivered[id] })
+	requireExactly(t, want, second)
+}
