@@ -1,9 +1,12 @@
 package zendeskauditlogsreceiver // import "github.com/zendesk-audit-otel/zendeskauditlogsreceiver"
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -65,7 +68,13 @@ func (r *logsReceiver) poll(ctx context.Context) error {
 
 // readSlices reads the planner's slices, several at once, and delivers
 // them in order, moving the checkpoint past each slice read to its end.
-// It returns once every reader has stopped.
+// It starts with two slices and reads twice as many at once each time
+// delivery finds the slice it delivers waiting for the API, up to
+// sliceConcurrency;
+// slices read to their end wait for their turn, up to twice as many slices
+// in all. So a delivery slower than the API (the next consumer is the
+// bottleneck) holds few pages, and an API slower than its budget gets the
+// requests in flight it needs. It returns once every reader has stopped.
 func (r *logsReceiver) readSlices(ctx context.Context, planner *slicePlanner) error {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -73,32 +82,62 @@ func (r *logsReceiver) readSlices(ctx context.Context, planner *slicePlanner) er
 		cancel()
 		wg.Wait()
 	}()
-	var open []*sliceRead // in time order; open[0] is being delivered
+	var (
+		open    []*sliceRead // in time order; open[0] is being delivered
+		reading atomic.Int32 // readers still reading
+		// wanted is how many slices to read at once, at most
+		// sliceConcurrency.
+		wanted = 2
+		// stopped wakes the loop when a reader stops reading.
+		stopped = make(chan struct{}, 1)
+	)
 	fill := func() {
-		for len(open) < r.sliceConcurrency() {
-			s, ok := planner.Next()
+		for {
+			n := min(wanted, r.sliceConcurrency())
+			if int(reading.Load()) >= n || len(open) >= 2*n {
+				return
+			}
+			s, ok := planner.Next(n)
 			if !ok {
 				return
 			}
 			sr := &sliceRead{slice: s, pages: make(chan slicePage, sliceBufferPages)}
 			open = append(open, sr)
-			wg.Go(func() { r.readSlice(ctx, sr) })
+			reading.Add(1)
+			wg.Go(func() {
+				r.readSlice(ctx, sr)
+				reading.Add(-1)
+				select {
+				case stopped <- struct{}{}:
+				default:
+				}
+			})
 		}
 	}
 	for fill(); len(open) > 0; fill() {
 		head := open[0]
-		for p := range head.pages {
-			if p.err != nil {
+		if len(head.pages) == 0 && !head.read.Load() {
+			// Delivery waits for the API: read twice as many at once.
+			wanted = min(2*wanted, r.cfg.MaxConcurrentRequests)
+		}
+		select {
+		case <-stopped:
+			continue
+		case p, ok := <-head.pages:
+			switch {
+			case ok && p.err != nil:
 				return p.err
-			}
-			r.observeRoundTrip(p.roundTrip)
-			if err := r.deliver(ctx, p.logs, p.arrived); err != nil {
-				return err
+			case ok:
+				r.observeRoundTrip(p.roundTrip)
+				if err := r.deliver(ctx, p.logs, p.arrived); err != nil {
+					return err
+				}
+				continue
+			case !head.complete: // only when ctx ended
+				return cmp.Or(ctx.Err(), errors.New("reading a time slice stopped before its end"))
 			}
 		}
-		if !head.complete {
-			return ctx.Err()
-		}
+		// The head slice is read to its end and delivered.
 		if next := r.pos.ReadBefore(head.end); !next.Equal(r.pos) {
 			r.pos = next
 			r.save(ctx)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"sync/atomic"
 	"time"
 
 	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesk"
@@ -22,14 +23,14 @@ import (
 const (
 	// slicePages is how many pages a slice is sized to hold: one last
 	// page per slice is partly empty, so smaller slices waste more of the
-	// request budget (about half a page per slice: 3 % at 16).
-	slicePages = 16
+	// request budget (about half a page per slice: 2 % at 24).
+	slicePages = 24
 	// sliceBufferPages is how many pages a slice's reader reads ahead of
 	// delivery before it waits: a little more than a slice, so that a
 	// slice read ahead never waits for the ones before it, and memory
 	// stays bounded whatever the backlog (max_concurrent_requests slices
 	// of at most this many pages).
-	sliceBufferPages = 20
+	sliceBufferPages = 28
 	// minSliceWidth keeps slices wide enough that the seconds they share
 	// with their neighbours, read twice, are a small part of them, however
 	// dense (a burst of hundreds of records in one second is read by one
@@ -38,6 +39,9 @@ const (
 	// sliceGrowth bounds how much the width changes from one slice to the
 	// next, so that one odd slice does not swing the plan.
 	sliceGrowth = 4
+	// tailNarrowing is how much narrower than planned the last slices of
+	// a window may be.
+	tailNarrowing = 8
 )
 
 // slice is a part of a window: the records created in [start, end], read
@@ -80,13 +84,20 @@ func initialSliceWidth(records int, span, rest time.Duration, target, concurrenc
 }
 
 // Next returns the next slice, or false when [from, to] is covered. A
-// window of one second is one slice.
-func (p *slicePlanner) Next() (slice, bool) {
+// window of one second is one slice. Towards the end of the window slices
+// narrow to a concurrency-th of what is left, down to an eighth of their
+// width, so that the last ones are read side by side rather than one long
+// slice alone, without many small ones (each ends in a part-empty page).
+func (p *slicePlanner) Next(concurrency int) (slice, bool) {
 	if p.next.After(p.to) || p.next.Equal(p.to) && p.started {
 		return slice{}, false
 	}
 	p.started = true
-	end := p.next.Add(p.width)
+	width := p.width
+	if share := p.to.Sub(p.next) / time.Duration(max(concurrency, 1)); share < width {
+		width = max(share.Truncate(time.Second), width/tailNarrowing, minSliceWidth).Truncate(time.Second)
+	}
+	end := p.next.Add(width)
 	// No sliver at the end: a last slice under minSliceWidth joins this one.
 	if p.to.Sub(end) < minSliceWidth {
 		end = p.to
@@ -142,13 +153,18 @@ type sliceRead struct {
 	// its end; records counts what it read.
 	complete bool
 	records  int
+	// read is set once the reader stopped.
+	read atomic.Bool
 }
 
 // readSlice reads s's cursor chain into s.pages, at most sliceBufferPages
 // ahead of delivery, and closes it: after the last page, after an error
 // (sent first), or when ctx ends.
 func (r *logsReceiver) readSlice(ctx context.Context, s *sliceRead) {
-	defer close(s.pages)
+	defer func() {
+		s.read.Store(true)
+		close(s.pages)
+	}()
 	filter := r.cfg.Filter.apiFilter()
 	filter.CreatedAtStart = s.start.Add(-time.Second)
 	filter.CreatedAtEnd = s.end

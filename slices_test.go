@@ -22,7 +22,7 @@ import (
 
 func planAll(p *slicePlanner) []slice {
 	var out []slice
-	for s, ok := p.Next(); ok; s, ok = p.Next() {
+	for s, ok := p.Next(1); ok; s, ok = p.Next(1) {
 		out = append(out, s)
 	}
 	return out
@@ -38,6 +38,26 @@ func TestSlicePlannerCoversTheWindowNeighboursSharingASecond(t *testing.T) {
 	assert.Equal(t, tw.Add(1000*time.Second), got[len(got)-1].end)
 }
 
+func TestSlicePlannerNarrowsTowardsTheEnd(t *testing.T) {
+	p := newSlicePlanner(tw, tw.Add(1000*time.Second), 400*time.Second, 1600)
+	var widths []time.Duration
+	for s, ok := p.Next(4); ok; s, ok = p.Next(4) {
+		widths = append(widths, s.end.Sub(s.start))
+	}
+	require.NotEmpty(t, widths)
+	assert.Equal(t, 250*time.Second, widths[0], "a quarter of what is left")
+	var sum time.Duration
+	for i, w := range widths {
+		sum += w
+		assert.GreaterOrEqual(t, w, minSliceWidth)
+		if i > 0 && i < len(widths)-1 {
+			assert.LessOrEqual(t, w, widths[i-1], "narrower towards the end")
+		}
+	}
+	assert.Equal(t, 1000*time.Second, sum)
+	assert.Less(t, widths[len(widths)-1], 100*time.Second, "the last slices are narrower")
+}
+
 func TestSlicePlannerLeavesNoSliver(t *testing.T) {
 	got := planAll(newSlicePlanner(tw, tw.Add(105*time.Second), 100*time.Second, 1600))
 	assert.Equal(t, []slice{{tw, tw.Add(105 * time.Second)}}, got, "5 s left over join the slice before")
@@ -49,19 +69,19 @@ func TestSlicePlannerOneSecondWindowIsOneSlice(t *testing.T) {
 
 func TestSlicePlannerFollowsTheDensityWithinBounds(t *testing.T) {
 	p := newSlicePlanner(tw, tw.Add(24*time.Hour), 100*time.Second, 1600)
-	s, _ := p.Next()
+	s, _ := p.Next(1)
 	p.Observe(s, 3200) // twice as dense as planned
-	s, _ = p.Next()
+	s, _ = p.Next(1)
 	assert.Equal(t, 50*time.Second, s.end.Sub(s.start))
 	p.Observe(s, 0) // empty: wider, by at most sliceGrowth
-	s, _ = p.Next()
+	s, _ = p.Next(1)
 	assert.Equal(t, 200*time.Second, s.end.Sub(s.start))
 	p.Observe(s, 1_000_000) // a huge burst: narrower, never under minSliceWidth
-	s, _ = p.Next()
+	s, _ = p.Next(1)
 	assert.Equal(t, 50*time.Second, s.end.Sub(s.start))
 	p.Observe(s, 1_000_000)
 	p.Observe(s, 1_000_000)
-	s, _ = p.Next()
+	s, _ = p.Next(1)
 	assert.Equal(t, minSliceWidth, s.end.Sub(s.start))
 }
 

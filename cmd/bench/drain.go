@@ -116,6 +116,9 @@ type ReceiverOptions struct {
 	RequestsPerMinute int
 	// PollInterval defaults to 1s, the least the receiver accepts.
 	PollInterval time.Duration
+	// MaxConcurrentRequests is max_concurrent_requests; 0 keeps the
+	// factory's default.
+	MaxConcurrentRequests int
 }
 
 // ReceiverConfig is the receiver's configuration for reading sim: the
@@ -134,6 +137,9 @@ func ReceiverConfig(sim Sim, opts ReceiverOptions) *zendeskreceiver.Config {
 	cfg.InitialLookback = 24 * time.Hour
 	cfg.PageSize = 100
 	cfg.MaxRequestsPerMinute = opts.RequestsPerMinute
+	if opts.MaxConcurrentRequests > 0 {
+		cfg.MaxConcurrentRequests = opts.MaxConcurrentRequests
+	}
 	return cfg
 }
 

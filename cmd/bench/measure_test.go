@@ -120,12 +120,13 @@ func TestBudgetInProcess(t *testing.T) {
 
 	// 600/min is one request per 100 ms: 11 in 1 s with the burst of 1,
 	// fewer on a slow machine, never more than the budget allows.
-	r, err := Budget(t.Context(), sim, 5_000, 600, time.Second)
+	r, err := Budget(t.Context(), sim, 5_000, 600, time.Second, ReceiverOptions{})
 	require.NoError(t, err)
 	assert.LessOrEqual(t, float64(r.ListRequests), r.Allowed()+1)
 	assert.GreaterOrEqual(t, r.ListRequests, 5)
 	assert.LessOrEqual(t, r.Utilization(), 1.0)
 	assert.Positive(t, r.Records)
+	assert.Positive(t, r.PeakInFlight)
 }
 
 func TestIdleInProcess(t *testing.T) {

@@ -38,14 +38,15 @@ const SimAccountBudget = 1_000_000
 // StartSim starts the simulator binary simPath under sup on a loopback
 // port with a backlog of events records spread over the 6 hours ending
 // about two minutes ago and an account budget of [SimAccountBudget], and
-// waits (bounded) until it listens.
-func StartSim(ctx context.Context, sup *childproc.Supervisor, simPath string, events int, logPath string) (*SimProcess, error) {
+// waits (bounded) until it listens. extra are more flags, e.g. --latency.
+func StartSim(ctx context.Context, sup *childproc.Supervisor, simPath string, events int, logPath string, extra ...string) (*SimProcess, error) {
 	r, w, err := os.Pipe()
 	if err != nil {
 		return nil, err
 	}
 	args := []string{"--listen", "127.0.0.1:0", "--events", strconv.Itoa(events), "--backlog", "6h", "--seed", "1",
 		"--budget", strconv.Itoa(SimAccountBudget)}
+	args = append(args, extra...)
 	child, err := sup.Start("zendesk-sim", simPath, args, logPath, w)
 	w.Close()
 	if err != nil {

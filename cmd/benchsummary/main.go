@@ -49,6 +49,9 @@ type options struct {
 	runs           int
 	budgetRPM      int
 	budgetDuration time.Duration
+	budgetLatency  time.Duration
+	drainDuration  time.Duration
+	latencyRPMs    []int
 	idlePolls      int
 	rssSizes       []int
 	timeout        time.Duration
@@ -66,7 +69,10 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.records, "records", 0, "backlog of the e2e and filelog drains (default 100000; quick 20000)")
 	fs.IntVar(&o.runs, "runs", 0, "drains of each receiver, alternating; the median is reported (default 3; quick 1)")
 	fs.IntVar(&o.budgetRPM, "budget-rpm", 600, "max_requests_per_minute of the budget run")
-	fs.DurationVar(&o.budgetDuration, "budget-duration", 0, "length of the budget run (default 20s; quick 5s)")
+	fs.DurationVar(&o.budgetDuration, "budget-duration", 0, "length of each budget run (default 20s; quick 5s)")
+	fs.DurationVar(&o.budgetLatency, "budget-latency", 300*time.Millisecond, "the simulator's answer time in the budget runs at latency")
+	fs.DurationVar(&o.drainDuration, "budget-drain-duration", 0, "the budget runs at latency drain the backlog their budget reads in this time (default 40s; quick 10s)")
+	latencyRPMs := fs.String("budget-latency-rpm", "700,2500", "comma-separated max_requests_per_minute of the budget runs at --budget-latency (empty: none)")
 	fs.IntVar(&o.idlePolls, "idle-polls", 0, "idle polls watched, 1s apart (default 10; quick 3)")
 	sizes := fs.String("rss-sizes", "", "comma-separated backlogs of the RSS runs; the first is the baseline (default 10000,1000000; quick 10000,50000)")
 	only := fs.String("only", "", "comma-separated subset of the measurements to run: decode, drain, budget, idle, rss (default all)")
@@ -95,6 +101,12 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 			o.budgetDuration = 5 * time.Second
 		}
 	}
+	if o.drainDuration == 0 {
+		o.drainDuration = 40 * time.Second
+		if o.quick {
+			o.drainDuration = 10 * time.Second
+		}
+	}
 	if *sizes == "" {
 		*sizes = "10000,1000000"
 		if o.quick {
@@ -107,6 +119,16 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 			return o, fmt.Errorf("--rss-sizes: %q is not a positive number", s)
 		}
 		o.rssSizes = append(o.rssSizes, n)
+	}
+	for s := range strings.SplitSeq(*latencyRPMs, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		n, err := strconv.Atoi(s)
+		if err != nil || n <= 0 {
+			return o, fmt.Errorf("--budget-latency-rpm: %q is not a positive number", s)
+		}
+		o.latencyRPMs = append(o.latencyRPMs, n)
 	}
 	if *only != "" {
 		o.only = map[string]bool{}
@@ -125,6 +147,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, errors.New("--budget-rpm must be positive")
 	case o.budgetDuration < time.Second:
 		return o, errors.New("--budget-duration must be at least 1s")
+	case o.budgetLatency <= 0:
+		return o, errors.New("--budget-latency must be positive")
 	case o.runs <= 0:
 		return o, errors.New("--runs must be positive")
 	case o.idlePolls <= 0:
@@ -240,7 +264,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		drains(ctx, s, procs, simPath, dir, o.records, o.runs)
 	}
 	if want("budget") {
-		budget(ctx, s, procs, simPath, dir, o.budgetRPM, o.budgetDuration)
+		budget(ctx, s, procs, simPath, dir, budgetRun{rpm: o.budgetRPM, d: o.budgetDuration})
+		for _, rpm := range o.latencyRPMs {
+			budget(ctx, s, procs, simPath, dir, budgetRun{rpm: rpm, d: o.drainDuration, latency: o.budgetLatency})
+		}
 	}
 	if want("idle") {
 		idle(ctx, s, procs, simPath, dir, o.idlePolls)
@@ -409,27 +436,79 @@ func rates(rs []bench.DrainResult) string {
 	return strings.Join(parts, " ")
 }
 
-func budget(ctx context.Context, s *summary, procs *childproc.Supervisor, simPath, dir string, rpm int, d time.Duration) {
-	backlog := bench.BudgetBacklog(rpm, d)
-	s.progress("budget: %d requests/minute for %s against %d records", rpm, d, backlog)
-	sim, err := bench.StartSim(ctx, procs, simPath, backlog, filepath.Join(dir, "budget-sim.log"))
+// budgetRun is one budget measurement: max_requests_per_minute rpm for d,
+// against a simulator answering in latency.
+type budgetRun struct {
+	rpm     int
+	d       time.Duration
+	latency time.Duration
+}
+
+// names returns the prefix of the run's figures and the name of its
+// utilization: the run without latency keeps the names it always had.
+func (b budgetRun) names() (prefix, utilization string) {
+	if b.latency == 0 {
+		return "budget", "budget_utilization"
+	}
+	tag := fmt.Sprintf("%s_%drpm", strings.ReplaceAll(b.latency.String(), ".", "_"), b.rpm)
+	return "budget_" + tag, "budget_utilization_" + tag
+}
+
+// maxConcurrent is the max_concurrent_requests of the run: the receiver's
+// default (8, enough for 700 a minute at 300 ms) unless the budget needs
+// more requests in flight at this latency (with the receiver's own margin
+// and two to spare): 18 for 2,500 a minute at 300 ms. 0 keeps the default.
+func (b budgetRun) maxConcurrent() int {
+	need := int(math.Ceil(float64(b.rpm)/60*b.latency.Seconds()*1.25)) + 2
+	if need <= 8 {
+		return 0
+	}
+	return need
+}
+
+func budget(ctx context.Context, s *summary, procs *childproc.Supervisor, simPath, dir string, b budgetRun) {
+	prefix, utilization := b.names()
+	// Without latency: a fixed time against a backlog larger than the
+	// budget reads in it. At latency: the time to drain a backlog the
+	// budget reads in d, as a backfill is judged.
+	backlog := bench.BudgetBacklog(b.rpm, b.d)
+	if b.latency > 0 {
+		backlog = bench.BudgetDrainBacklog(b.rpm, b.d)
+	}
+	s.progress("%s: %d requests/minute, %s, %d records answered in %s", prefix, b.rpm, b.d, backlog, b.latency)
+	sim, err := bench.StartSim(ctx, procs, simPath, backlog, filepath.Join(dir, prefix+"-sim.log"), "--latency", b.latency.String())
 	if err != nil {
-		s.fail("budget_utilization", err)
+		s.fail(utilization, err)
 		return
 	}
 	defer func() { _ = sim.Stop(10 * time.Second) }()
-	r, err := bench.Budget(ctx, sim.Sim, backlog, rpm, d)
+	opts := bench.ReceiverOptions{MaxConcurrentRequests: b.maxConcurrent()}
+	var r bench.BudgetResult
+	if b.latency > 0 {
+		r, err = bench.BudgetDrain(ctx, sim.Sim, backlog, b.rpm, opts)
+	} else {
+		r, err = bench.Budget(ctx, sim.Sim, backlog, b.rpm, b.d, opts)
+	}
 	if err != nil {
-		s.fail("budget_utilization", err)
+		s.fail(utilization, err)
 		return
 	}
-	s.line("budget_requests_per_minute", rpm)
-	s.line("budget_elapsed_seconds", r.Elapsed.Seconds())
-	s.line("budget_requests_allowed", r.Allowed())
-	s.line("budget_requests_made", r.ListRequests)
-	s.line("budget_records", r.Records)
-	s.line("budget_utilization", r.Utilization())
-	s.target("budget_utilization", r.Utilization() >= 0.95, ">= 0.95")
+	s.line(prefix+"_requests_per_minute", b.rpm)
+	if b.latency > 0 {
+		s.line(prefix+"_latency_seconds", b.latency.Seconds())
+		mc := b.maxConcurrent()
+		if mc == 0 {
+			mc = 8
+		}
+		s.line(prefix+"_max_concurrent_requests", mc)
+	}
+	s.line(prefix+"_elapsed_seconds", r.Elapsed.Seconds())
+	s.line(prefix+"_requests_allowed", r.Allowed())
+	s.line(prefix+"_requests_made", r.ListRequests)
+	s.line(prefix+"_records", r.Records)
+	s.line(prefix+"_peak_in_flight", r.PeakInFlight)
+	s.line(utilization, r.Utilization())
+	s.target(utilization, r.Utilization() >= 0.95, ">= 0.95")
 }
 
 func idle(ctx context.Context, s *summary, procs *childproc.Supervisor, simPath, dir string, polls int) {
