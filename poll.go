@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -68,9 +69,9 @@ func (r *logsReceiver) poll(ctx context.Context) error {
 
 // readSlices reads the planner's slices, several at once, and delivers
 // them in order, moving the checkpoint past each slice read to its end.
-// It starts with two slices and reads twice as many at once each time
-// delivery finds the slice it delivers waiting for the API, up to
-// sliceConcurrency;
+// It reads as many slices at once as the budget needs (two without a
+// budget), and twice as many each time delivery finds the slice it
+// delivers waiting for the API, up to sliceConcurrency;
 // slices read to their end wait for their turn, up to twice as many slices
 // in all. So a delivery slower than the API (the next consumer is the
 // bottleneck) holds few pages, and an API slower than its budget gets the
@@ -86,23 +87,46 @@ func (r *logsReceiver) readSlices(ctx context.Context, planner *slicePlanner) er
 		open    []*sliceRead // in time order; open[0] is being delivered
 		reading atomic.Int32 // readers still reading
 		// wanted is how many slices to read at once, at most
-		// sliceConcurrency.
+		// sliceConcurrency: with a budget, what it needs from the start;
+		// without one, two to begin with.
 		wanted = 2
 		// stopped wakes the loop when a reader stops reading.
 		stopped = make(chan struct{}, 1)
 	)
+	if r.cfg.MaxRequestsPerMinute > 0 {
+		wanted = max(wanted, r.sliceConcurrency())
+	}
 	fill := func() {
 		for {
 			n := min(wanted, r.sliceConcurrency())
 			if int(reading.Load()) >= n || len(open) >= 2*n {
 				return
 			}
-			s, ok := planner.Next(n)
-			if !ok {
-				return
+			var sr *sliceRead
+			if s, ok := planner.Next(); ok {
+				sr = newSliceRead(s)
+				open = append(open, sr)
+			} else {
+				// The window is planned to its end: split the slice with
+				// the most left to read, so that the last ones are read
+				// side by side rather than one long slice alone.
+				i := -1
+				for j, o := range open {
+					if i < 0 || o.remaining() > open[i].remaining() {
+						i = j
+					}
+				}
+				if i < 0 {
+					return
+				}
+				var ok bool
+				// Each chain ends in a part-empty page: no split
+				// for less than a quarter of a slice.
+				if sr, ok = open[i].split(planner.width / 4); !ok {
+					return
+				}
+				open = slices.Insert(open, i+1, sr)
 			}
-			sr := &sliceRead{slice: s, pages: make(chan slicePage, sliceBufferPages)}
-			open = append(open, sr)
 			reading.Add(1)
 			wg.Go(func() {
 				r.readSlice(ctx, sr)
@@ -138,11 +162,11 @@ func (r *logsReceiver) readSlices(ctx context.Context, planner *slicePlanner) er
 			}
 		}
 		// The head slice is read to its end and delivered.
-		if next := r.pos.ReadBefore(head.end); !next.Equal(r.pos) {
+		if next := r.pos.ReadBefore(head.slice().end); !next.Equal(r.pos) {
 			r.pos = next
 			r.save(ctx)
 		}
-		planner.Observe(head.slice, head.records)
+		planner.Observe(head.slice(), head.records)
 		open = open[1:]
 	}
 	return nil

@@ -39,9 +39,6 @@ const (
 	// sliceGrowth bounds how much the width changes from one slice to the
 	// next, so that one odd slice does not swing the plan.
 	sliceGrowth = 4
-	// tailNarrowing is how much narrower than planned the last slices of
-	// a window may be.
-	tailNarrowing = 8
 )
 
 // slice is a part of a window: the records created in [start, end], read
@@ -84,20 +81,15 @@ func initialSliceWidth(records int, span, rest time.Duration, target, concurrenc
 }
 
 // Next returns the next slice, or false when [from, to] is covered. A
-// window of one second is one slice. Towards the end of the window slices
-// narrow to a concurrency-th of what is left, down to an eighth of their
-// width, so that the last ones are read side by side rather than one long
-// slice alone, without many small ones (each ends in a part-empty page).
-func (p *slicePlanner) Next(concurrency int) (slice, bool) {
+// window of one second is one slice. (Towards the end of the window,
+// readers left without a slice split the slices still being read: see
+// sliceRead.split.)
+func (p *slicePlanner) Next() (slice, bool) {
 	if p.next.After(p.to) || p.next.Equal(p.to) && p.started {
 		return slice{}, false
 	}
 	p.started = true
-	width := p.width
-	if share := p.to.Sub(p.next) / time.Duration(max(concurrency, 1)); share < width {
-		width = max(share.Truncate(time.Second), width/tailNarrowing, minSliceWidth).Truncate(time.Second)
-	}
-	end := p.next.Add(width)
+	end := p.next.Add(p.width)
 	// No sliver at the end: a last slice under minSliceWidth joins this one.
 	if p.to.Sub(end) < minSliceWidth {
 		end = p.to
@@ -147,7 +139,13 @@ type slicePage struct {
 
 // sliceRead is a slice being read.
 type sliceRead struct {
-	slice
+	start time.Time
+	// end is the slice's end (unix seconds): the poll loop moves it
+	// earlier to hand the rest of the slice to another reader (see
+	// split), and the reader reads up to wherever it is.
+	end atomic.Int64
+	// at is the second of the last record read (unix seconds).
+	at    atomic.Int64
 	pages chan slicePage
 	// complete is set, before pages is closed, when the slice was read to
 	// its end; records counts what it read.
@@ -155,6 +153,48 @@ type sliceRead struct {
 	records  int
 	// read is set once the reader stopped.
 	read atomic.Bool
+}
+
+func newSliceRead(s slice) *sliceRead {
+	sr := &sliceRead{start: s.start, pages: make(chan slicePage, sliceBufferPages)}
+	sr.end.Store(s.end.Unix())
+	sr.at.Store(s.start.Unix())
+	return sr
+}
+
+// slice is the part of the window sr covers, as far as is known now.
+func (sr *sliceRead) slice() slice {
+	return slice{start: sr.start, end: time.Unix(sr.end.Load(), 0).UTC()}
+}
+
+// split hands the second half of what sr has left to read to a new slice,
+// when sr is still reading and has at least minLeft left (and two
+// minimum widths): sr
+// now ends in the middle, where the new slice starts. If sr read past the
+// middle meanwhile, delivery skips what the new slice reads again (the
+// checkpoint is past it).
+func (sr *sliceRead) split(minLeft time.Duration) (*sliceRead, bool) {
+	if sr.read.Load() {
+		return nil, false
+	}
+	end, at := sr.end.Load(), sr.at.Load()
+	left := time.Duration(end-at) * time.Second
+	if left < max(minLeft, 2*minSliceWidth) {
+		return nil, false
+	}
+	mid := at + int64(left/2/time.Second)
+	if !sr.end.CompareAndSwap(end, mid) {
+		return nil, false
+	}
+	return newSliceRead(slice{start: time.Unix(mid, 0).UTC(), end: time.Unix(end, 0).UTC()}), true
+}
+
+// remaining is how much of its slice sr has left to read.
+func (sr *sliceRead) remaining() time.Duration {
+	if sr.read.Load() {
+		return 0
+	}
+	return time.Duration(sr.end.Load()-sr.at.Load()) * time.Second
 }
 
 // readSlice reads s's cursor chain into s.pages, at most sliceBufferPages
@@ -167,7 +207,7 @@ func (r *logsReceiver) readSlice(ctx context.Context, s *sliceRead) {
 	}()
 	filter := r.cfg.Filter.apiFilter()
 	filter.CreatedAtStart = s.start.Add(-time.Second)
-	filter.CreatedAtEnd = s.end
+	filter.CreatedAtEnd = s.slice().end
 	params := zendesk.ListParams{Filter: filter, PageSize: r.cfg.PageSize, Sort: zendesk.SortAscending}
 	send := func(p slicePage) bool {
 		select {
@@ -182,12 +222,15 @@ func (r *logsReceiver) readSlice(ctx context.Context, s *sliceRead) {
 		if err != nil {
 			if ctx.Err() == nil {
 				send(slicePage{err: fmt.Errorf("listing audit logs created from %s to %s: %w",
-					filter.CreatedAtStart.Format(time.RFC3339), s.end.Format(time.RFC3339), err)})
+					filter.CreatedAtStart.Format(time.RFC3339), filter.CreatedAtEnd.Format(time.RFC3339), err)})
 			}
 			return
 		}
-		logs, past := clip(page.AuditLogs, s.end)
+		logs, past := clip(page.AuditLogs, s.slice().end)
 		s.records += len(logs)
+		if _, last, n := span(logs); n > 0 {
+			s.at.Store(last.Unix())
+		}
 		if !send(slicePage{logs: logs, arrived: r.now(), roundTrip: page.RoundTrip}) {
 			return
 		}

@@ -22,7 +22,7 @@ import (
 
 func planAll(p *slicePlanner) []slice {
 	var out []slice
-	for s, ok := p.Next(1); ok; s, ok = p.Next(1) {
+	for s, ok := p.Next(); ok; s, ok = p.Next() {
 		out = append(out, s)
 	}
 	return out
@@ -38,24 +38,27 @@ func TestSlicePlannerCoversTheWindowNeighboursSharingASecond(t *testing.T) {
 	assert.Equal(t, tw.Add(1000*time.Second), got[len(got)-1].end)
 }
 
-func TestSlicePlannerNarrowsTowardsTheEnd(t *testing.T) {
-	p := newSlicePlanner(tw, tw.Add(1000*time.Second), 400*time.Second, 1600)
-	var widths []time.Duration
-	for s, ok := p.Next(4); ok; s, ok = p.Next(4) {
-		widths = append(widths, s.end.Sub(s.start))
-	}
-	require.NotEmpty(t, widths)
-	assert.Equal(t, 250*time.Second, widths[0], "a quarter of what is left")
-	var sum time.Duration
-	for i, w := range widths {
-		sum += w
-		assert.GreaterOrEqual(t, w, minSliceWidth)
-		if i > 0 && i < len(widths)-1 {
-			assert.LessOrEqual(t, w, widths[i-1], "narrower towards the end")
-		}
-	}
-	assert.Equal(t, 1000*time.Second, sum)
-	assert.Less(t, widths[len(widths)-1], 100*time.Second, "the last slices are narrower")
+// A reader left without a slice takes the second half of what a slice
+// still being read has left.
+func TestSliceSplitHandsOverTheSecondHalfOfWhatIsLeft(t *testing.T) {
+	sr := newSliceRead(slice{start: tw, end: tw.Add(100 * time.Second)})
+	sr.at.Store(tw.Add(20 * time.Second).Unix()) // read up to second 20
+	assert.Equal(t, 80*time.Second, sr.remaining())
+	rest, ok := sr.split(0)
+	require.True(t, ok)
+	assert.Equal(t, slice{tw, tw.Add(60 * time.Second)}, sr.slice(), "it now ends in the middle of what it had left")
+	assert.Equal(t, slice{tw.Add(60 * time.Second), tw.Add(100 * time.Second)}, rest.slice(), "the rest starts in that second")
+
+	sr.at.Store(tw.Add(45 * time.Second).Unix())
+	_, ok = sr.split(0)
+	assert.False(t, ok, "15 s left: not worth another chain")
+	sr.at.Store(tw.Add(30 * time.Second).Unix())
+	_, ok = sr.split(time.Minute)
+	assert.False(t, ok, "less left than asked for")
+	rest.read.Store(true)
+	_, ok = rest.split(0)
+	assert.False(t, ok, "read to its end")
+	assert.Zero(t, rest.remaining())
 }
 
 func TestSlicePlannerLeavesNoSliver(t *testing.T) {
@@ -69,19 +72,19 @@ func TestSlicePlannerOneSecondWindowIsOneSlice(t *testing.T) {
 
 func TestSlicePlannerFollowsTheDensityWithinBounds(t *testing.T) {
 	p := newSlicePlanner(tw, tw.Add(24*time.Hour), 100*time.Second, 1600)
-	s, _ := p.Next(1)
+	s, _ := p.Next()
 	p.Observe(s, 3200) // twice as dense as planned
-	s, _ = p.Next(1)
+	s, _ = p.Next()
 	assert.Equal(t, 50*time.Second, s.end.Sub(s.start))
 	p.Observe(s, 0) // empty: wider, by at most sliceGrowth
-	s, _ = p.Next(1)
+	s, _ = p.Next()
 	assert.Equal(t, 200*time.Second, s.end.Sub(s.start))
 	p.Observe(s, 1_000_000) // a huge burst: narrower, never under minSliceWidth
-	s, _ = p.Next(1)
+	s, _ = p.Next()
 	assert.Equal(t, 50*time.Second, s.end.Sub(s.start))
 	p.Observe(s, 1_000_000)
 	p.Observe(s, 1_000_000)
-	s, _ = p.Next(1)
+	s, _ = p.Next()
 	assert.Equal(t, minSliceWidth, s.end.Sub(s.start))
 }
 
