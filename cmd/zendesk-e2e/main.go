@@ -87,6 +87,7 @@ type options struct {
 	pTruncated   float64
 	pSlow        float64
 	slow         time.Duration
+	latency      time.Duration
 	budget       int
 
 	settleDelay    time.Duration
@@ -113,7 +114,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.configDir, "config-dir", "e2e", "directory of the config templates collector.yaml.tmpl and sink.yaml.tmpl")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work directory even if the check passes")
 
-	fs.IntVar(&o.events, "events", 8000, "simulator: backlog records")
+	fs.IntVar(&o.events, "events", 12000, "simulator: backlog records (enough for the receiver to read it in time slices, several at once)")
 	fs.DurationVar(&o.backlog, "backlog", 4*time.Hour, "simulator: time spread of the backlog")
 	fs.Float64Var(&o.liveRate, "live-rate", 5, "simulator: live arrivals per second")
 	fs.Float64Var(&o.lateFraction, "late-fraction", 0.2, "simulator: fraction of live records indexed late")
@@ -126,6 +127,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.Float64Var(&o.pTruncated, "p-truncated", 0.03, "simulator: probability of a truncated 200 body")
 	fs.Float64Var(&o.pSlow, "p-slow", 0.05, "simulator: probability of a slow response")
 	fs.DurationVar(&o.slow, "slow", 2*time.Second, "simulator: delay of slow responses")
+	fs.DurationVar(&o.latency, "latency", 150*time.Millisecond, "simulator: time every answer takes (so that the receiver reads several time slices at once)")
 	fs.IntVar(&o.budget, "budget", 120, "simulator: account requests per minute (0: unlimited)")
 
 	fs.DurationVar(&o.settleDelay, "settle-delay", 5*time.Second, "receiver: settle_delay (> --max-late)")
@@ -203,6 +205,7 @@ func (o options) simArgs(email, token string) []string {
 		"--p-truncated", f(o.pTruncated),
 		"--p-slow", f(o.pSlow),
 		"--slow", o.slow.String(),
+		"--latency", o.latency.String(),
 		"--budget", strconv.Itoa(o.budget),
 		"--verbose",
 	}
