@@ -8,6 +8,7 @@
 #   make smoke    25s demo run that must deliver >= 100 audit logs (CI)
 #   make fuzz     each fuzz target for FUZZTIME (30s)
 #   make e2e      the built collector under faults and SIGKILLs: nothing lost
+#                 (synchronous and persistent-queue setups)
 #   make bench    benchmarks (.tmp/bench.txt) + performance summary (docs/performance.md)
 #   make sim      the simulator alone on 127.0.0.1:8089
 #   make clean    remove bin/ _build/ .tmp/
@@ -110,15 +111,21 @@ fuzz:
 	done
 
 # End-to-end delivery check under faults: the built collector killed with
-# SIGKILL and restarted (one kill right after the sink accepted a page the
-# collector never heard of), a sink outage, 429/503/500/truncated/slow API
-# responses; fails unless nothing is missing or unknown, no Retry-After was
-# violated, duplicates <= page_size x kills and the page cut off at its
-# acknowledgement was delivered again. The seed is printed.
+# SIGKILL and restarted (one kill right after the sink accepted an export
+# the collector never heard of), a sink outage, 429/503/500/truncated/slow
+# API responses; fails unless nothing is missing or unknown, no Retry-After
+# was violated, duplicates stay within the variant's bound per kill and the
+# export cut off at its acknowledgement was delivered again. Two variants
+# of the collector under test, one after the other, one summary line each:
+# `sync` (no queue: one page per kill) and `queue` (the README's production
+# setup, sending_queue persisted in file_storage with batching: one page
+# and one batch per kill). The seed is printed.
 #   make e2e E2E_ARGS='--seed 42 --duration 60s'
+#   make e2e E2E_VARIANTS=queue
 E2E_ARGS ?= --duration 30s
+E2E_VARIANTS ?= sync,queue
 e2e: $(COLLECTOR) $(SIM)
-	cd cmd && $(GO) run ./zendesk-e2e --collector ../$(COLLECTOR) --sim ../$(SIM) --config-dir ../e2e $(E2E_ARGS)
+	cd cmd && $(GO) run ./zendesk-e2e --collector ../$(COLLECTOR) --sim ../$(SIM) --config-dir ../e2e --variant $(E2E_VARIANTS) $(E2E_ARGS)
 
 # Go benchmarks of cmd/bench and internal/convert, BENCH_COUNT runs each, saved
 # in .tmp/bench.txt for benchstat; then one summary, `name: value` a line
