@@ -31,8 +31,11 @@ records=$(grep -c 'EventName: zendesk\.audit_log$' "$log_file" || true)
 with_id=$(grep -c -- '-> zendesk\.audit_log\.id: ' "$log_file" || true)
 unique=$(grep -- '-> zendesk\.audit_log\.id: ' "$log_file" | sort -u | wc -l)
 errors=$(grep -cE '(^|\s)(error|ERROR)(\s|$)' "$log_file" || true)
+# file_storage keeps each component's data in a file of its own: the
+# receiver's checkpoint in receiver_zendesk_audit_logs_ (the exporter's
+# queue is exporter_debug__logs).
 checkpoint=no
-if [[ -n $(find "$out_dir/storage" -type f -size +0 2>/dev/null) ]]; then
+if [[ -s $out_dir/storage/receiver_zendesk_audit_logs_ ]]; then
 	checkpoint=yes
 fi
 
