@@ -152,3 +152,22 @@ func inProcessSim(t *testing.T, n int) Sim {
 	t.Cleanup(hs.Close)
 	return Sim{URL: hs.URL, Email: SimEmail, APIToken: SimAPIToken}
 }
+
+// The persistent-queue pipeline pushes every record of every page, and
+// leaves the queue's file and the checkpoint's file in the directory,
+// whichever the fsync setting.
+func TestDrainPersistentQueue(t *testing.T) {
+	page, err := DecodeConvert(zendesksim.SamplePage(PageRecords), time.Now())
+	require.NoError(t, err)
+	for _, fsync := range []bool{false, true} {
+		dir := t.TempDir()
+		res, err := DrainPersistentQueue(t.Context(), QueueOptions{Dir: dir, FSync: fsync, Pages: 10, Page: page})
+		require.NoError(t, err, "fsync=%t", fsync)
+		assert.Equal(t, 10*PageRecords, res.Records)
+		assert.Positive(t, res.Wall)
+		assert.FileExists(t, filepath.Join(dir, "receiver_zendesk_audit_logs_"))
+		assert.FileExists(t, filepath.Join(dir, "exporter_otlp_http__logs"))
+	}
+	_, err = DrainPersistentQueue(t.Context(), QueueOptions{Dir: t.TempDir(), Pages: 0, Page: page})
+	assert.ErrorContains(t, err, "no records")
+}
