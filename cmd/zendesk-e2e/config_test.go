@@ -116,6 +116,9 @@ func TestCollectorQueueTemplate(t *testing.T) {
 	want := map[string]any{
 		"extensions::file_storage::directory":                       p.StorageDir,
 		"extensions::file_storage::create_directory":                true,
+		"extensions::file_storage::fsync":                           true,
+		"extensions::file_storage::compaction::on_rebound":          true,
+		"extensions::file_storage::compaction::directory":           p.StorageDir,
 		"exporters::otlp_http::endpoint":                            p.SinkURL,
 		"exporters::otlp_http::sending_queue::storage":              "file_storage",
 		"exporters::otlp_http::sending_queue::num_consumers":        p.QueueConsumers,
@@ -194,4 +197,16 @@ func TestEmailVariant(t *testing.T) {
 	}
 	assert.Equal(t, 1<<17, emailVariants(e2eEmail))
 	assert.Equal(t, 1, emailVariants("1@2"))
+}
+
+// The memory variant is the setup the README warns against: the batch
+// processor and the exporter's default (in-memory) queue.
+func TestCollectorMemoryTemplate(t *testing.T) {
+	p := testCollectorParams()
+	conf := renderTemplate(t, variantByName(t, "memory").Template, p)
+	assertReceiverSection(t, conf, p)
+	assert.Equal(t, []any{"memory_limiter", "batch"}, conf.Get("service::pipelines::logs::processors"))
+	assert.Equal(t, "1.5s", conf.Get("processors::batch::timeout"))
+	assert.Equal(t, p.SinkURL, conf.Get("exporters::otlp_http::endpoint"))
+	assert.Nil(t, conf.Get("exporters::otlp_http::sending_queue"), "the default queue, in memory")
 }

@@ -25,6 +25,9 @@
 //   - queue: the README's production setup, the exporter's sending queue
 //     persisted in file_storage, batching in the queue, memory_limiter.
 //     A kill may repeat one page and the batches in flight.
+//   - memory (not run by default): the batch processor and the default
+//     in-memory sending queue, which acknowledge before anything is
+//     durable. Expected to FAIL: it shows what a crash costs there.
 //
 // It prints one summary line per variant on stdout (progress goes to
 // stderr):
@@ -130,8 +133,8 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.workdir, "workdir", "", "work directory, must be empty or absent (default: a new temporary directory, removed if the check passes)")
 	fs.StringVar(&o.configDir, "config-dir", "e2e", "directory of the config templates collector.yaml.tmpl and sink.yaml.tmpl")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work directory even if the check passes")
-	variantList := fs.String("variant", defaultVariants, "setups of the collector under test to check, one after the other, comma-separated: "+
-		variantNames()+", or all")
+	variantList := fs.String("variant", defaultVariants, "setups of the collector under test to check, one after the other, comma-separated, of: "+
+		variantNames()+" (memory is not crash-safe and expected to fail)")
 	fs.IntVar(&o.queueConsumers, "queue-consumers", 1, "variant queue: the sending queue's num_consumers")
 	fs.IntVar(&o.batchMinSize, "batch-min-size", 1000, "variant queue: the sending queue's batch::min_size (log records)")
 	fs.DurationVar(&o.batchFlushTimeout, "batch-flush-timeout", time.Second, "variant queue: the sending queue's batch::flush_timeout")
