@@ -112,7 +112,8 @@ fuzz:
 
 # End-to-end delivery check under faults: the built collector killed with
 # SIGKILL and restarted (one kill right after the sink accepted an export
-# the collector never heard of), a sink outage, 429/503/500/truncated/slow
+# the collector never heard of, one while the sink is down), a sink
+# outage, 429/503/500/truncated/slow
 # API responses; fails unless nothing is missing or unknown, no Retry-After
 # was violated, duplicates stay within the variant's bound per kill and the
 # export cut off at its acknowledgement was delivered again. Two variants
@@ -122,6 +123,7 @@ fuzz:
 # and one batch per kill). The seed is printed.
 #   make e2e E2E_ARGS='--seed 42 --duration 60s'
 #   make e2e E2E_VARIANTS=queue
+#   make e2e E2E_VARIANTS=memory   (batch processor, in-memory queue: expected to FAIL)
 E2E_ARGS ?= --duration 30s
 E2E_VARIANTS ?= sync,queue
 e2e: $(COLLECTOR) $(SIM)

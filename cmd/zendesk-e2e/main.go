@@ -11,7 +11,9 @@
 // between the collector and the sink holds back the sink's acceptance of
 // an export and the runner kills the collector then, so the records of
 // that export are delivered but not acknowledged; the check requires each
-// of them to be delivered again after the restart.
+// of them to be delivered again after the restart. Another kill
+// (--outage-kills) lands while the sink is down, when the pipeline holds
+// the most the sink has not accepted.
 // Then it stops live arrivals, waits until the sink has every record of
 // the simulator (or a timeout), stops everything, and compares the ids in
 // the sink's file with the simulator's.
@@ -78,18 +80,19 @@ func main() {
 
 // options are the command line flags.
 type options struct {
-	seed      int64
-	seedSet   bool
-	duration  time.Duration
-	kills     int
-	ackKills  int
-	sinkDown  time.Duration
-	collector string
-	sim       string
-	workdir   string
-	configDir string
-	keep      bool
-	variants  []variant
+	seed        int64
+	seedSet     bool
+	duration    time.Duration
+	kills       int
+	ackKills    int
+	outageKills int
+	sinkDown    time.Duration
+	collector   string
+	sim         string
+	workdir     string
+	configDir   string
+	keep        bool
+	variants    []variant
 
 	queueConsumers    int
 	batchMinSize      int
@@ -127,6 +130,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.kills, "kills", 3, "SIGKILLs of the collector under test during the live phase")
 	fs.IntVar(&o.ackKills, "ack-kills", 1, "of the kills, how many land in the moment after the sink accepted an export and before the collector "+
 		"under test heard of it (its records must then be delivered again)")
+	fs.IntVar(&o.outageKills, "outage-kills", 1, "of the kills, how many land while the sink is down, when the pipeline holds the most the sink has not accepted")
 	fs.DurationVar(&o.sinkDown, "sink-down", 4*time.Second, "length of the one sink outage (0: none)")
 	fs.StringVar(&o.collector, "collector", "_build/otelcol-zendesk", "collector distribution binary (make build)")
 	fs.StringVar(&o.sim, "sim", "bin/zendesk-sim", "simulator binary (make build)")
@@ -194,6 +198,12 @@ func (o options) validate() error {
 	}
 	if o.ackKills < 0 || o.ackKills > max(o.kills, 0) {
 		errs = append(errs, fmt.Errorf("--ack-kills must be between 0 and --kills (%d), got %d", o.kills, o.ackKills))
+	}
+	if o.outageKills < 0 || o.outageKills+max(o.ackKills, 0) > max(o.kills, 0) {
+		errs = append(errs, fmt.Errorf("--outage-kills must be between 0 and --kills minus --ack-kills (%d), got %d", o.kills-o.ackKills, o.outageKills))
+	}
+	if o.outageKills > 0 && o.sinkDown <= 2*outageKillMargin {
+		errs = append(errs, fmt.Errorf("--outage-kills needs a --sink-down longer than %s", 2*outageKillMargin))
 	}
 	if o.settleDelay <= o.maxLate {
 		errs = append(errs, fmt.Errorf("--settle-delay (%s) must exceed --max-late (%s), or late records are skipped by design", o.settleDelay, o.maxLate))
@@ -418,7 +428,7 @@ func (r *runner) execute(ctx context.Context) (summary, error) {
 			return summary{}, fmt.Errorf("config template: %w (run from the repository root or pass --config-dir)", err)
 		}
 	}
-	acts, err := planActions(r.rng, o.duration, o.kills, o.sinkDown)
+	acts, err := planSchedule(r.rng, o.duration, o.kills, o.sinkDown, o.outageKills, o.ackKills)
 	if err != nil {
 		return summary{}, err
 	}
@@ -529,8 +539,11 @@ func describeActions(acts []action) string {
 	parts := make([]string, len(acts))
 	for i, a := range acts {
 		kind := a.Kind.String()
-		if a.AtAck {
+		switch {
+		case a.AtAck:
 			kind = "kill-at-ack"
+		case a.InOutage:
+			kind = "kill-in-outage"
 		}
 		parts[i] = fmt.Sprintf("%s@%.1fs", kind, a.At.Seconds())
 	}
@@ -694,6 +707,9 @@ func (r *runner) act(ctx context.Context, a action) error {
 		r.sampleRSS()
 		pid := r.collector.Pid()
 		how := "at a random moment"
+		if a.InOutage {
+			how = "while the sink is down"
+		}
 		if a.AtAck {
 			acked, ok, err := r.killAtAck(ctx)
 			if err != nil {

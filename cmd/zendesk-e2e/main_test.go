@@ -22,6 +22,7 @@ func TestParseOptionsDefaults(t *testing.T) {
 	assert.Equal(t, 60*time.Second, o.duration)
 	assert.Equal(t, 3, o.kills)
 	assert.Equal(t, 1, o.ackKills)
+	assert.Equal(t, 1, o.outageKills)
 	assert.Equal(t, "_build/otelcol-zendesk", o.collector)
 	assert.Equal(t, "bin/zendesk-sim", o.sim)
 	assert.Equal(t, 3*time.Second, o.maxLate)
@@ -48,6 +49,9 @@ func TestParseOptionsErrors(t *testing.T) {
 		{"--slow", "20s"},
 		{"--kills", "1", "--ack-kills", "2"},
 		{"--ack-kills", "-1"},
+		{"--kills", "2", "--ack-kills", "1", "--outage-kills", "2"},
+		{"--outage-kills", "-1"},
+		{"--outage-kills", "1", "--sink-down", "1s"},
 		{"--variant", "nope"},
 		{"--queue-consumers", "0"},
 		{"--batch-min-size", "-1"},
