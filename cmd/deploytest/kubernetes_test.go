@@ -436,4 +436,3 @@ func dig(v any, keys ...string) any {
 	}
 	return v
 }
-
