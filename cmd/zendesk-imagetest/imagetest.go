@@ -76,45 +76,17 @@ func (t *imageTest) logf(format string, args ...any) {
 func (t *imageTest) run(ctx context.Context) (result, error) {
 	start := time.Now()
 	res := result{image: t.opts.image, events: t.opts.events, pageSize: t.opts.pageSize}
-	if v, err := t.docker.run(ctx, "version", "--format", "{{.Server.Version}}"); err != nil {
+	v, err := t.docker.run(ctx, "version", "--format", "{{.Server.Version}}")
+	if err != nil {
 		return res, fmt.Errorf("no Docker daemon reachable, the image test cannot run (start dockerd, see the README's \"Running in a container\"): %w", err)
-	} else {
-		t.logf("docker daemon %s", v)
 	}
-
-	// The image: non-root, labelled.
-	info, err := t.docker.inspectImage(ctx, t.opts.image)
-	if err != nil {
-		return res, fmt.Errorf("the image %s is missing (run make image): %w", t.opts.image, err)
-	}
-	res.sizeBytes, res.user = info.Size, info.User
-	if !nonRoot(info.User) {
-		return res, fmt.Errorf("the image's user is %q: it must be a non-root uid", info.User)
-	}
-	res.versionLabel = info.Labels["org.opencontainers.image.version"]
-	for _, l := range []string{"org.opencontainers.image.title", "org.opencontainers.image.version", "org.opencontainers.image.revision", "org.opencontainers.image.source"} {
-		if info.Labels[l] == "" {
-			return res, fmt.Errorf("the image has no label %s", l)
-		}
-	}
-
-	t.workDir, err = os.MkdirTemp("", "imagetest-")
-	if err != nil {
+	t.logf("docker daemon %s", v)
+	if err := t.checkImage(ctx, &res); err != nil {
 		return res, err
 	}
-	// The containers' user (10001) reads the configurations and writes
-	// the sink's file.
-	outDir := filepath.Join(t.workDir, "out")
-	if err := os.Mkdir(outDir, 0o777); err != nil {
+	if err := t.makeWorkDir(); err != nil {
 		return res, err
 	}
-	if err := os.Chmod(t.workDir, 0o755); err != nil {
-		return res, err
-	}
-	if err := os.Chmod(outDir, 0o777); err != nil { // past the umask
-		return res, err
-	}
-
 	if err := t.validateConfigs(ctx); err != nil {
 		return res, err
 	}
@@ -135,28 +107,9 @@ func (t *imageTest) run(ctx context.Context) (result, error) {
 	go func() { _ = srv.Serve(ln) }()
 	defer srv.Close()
 
-	// The sink: the image again, OTLP in, file out on the mounted dir.
-	sinkPort, err := freePort()
+	sinkAddr, err := t.startSink(ctx)
 	if err != nil {
 		return res, err
-	}
-	sinkAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(sinkPort))
-	sinkCfg, err := t.writeConfig("sink.yaml", sinkTemplate, sinkParams{Endpoint: sinkAddr})
-	if err != nil {
-		return res, err
-	}
-	sink := t.name + "-sink"
-	if err := t.startContainer(ctx, sink, "-v", outDir+":/out", "-v", sinkCfg+":"+configPath+":ro"); err != nil {
-		return res, err
-	}
-	if err := waitFor(ctx, 30*time.Second, func() (bool, error) {
-		c, err := net.DialTimeout("tcp", sinkAddr, time.Second)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil, t.exitedEarly(ctx, sink)
-	}); err != nil {
-		return res, fmt.Errorf("the sink container did not listen on %s: %w\n%s", sinkAddr, err, t.docker.logTail(ctx, sink))
 	}
 
 	// The collector under test, its checkpoint on a named volume.
@@ -171,58 +124,12 @@ func (t *imageTest) run(ctx context.Context) (result, error) {
 	if err != nil {
 		return res, err
 	}
-	out := filepath.Join(outDir, "records.json")
 	colArgs := []string{"-v", t.volume + ":/var/lib/otelcol", "-v", colCfg + ":" + configPath + ":ro"}
 
-	first := t.name + "-1"
-	startedAt := time.Now()
-	if err := t.startContainer(ctx, first, colArgs...); err != nil {
+	if err := t.killMidBackfill(ctx, &res, colArgs); err != nil {
 		return res, err
-	}
-	st, err := t.docker.state(ctx, first)
-	if err != nil {
-		return res, err
-	}
-	if res.uid, err = processUID(st.Pid); err != nil {
-		return res, err
-	}
-	if res.uid == "0" {
-		return res, errors.New("the collector's process runs as uid 0 in the container")
-	}
-
-	// Kill it once about a third of the backlog arrived.
-	killAt := t.opts.events * 3 / 10
-	if err := waitFor(ctx, 90*time.Second, func() (bool, error) {
-		_, distinct, err := readOut(out)
-		if err != nil {
-			return false, err
-		}
-		return distinct >= killAt, t.exitedEarly(ctx, first)
-	}); err != nil {
-		return res, fmt.Errorf("waiting for %d records before the kill: %w\n%s", killAt, err, t.docker.logTail(ctx, first))
-	}
-	if _, err := t.docker.run(ctx, "kill", first); err != nil {
-		return res, err
-	}
-	res.killAfter = time.Since(startedAt)
-	if st, err = t.docker.state(ctx, first); err != nil {
-		return res, err
-	}
-	res.killExit = st.ExitCode
-	if st.Running || st.ExitCode != 137 {
-		return res, fmt.Errorf("after docker kill the collector's state is running=%t exit=%d, want exit 137", st.Running, st.ExitCode)
-	}
-	// What the sink holds once its last flush is written.
-	atKill, err := settled(ctx, out)
-	if err != nil {
-		return res, err
-	}
-	_, res.killedAt = otlpfile.Count(atKill)
-	if res.killedAt >= t.opts.events {
-		return res, fmt.Errorf("every record had arrived before the kill (%d): the kill was not mid-backfill", res.killedAt)
 	}
 	servedAtKill := sim.Stats().RecordsServed
-	t.logf("killed the collector after %s with %d of %d records delivered", res.killAfter.Round(100*time.Millisecond), res.killedAt, t.opts.events)
 
 	// Again, on the same volume, until every record arrived.
 	second := t.name + "-2"
@@ -231,13 +138,13 @@ func (t *imageTest) run(ctx context.Context) (result, error) {
 		return res, err
 	}
 	if err := waitFor(ctx, 2*time.Minute, func() (bool, error) {
-		_, distinct, err := readOut(out)
+		_, distinct, err := readOut(t.outFile())
 		if err != nil {
 			return false, err
 		}
 		return distinct >= len(want), t.exitedEarly(ctx, second)
 	}); err != nil {
-		_, distinct, _ := readOut(out)
+		_, distinct, _ := readOut(t.outFile())
 		return res, fmt.Errorf("after the restart, %d of %d records arrived: %w\n%s", distinct, len(want), err, t.docker.logTail(ctx, second))
 	}
 	res.restartTook = time.Since(restartedAt)
@@ -245,14 +152,15 @@ func (t *imageTest) run(ctx context.Context) (result, error) {
 	if _, err := t.docker.run(ctx, "stop", "--time", "20", second); err != nil {
 		return res, err
 	}
-	if st, err = t.docker.state(ctx, second); err != nil {
+	st, err := t.docker.state(ctx, second)
+	if err != nil {
 		return res, err
 	}
 	if st.ExitCode != 0 {
 		return res, fmt.Errorf("the restarted collector exited %d on docker stop, want 0\n%s", st.ExitCode, t.docker.logTail(ctx, second))
 	}
 
-	final, err := settled(ctx, out)
+	final, err := settled(ctx, t.outFile())
 	if err != nil {
 		return res, err
 	}
@@ -269,6 +177,126 @@ func (t *imageTest) run(ctx context.Context) (result, error) {
 	}
 	res.elapsed = time.Since(start)
 	return res, nil
+}
+
+// checkImage: the image exists, its user is not root, it has its labels.
+func (t *imageTest) checkImage(ctx context.Context, res *result) error {
+	info, err := t.docker.inspectImage(ctx, t.opts.image)
+	if err != nil {
+		return fmt.Errorf("the image %s is missing (run make image): %w", t.opts.image, err)
+	}
+	res.sizeBytes, res.user = info.Size, info.User
+	if !nonRoot(info.User) {
+		return fmt.Errorf("the image's user is %q: it must be a non-root uid", info.User)
+	}
+	res.versionLabel = info.Labels["org.opencontainers.image.version"]
+	for _, l := range []string{"org.opencontainers.image.title", "org.opencontainers.image.version", "org.opencontainers.image.revision", "org.opencontainers.image.source"} {
+		if info.Labels[l] == "" {
+			return fmt.Errorf("the image has no label %s", l)
+		}
+	}
+	return nil
+}
+
+// makeWorkDir makes the directory of the configurations (read by the
+// containers' user, 10001) and the sink's output directory (written by it).
+func (t *imageTest) makeWorkDir() error {
+	var err error
+	if t.workDir, err = os.MkdirTemp("", "imagetest-"); err != nil {
+		return err
+	}
+	if err := os.Chmod(t.workDir, 0o755); err != nil {
+		return err
+	}
+	out := filepath.Dir(t.outFile())
+	if err := os.Mkdir(out, 0o777); err != nil {
+		return err
+	}
+	return os.Chmod(out, 0o777) // past the umask
+}
+
+// outFile is the sink's file, as the host sees it.
+func (t *imageTest) outFile() string { return filepath.Join(t.workDir, "out", "records.json") }
+
+// startSink starts the image as the sink, OTLP/HTTP in and a file exporter
+// out to the mounted directory, and returns its address once it listens.
+func (t *imageTest) startSink(ctx context.Context) (string, error) {
+	port, err := freePort()
+	if err != nil {
+		return "", err
+	}
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	cfg, err := t.writeConfig("sink.yaml", sinkTemplate, sinkParams{Endpoint: addr})
+	if err != nil {
+		return "", err
+	}
+	sink := t.name + "-sink"
+	if err := t.startContainer(ctx, sink, "-v", filepath.Dir(t.outFile())+":/out", "-v", cfg+":"+configPath+":ro"); err != nil {
+		return "", err
+	}
+	if err := waitFor(ctx, 30*time.Second, func() (bool, error) {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil, t.exitedEarly(ctx, sink)
+	}); err != nil {
+		return "", fmt.Errorf("the sink container did not listen on %s: %w\n%s", addr, err, t.docker.logTail(ctx, sink))
+	}
+	return addr, nil
+}
+
+// killMidBackfill starts the collector, checks the uid its process runs
+// as, and `docker kill`s it once about a third of the backlog arrived.
+func (t *imageTest) killMidBackfill(ctx context.Context, res *result, colArgs []string) error {
+	first := t.name + "-1"
+	startedAt := time.Now()
+	if err := t.startContainer(ctx, first, colArgs...); err != nil {
+		return err
+	}
+	st, err := t.docker.state(ctx, first)
+	if err != nil {
+		return err
+	}
+	if res.uid, err = processUID(st.Pid); err != nil {
+		return err
+	}
+	if res.uid == "0" {
+		return errors.New("the collector's process runs as uid 0 in the container")
+	}
+
+	killAt := t.opts.events * 3 / 10
+	if err := waitFor(ctx, 90*time.Second, func() (bool, error) {
+		_, distinct, err := readOut(t.outFile())
+		if err != nil {
+			return false, err
+		}
+		return distinct >= killAt, t.exitedEarly(ctx, first)
+	}); err != nil {
+		return fmt.Errorf("waiting for %d records before the kill: %w\n%s", killAt, err, t.docker.logTail(ctx, first))
+	}
+	if _, err := t.docker.run(ctx, "kill", first); err != nil {
+		return err
+	}
+	res.killAfter = time.Since(startedAt)
+	if st, err = t.docker.state(ctx, first); err != nil {
+		return err
+	}
+	res.killExit = st.ExitCode
+	if st.Running || st.ExitCode != 137 {
+		return fmt.Errorf("after docker kill the collector's state is running=%t exit=%d, want exit 137", st.Running, st.ExitCode)
+	}
+	// What the sink holds once its last flush is written.
+	atKill, err := settled(ctx, t.outFile())
+	if err != nil {
+		return err
+	}
+	_, res.killedAt = otlpfile.Count(atKill)
+	if res.killedAt >= t.opts.events {
+		return fmt.Errorf("every record had arrived before the kill (%d): the kill was not mid-backfill", res.killedAt)
+	}
+	t.logf("killed the collector after %s with %d of %d records delivered", res.killAfter.Round(100*time.Millisecond), res.killedAt, t.opts.events)
+	return nil
 }
 
 // validateConfigs runs `validate` inside the image on the README's
