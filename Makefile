@@ -5,6 +5,7 @@
 #   make test     all Go tests, with the race detector
 #   make lint     gofmt check + go vet
 #   make build    _build/otelcol-zendesk (ocb), bin/zendesk-sim, bin/zendesk-audit
+#   make generate mdatagen: internal/metadata*, generated_*_test.go, documentation.md
 #   make smoke    25s demo run that must deliver >= 100 audit logs (CI)
 #   make fuzz     each fuzz target for FUZZTIME (30s)
 #   make e2e      the built collector under faults and SIGKILLs: nothing lost
@@ -12,7 +13,9 @@
 #   make sim      the simulator alone on 127.0.0.1:8089
 #   make clean    remove bin/ _build/ .tmp/
 #
-# Tools are installed with `go install` at pinned versions into bin/.
+# Tools are installed at pinned versions into bin/: ocb with `go install`;
+# mdatagen and goimports built from internal/tools, a module of its own that
+# pins them (its go.mod holds their versions).
 #
 # Two Go modules: the root module is the receiver (what a distribution
 # imports); cmd/ is the workshop (CLI, simulator main, e2e runner,
@@ -30,6 +33,10 @@ GO ?= go
 # One release train everywhere: core collector v0.165.0 / v1.71.0 and contrib
 # v0.165.1 (go.mod, builder-config.yaml, and ocb itself).
 OCB_VERSION := v0.165.0
+# mdatagen is pinned in internal/tools/go.mod (v0.159.0: the Go module proxy
+# refuses v0.160.0 here, and v0.161.0 and later need a module it does not
+# serve). `go install pkg@version` cannot be used: it looks the module up
+# directly.
 
 # fileexporter: we use contrib v0.165.1, the same train as filestorage and the
 # receiver's own contrib dependency (extension/storage v0.165.1), rather than
@@ -45,23 +52,47 @@ OCB_GOFLAGS := -buildvcs=false -e
 # --- Files -------------------------------------------------------------------
 BIN_DIR := bin
 BUILDER := $(BIN_DIR)/builder
+MDATAGEN := $(BIN_DIR)/mdatagen
+GOIMPORTS := $(BIN_DIR)/goimports
 COLLECTOR := _build/otelcol-zendesk
 SIM := $(BIN_DIR)/zendesk-sim
 
 # Non-test Go sources of this module (tracked or not), for rebuilds.
-GO_SOURCES := $(shell find . \( -path ./_build -o -path ./bin -o -path ./.tmp -o -path ./.git \) -prune -o -type f -name '*.go' ! -name '*_test.go' -print)
+GO_SOURCES := $(shell find . \( -path ./_build -o -path ./bin -o -path ./.tmp -o -path ./.git -o -path ./internal/tools \) -prune -o -type f -name '*.go' ! -name '*_test.go' -print)
 # Every Go file of this module, for gofmt.
 GO_FILES := $(shell find . \( -path ./_build -o -path ./bin -o -path ./.tmp -o -path ./.git \) -prune -o -type f -name '*.go' -print)
 
 AUDIT_BIN := $(BIN_DIR)/zendesk-audit
 
-.PHONY: all build test lint fuzz e2e bench sim run smoke clean tools
+.PHONY: all build test lint fuzz e2e bench sim run smoke clean tools generate
 all: lint test build
 
-tools: $(BUILDER)
+tools: $(BUILDER) $(MDATAGEN) $(GOIMPORTS)
 
 $(BUILDER):
 	GOBIN=$(CURDIR)/$(BIN_DIR) $(GO) install go.opentelemetry.io/collector/cmd/builder@$(OCB_VERSION)
+
+$(MDATAGEN): internal/tools/go.mod internal/tools/go.sum
+	cd internal/tools && $(GO) build -o $(CURDIR)/$@ go.opentelemetry.io/collector/cmd/mdatagen
+
+$(GOIMPORTS): internal/tools/go.mod internal/tools/go.sum
+	cd internal/tools && $(GO) build -o $(CURDIR)/$@ golang.org/x/tools/cmd/goimports
+
+# --- Generate ----------------------------------------------------------------
+# mdatagen writes internal/metadata, internal/metadatatest, the
+# generated_*_test.go files and documentation.md from metadata.yaml. It names
+# the root package after the directory holding metadata.yaml, so it reads it
+# through a symlink called zendeskauditlogsreceiver: the output is the same
+# whatever this checkout's directory is called. goimports then groups the
+# imports (standard library first), as in contrib. Nothing changes when
+# metadata.yaml did not (.ci/run checks that).
+GEN_LINK := .tmp/generate/zendeskauditlogsreceiver
+generate: $(MDATAGEN) $(GOIMPORTS)
+	rm -rf $(dir $(GEN_LINK)) && mkdir -p $(dir $(GEN_LINK))
+	ln -s $(CURDIR) $(GEN_LINK)
+	$(MDATAGEN) $(CURDIR)/$(GEN_LINK)/metadata.yaml
+	rm -rf $(dir $(GEN_LINK))
+	$(GOIMPORTS) -w generated_*.go internal/metadata internal/metadatatest
 
 # --- Build -------------------------------------------------------------------
 build: $(COLLECTOR) $(SIM) $(AUDIT_BIN)
