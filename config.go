@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/config/configretry"
 
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/metadata"
 	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesk"
 )
 
@@ -60,6 +61,10 @@ type Config struct {
 	// BackOffConfig governs retries of a page the next consumer refused
 	// with a retryable error.
 	BackOffConfig configretry.BackOffConfig `mapstructure:"retry_on_failure"`
+
+	// ResourceAttributes switches each resource attribute on or off
+	// (metadata.yaml declares them; all are on by default).
+	ResourceAttributes metadata.ResourceAttributesConfig `mapstructure:"resource_attributes"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}

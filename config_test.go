@@ -44,6 +44,8 @@ func TestLoadConfigDefaults(t *testing.T) {
 	assert.Equal(t, 100, cfg.MaxRequestsPerMinute)
 	assert.Equal(t, 30*time.Second, cfg.Timeout)
 	assert.True(t, cfg.BackOffConfig.Enabled)
+	assert.True(t, cfg.ResourceAttributes.ServerAddress.Enabled)
+	assert.True(t, cfg.ResourceAttributes.ZendeskSubdomain.Enabled)
 	assert.Equal(t, "https://acme.zendesk.com", cfg.baseURL())
 }
 
@@ -67,6 +69,9 @@ func TestLoadConfigFull(t *testing.T) {
 	want.BackOffConfig.InitialInterval = 2 * time.Second
 	want.BackOffConfig.MaxInterval = time.Minute
 	want.BackOffConfig.MaxElapsedTime = 0
+	assert.False(t, cfg.ResourceAttributes.ServerAddress.Enabled, "switched off")
+	assert.True(t, cfg.ResourceAttributes.ZendeskSubdomain.Enabled, "on by default")
+	want.ResourceAttributes = cfg.ResourceAttributes // also records which switches the user set
 	assert.Equal(t, want, cfg)
 	assert.Equal(t, "acme", cfg.subdomain(), "the subdomain is known from a zendesk.com endpoint")
 	assert.Equal(t, time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), cfg.startTime(time.Now()), "start_time wins over initial_lookback")
@@ -153,4 +158,52 @@ func TestSecretsNeverRenderInTheConfig(t *testing.T) {
 	assert.NotContains(t, rendered, "not-a-real-oauth-token")
 	assert.NotContains(t, rendered, "api-token-value")
 	assert.Contains(t, rendered, "[REDACTED]")
+}
+
+func TestUnknownResourceAttributeFailsOnTheKey(t *testing.T) {
+	cm := confmap.NewFromStringMap(map[string]any{
+		"subdomain": "acme", "oauth_token": "x",
+		"resource_attributes": map[string]any{"server.adress": map[string]any{"enabled": false}},
+	})
+	err := cm.Unmarshal(createDefaultConfig())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "server.adress")
+}
+
+func TestResourceFollowsTheConfigAndItsSwitches(t *testing.T) {
+	off := metadata.ResourceAttributeConfig{Enabled: false}
+	for name, tc := range map[string]struct {
+		edit func(*Config)
+		want map[string]any
+	}{
+		"subdomain": {
+			edit: func(c *Config) { c.Subdomain = "acme" },
+			want: map[string]any{"zendesk.subdomain": "acme", "server.address": "acme.zendesk.com"},
+		},
+		"zendesk.com endpoint": {
+			edit: func(c *Config) { c.Endpoint = "https://acme.zendesk.com" },
+			want: map[string]any{"zendesk.subdomain": "acme", "server.address": "acme.zendesk.com"},
+		},
+		"endpoint that names no account": {
+			edit: func(c *Config) { c.Endpoint = "http://127.0.0.1:8089" },
+			want: map[string]any{"server.address": "127.0.0.1"},
+		},
+		"server.address switched off": {
+			edit: func(c *Config) { c.Subdomain = "acme"; c.ResourceAttributes.ServerAddress = off },
+			want: map[string]any{"zendesk.subdomain": "acme"},
+		},
+		"both switched off": {
+			edit: func(c *Config) {
+				c.Subdomain = "acme"
+				c.ResourceAttributes.ServerAddress, c.ResourceAttributes.ZendeskSubdomain = off, off
+			},
+			want: map[string]any{},
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			cfg := createDefaultConfig().(*Config)
+			tc.edit(cfg)
+			assert.Equal(t, tc.want, newResource(cfg).Attributes().AsRaw())
+		})
+	}
 }

@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/receiverhelper"
 	"go.opentelemetry.io/otel/attribute"
@@ -66,10 +67,6 @@ func newLogsReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*l
 	if err != nil {
 		return nil, err
 	}
-	host := ""
-	if u, err := url.Parse(cfg.baseURL()); err == nil {
-		host = u.Hostname()
-	}
 	return &logsReceiver{
 		cfg:     cfg,
 		set:     set,
@@ -78,13 +75,26 @@ func newLogsReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*l
 		obsrecv: obsrecv,
 		tb:      tb,
 		convSet: convert.Settings{
-			Subdomain:     cfg.subdomain(),
-			ServerAddress: host,
-			ScopeName:     metadata.ScopeName,
-			ScopeVersion:  set.BuildInfo.Version,
+			Resource:     newResource(cfg),
+			ScopeName:    metadata.ScopeName,
+			ScopeVersion: set.BuildInfo.Version,
 		},
 		now: time.Now,
 	}, nil
+}
+
+// newResource is the resource of every record: the account's subdomain
+// (when known) and the API host, each unless the user switched it off in
+// resource_attributes.
+func newResource(cfg *Config) pcommon.Resource {
+	rb := metadata.NewResourceBuilder(cfg.ResourceAttributes)
+	if sub := cfg.subdomain(); sub != "" {
+		rb.SetZendeskSubdomain(sub)
+	}
+	if u, err := url.Parse(cfg.baseURL()); err == nil && u.Hostname() != "" {
+		rb.SetServerAddress(u.Hostname())
+	}
+	return rb.Emit()
 }
 
 // Start opens the API client and the checkpoint storage, loads the

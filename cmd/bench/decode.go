@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/featuregate"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/xpdata/pref"
 
@@ -21,10 +22,16 @@ const PageRecords = 100
 
 // convertSettings are those of internal/convert's tests.
 var convertSettings = convert.Settings{
-	Subdomain:     "acme",
-	ServerAddress: "acme.zendesk.com",
-	ScopeName:     "github.com/zendesk-audit-otel/zendeskauditlogsreceiver",
-	ScopeVersion:  "1.2.3",
+	Resource:     benchResource(),
+	ScopeName:    "github.com/zendesk-audit-otel/zendeskauditlogsreceiver",
+	ScopeVersion: "1.2.3",
+}
+
+func benchResource() pcommon.Resource {
+	r := pcommon.NewResource()
+	r.Attributes().PutStr("zendesk.subdomain", "acme")
+	r.Attributes().PutStr("server.address", "acme.zendesk.com")
+	return r
 }
 
 // pageBody is what the receiver's client decodes a cursor page into.
