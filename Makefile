@@ -110,6 +110,20 @@ $(SIM): go.mod go.sum cmd/go.mod cmd/go.sum $(GO_SOURCES)
 $(AUDIT_BIN): go.mod go.sum cmd/go.mod cmd/go.sum $(GO_SOURCES)
 	cd cmd && $(GO) build -o ../$@ ./zendesk-audit
 
+# A distribution that is not ours: docs/minimal-distribution.yaml (this
+# receiver by local path, the debug exporter, file_storage; no GOFLAGS=-e
+# needed) built with the same ocb in .tmp/minimal-distribution, the way a
+# user's own manifest would take the receiver; fails unless its `components`
+# lists zendesk_audit_logs.
+MINIMAL_DIR := .tmp/minimal-distribution
+.PHONY: minimal-distribution
+minimal-distribution: $(BUILDER)
+	rm -rf $(MINIMAL_DIR) && mkdir -p $(MINIMAL_DIR)/ocb-tmp
+	cp docs/minimal-distribution.yaml $(MINIMAL_DIR)/manifest.yaml
+	cd $(MINIMAL_DIR) && TMPDIR=$(CURDIR)/$(MINIMAL_DIR)/ocb-tmp GOWORK=off GOFLAGS=-buildvcs=false $(CURDIR)/$(BUILDER) --config manifest.yaml
+	$(MINIMAL_DIR)/build/otelcol-minimal components | tee $(MINIMAL_DIR)/components.txt | grep -A3 '^receivers:'
+	grep -q 'name: zendesk_audit_logs' $(MINIMAL_DIR)/components.txt
+
 # --- Checks ------------------------------------------------------------------
 # MODULES: the receiver's module and the tools' module, each tested and
 # vetted on its own.
