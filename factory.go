@@ -42,6 +42,7 @@ func createDefaultConfig() component.Config {
 		PageSize:             defaultPageSize,
 		MaxRequestsPerMinute: defaultMaxRequestsPerMinute,
 		BackOffConfig:        configretry.NewDefaultBackOffConfig(),
+		Detections:           DetectionsConfig{Enabled: true},
 	}
 }
 

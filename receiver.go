@@ -66,6 +66,10 @@ func newLogsReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*l
 	if err != nil {
 		return nil, err
 	}
+	detector, err := cfg.Detections.detector()
+	if err != nil {
+		return nil, fmt.Errorf("detections: %w", err)
+	}
 	host := ""
 	if u, err := url.Parse(cfg.baseURL()); err == nil {
 		host = u.Hostname()
@@ -82,6 +86,7 @@ func newLogsReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*l
 			ServerAddress: host,
 			ScopeName:     metadata.ScopeName,
 			ScopeVersion:  set.BuildInfo.Version,
+			Detector:      detector,
 		},
 		now: time.Now,
 	}, nil

@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/detect"
 	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesk"
 )
 
@@ -45,6 +46,9 @@ type Settings struct {
 	// ScopeName and ScopeVersion name the instrumentation scope.
 	ScopeName    string
 	ScopeVersion string
+	// Detector sets each record's severity and flags records with the
+	// security_rule attributes; nil leaves every record at INFO.
+	Detector *detect.Detector
 }
 
 // Logs returns one resource, one scope, and one log record per audit log.
@@ -66,7 +70,9 @@ func Logs(records []zendesk.AuditLog, s Settings, observed time.Time) plog.Logs 
 	lrs.EnsureCapacity(len(records))
 	obs := pcommon.NewTimestampFromTime(observed)
 	for i := range records {
-		fill(lrs.AppendEmpty(), &records[i], obs)
+		lr := lrs.AppendEmpty()
+		fill(lr, &records[i], obs)
+		setSeverity(lr, &records[i], s.Detector)
 	}
 	return ld
 }
