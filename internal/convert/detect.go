@@ -22,22 +22,28 @@ const (
 	SeverityTextInfo  = "INFO"  // every other record
 )
 
-// setSeverity sets the severity of lr by the rule of d that flags a, and on a
-// flagged record the security_rule attributes. A nil d flags nothing:
+// Severity is the severity of a record that rule flags (nil: none): ERROR
+// for a high rule, WARN for a medium one, INFO otherwise.
+func Severity(rule *detect.Rule) (plog.SeverityNumber, string) {
+	switch {
+	case rule == nil:
+		return plog.SeverityNumberInfo, SeverityTextInfo
+	case rule.Severity == detect.High:
+		return plog.SeverityNumberError, SeverityTextError
+	}
+	return plog.SeverityNumberWarn, SeverityTextWarn
+}
+
+// setSeverity sets the severity of lr by the rule of d that flags a, and on
+// a flagged record the security_rule attributes. A nil d flags nothing:
 // every record is INFO.
 func setSeverity(lr plog.LogRecord, a *zendesk.AuditLog, d *detect.Detector) {
 	rule := d.MatchAuditLog(a)
+	number, text := Severity(rule)
+	lr.SetSeverityNumber(number)
+	lr.SetSeverityText(text)
 	if rule == nil {
-		lr.SetSeverityNumber(plog.SeverityNumberInfo)
-		lr.SetSeverityText(SeverityTextInfo)
 		return
-	}
-	if rule.Severity == detect.High {
-		lr.SetSeverityNumber(plog.SeverityNumberError)
-		lr.SetSeverityText(SeverityTextError)
-	} else {
-		lr.SetSeverityNumber(plog.SeverityNumberWarn)
-		lr.SetSeverityText(SeverityTextWarn)
 	}
 	attrs := lr.Attributes()
 	attrs.PutStr(AttrSecurityRuleName, rule.Name)
