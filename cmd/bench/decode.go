@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/xpdata/pref"
 
 	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/convert"
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/detect"
 	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesk"
 	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesksim"
 )
@@ -19,12 +20,23 @@ import (
 // [DecodeConvertPage]: a full page of the API.
 const PageRecords = 100
 
-// convertSettings are those of internal/convert's tests.
+// convertSettings are those of internal/convert's tests, with every
+// detection rule on, as the receiver runs by default.
 var convertSettings = convert.Settings{
 	Subdomain:     "acme",
 	ServerAddress: "acme.zendesk.com",
 	ScopeName:     "github.com/zendesk-audit-otel/zendeskauditlogsreceiver",
 	ScopeVersion:  "1.2.3",
+	Detector:      allRules(),
+}
+
+// allRules is a Detector with every rule on.
+func allRules() *detect.Detector {
+	d, err := detect.New(nil)
+	if err != nil {
+		panic(err) // the table's own names: cannot fail
+	}
+	return d
 }
 
 // pageBody is what the receiver's client decodes a cursor page into.

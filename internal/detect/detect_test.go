@@ -196,14 +196,16 @@ func TestTheMoreSevereRuleWins(t *testing.T) {
 		{Name: "high", Severity: High, SourceTypes: []string{"user"}, Body: Text{Op: Is, Values: []string{"x"}}},
 		{Name: "high_too", Severity: High, SourceTypes: []string{"user"}},
 	}
-	d := &Detector{rules: sortBySeverity(both)}
+	d := newDetector(both)
 	assert.Equal(t, "high", d.Match(ev("update", "user", "", "x")).Name, "the more severe wins; the first of the table among equals")
 	assert.Equal(t, "high_too", d.Match(ev("update", "user", "", "y")).Name)
 
 	real, err := New(nil)
 	require.NoError(t, err)
-	for i := 1; i < len(real.rules); i++ {
-		assert.GreaterOrEqual(t, real.rules[i-1].Severity, real.rules[i].Severity, "most severe first")
+	for st, rules := range real.bySourceType {
+		for i := 1; i < len(rules); i++ {
+			assert.GreaterOrEqual(t, rules[i-1].Severity, rules[i].Severity, "%s: most severe first", st)
+		}
 	}
 }
 

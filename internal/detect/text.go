@@ -1,6 +1,9 @@
 package detect
 
-import "strings"
+import (
+	"strings"
+	"unicode"
+)
 
 // Op is how a Text condition compares a field with its values.
 type Op int
@@ -68,17 +71,18 @@ func (t Text) anyLineHolds(s string) bool {
 // anyHolds reports whether the trimmed s holds for one of the values: IsNot
 // is tested as Is, and negated by the caller.
 func (t Text) anyHolds(s string) bool {
+	if t.Op == RoleChangedTo {
+		s = newRole(s) // once, not once per value
+	}
 	for _, v := range t.Values {
 		var ok bool
 		switch t.Op {
 		case Is, IsNot:
 			ok = strings.EqualFold(s, v)
-		case Contains:
-			ok = indexFold(s, v) >= 0
 		case StartsWith:
 			ok = hasPrefixFold(s, v)
-		case RoleChangedTo:
-			ok = indexFold(newRole(s), v) >= 0
+		case Contains, RoleChangedTo:
+			ok = indexFold(s, v) >= 0
 		}
 		if ok {
 			return true
@@ -107,8 +111,12 @@ func newRole(s string) string {
 // indexFold is the index of the first sub in s, ASCII letters compared
 // without regard to case; sub is lower case ASCII. -1 if there is none.
 func indexFold(s, sub string) int {
+	if sub == "" {
+		return 0
+	}
+	first := sub[0]
 	for i := 0; i+len(sub) <= len(s); i++ {
-		if hasPrefixFold(s[i:], sub) {
+		if lower(s[i]) == first && hasPrefixFold(s[i:], sub) {
 			return i
 		}
 	}
@@ -130,15 +138,19 @@ func hasPrefixFold(s, lowerPrefix string) bool {
 		return false
 	}
 	for i := 0; i < len(lowerPrefix); i++ {
-		c := s[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != lowerPrefix[i] {
+		if lower(s[i]) != lowerPrefix[i] {
 			return false
 		}
 	}
 	return true
+}
+
+// lower is c in lower case if it is an ASCII letter.
+func lower(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 // isOneOf reports whether the trimmed s equals one of values, without
@@ -146,6 +158,16 @@ func hasPrefixFold(s, lowerPrefix string) bool {
 func isOneOf(s string, values []string) bool {
 	for _, v := range values {
 		if strings.EqualFold(s, v) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasUpper reports whether s has an upper case letter (ASCII or not).
+func hasUpper(s string) bool {
+	for _, r := range s {
+		if unicode.IsUpper(r) {
 			return true
 		}
 	}
