@@ -121,7 +121,7 @@ func (r *logsReceiver) Start(ctx context.Context, host component.Host) error {
 	}
 	r.store = checkpoint.NewStore(r.storage)
 	r.pos = r.loadPosition(ctx)
-	r.status = &statusReporter{host: host}
+	r.status = &statusReporter{host: host, logger: r.logger}
 
 	runCtx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
@@ -349,23 +349,60 @@ func (r *logsReceiver) clientHooks() zendesk.Hooks {
 	}
 }
 
-// statusReporter reports component status on change only.
+// refusedPollsForPermanent is how many polls in a row must end with the
+// credentials refused (401 or 403) before the status becomes a permanent
+// error. One refusal may be a moment's inconsistency (a token rotated a
+// little before the collector's secret), and the collector's status state
+// machine makes a permanent error final; a refusal that lasted a whole
+// poll_interval needs a person, and waiting longer only delays the alert.
+const refusedPollsForPermanent = 2
+
+// statusReporter reports component status on change only. It is used by
+// the poll goroutine alone.
 type statusReporter struct {
-	host component.Host
-	last string
+	host   component.Host
+	logger *zap.Logger
+	last   string
+	// refused counts the polls in a row that ended with the credentials
+	// refused.
+	refused int
 }
 
 func (s *statusReporter) ok() {
+	if s.refused >= refusedPollsForPermanent {
+		// Collector v0.165 makes a permanent error final: it ignores this
+		// OK, and shows the error until it restarts.
+		s.logger.Info("Zendesk accepts the credentials again; polling resumed " +
+			"(the collector may keep showing the permanent error status until it restarts)")
+	}
+	s.refused = 0
 	if s.last != "ok" {
 		s.last = "ok"
 		componentstatus.ReportStatus(s.host, componentstatus.NewEvent(componentstatus.StatusOK))
 	}
 }
 
-// failed reports a recoverable error; a new kind of failure is a change, a
-// repeat of the same kind is not.
+// failed reports a recoverable error, or a permanent one once the
+// credentials were refused in refusedPollsForPermanent polls in a row; a
+// new kind of failure is a change, a repeat of the same kind is not.
 func (s *statusReporter) failed(err error) {
-	key := "error:" + zendesk.KindOf(err).String()
+	kind := zendesk.KindOf(err)
+	if kind == zendesk.KindAuth || kind == zendesk.KindForbidden {
+		s.refused++
+	} else {
+		s.refused = 0
+	}
+	if s.refused >= refusedPollsForPermanent {
+		if s.last != "permanent" {
+			s.last = "permanent"
+			s.logger.Error("Zendesk refused the credentials in consecutive polls: the component status is now a permanent error. "+
+				"The receiver keeps polling every poll_interval and resumes once the credentials are accepted",
+				zap.Int("refused_polls", s.refused), zap.Error(err))
+			componentstatus.ReportStatus(s.host, componentstatus.NewPermanentErrorEvent(err))
+		}
+		return
+	}
+	key := "error:" + kind.String()
 	if s.last != key {
 		s.last = key
 		componentstatus.ReportStatus(s.host, componentstatus.NewRecoverableErrorEvent(err))

@@ -88,7 +88,7 @@ func (c *cli) cmdList(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	client, err := c.client(cmd, fs, &o.conn)
+	client, err := c.client(cmd, fs, &o.conn, zendesk.Hooks{})
 	if err != nil {
 		return err
 	}
@@ -180,7 +180,7 @@ func (c *cli) cmdShow(ctx context.Context, args []string) error {
 	if o.output != outputJSON && o.output != outputTable {
 		return usagef(cmd, "--output must be json or table, got %q", o.output)
 	}
-	client, err := c.client(cmd, fs, &o.conn)
+	client, err := c.client(cmd, fs, &o.conn, zendesk.Hooks{})
 	if err != nil {
 		return err
 	}
@@ -229,27 +229,45 @@ func (c *cli) cmdExport(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	client, err := c.client(cmd, fs, &o.conn)
-	if err != nil {
-		return err
-	}
-	err = client.Export(ctx, filter)
-	var apiErr *zendesk.Error
-	if errors.As(err, &apiErr) && apiErr.Kind == zendesk.KindRateLimited {
-		when := "in about a minute"
-		if apiErr.RetryAfter > 0 {
-			wait := apiErr.RetryAfter.Round(time.Second)
-			when = fmt.Sprintf("in %s, at %s", wait, c.now().Add(wait).Format("15:04:05 MST"))
+	// A refused export is waited out (by the client); say so, or the
+	// command would sit silent for a minute.
+	hooks := zendesk.Hooks{OnWait: func(reason zendesk.WaitReason, d time.Duration) {
+		if reason == zendesk.WaitRetryAfter || reason == zendesk.WaitBackoff {
+			fmt.Fprintf(c.stderr, "zendesk-audit: export refused for now (429 Too Many Requests); trying again in %s (Ctrl-C stops)\n", d.Round(time.Millisecond))
 		}
-		return fmt.Errorf("export refused (429): Zendesk allows one audit log export per minute per account; the limit allows the next try %s", when)
-	}
+	}}
+	client, err := c.client(cmd, fs, &o.conn, hooks)
 	if err != nil {
 		return err
+	}
+	start := c.now()
+	if err := client.Export(ctx, filter); err != nil {
+		return c.exportError(err, c.now().Sub(start))
 	}
 	fmt.Fprintln(c.stdout, "Export requested. Zendesk prepares the CSV out of band and emails a download link")
 	fmt.Fprintln(c.stdout, "to the user of these credentials; nothing is downloaded here. Zendesk allows one")
 	fmt.Fprintln(c.stdout, "export per minute per account.")
 	return nil
+}
+
+// exportError explains an export that failed after waiting waited. The
+// one-export-per-minute limit is named only when Zendesk said that was
+// it; any other refusal speaks for itself.
+func (c *cli) exportError(err error, waited time.Duration) error {
+	var apiErr *zendesk.Error
+	if !errors.As(err, &apiErr) || !apiErr.ExportLimited() {
+		return err
+	}
+	after := ""
+	if waited > 0 {
+		after = fmt.Sprintf(" after waiting %s", waited.Round(time.Second))
+	}
+	when := "in about a minute"
+	if apiErr.RetryAfter > 0 {
+		wait := apiErr.RetryAfter.Round(time.Second)
+		when = fmt.Sprintf("in %s, at %s", wait, c.now().Add(wait).Format("15:04:05 MST"))
+	}
+	return fmt.Errorf("export refused (429)%s: Zendesk allows one audit log export per minute per account, and that limit refused this one; it allows the next try %s", after, when)
 }
 
 // recordWriter prints records as JSON lines or as a table.

@@ -59,7 +59,9 @@ Commands:
   export      Ask Zendesk for a CSV export of the matching audit logs. Zendesk
               prepares it out of band and emails a download link to the user
               of the credentials; nothing is downloaded here. Zendesk allows
-              one export per minute per account.
+              one export per minute per account: when it refuses one (429),
+              export waits as long as Zendesk asks and tries again, for at
+              most 2 minutes in all.
   checkpoint  Show, set or delete the receiver's checkpoint in a file_storage
               directory. Stop the collector first: while it runs it holds the
               storage locked.
@@ -126,6 +128,9 @@ type cli struct {
 	stdout io.Writer
 	stderr io.Writer
 	now    func() time.Time
+	// sleep spends the API client's waits; nil means a timer (tests move
+	// a fake clock on instead).
+	sleep func(ctx context.Context, d time.Duration) error
 }
 
 // usageError is a mistake in the command line; the command it belongs to
@@ -151,6 +156,11 @@ func run(ctx context.Context, args []string, env func(string) string, stdin io.R
 		env = func(string) string { return "" }
 	}
 	c := &cli{env: env, stdin: stdin, stdout: stdout, stderr: stderr, now: time.Now}
+	return c.run(ctx, args)
+}
+
+// run runs one command line and returns the exit code.
+func (c *cli) run(ctx context.Context, args []string) int {
 	return c.exitCode(c.dispatch(ctx, args))
 }
 
