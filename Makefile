@@ -169,7 +169,8 @@ E2E_ARGS ?= --duration 30s
 e2e: $(COLLECTOR) $(SIM)
 	cd cmd && $(GO) run ./zendesk-e2e --collector ../$(COLLECTOR) --sim ../$(SIM) --config-dir ../e2e $(E2E_ARGS)
 
-# Go benchmarks of cmd/bench and internal/convert, BENCH_COUNT runs each, saved
+# Go benchmarks of cmd/bench, internal/convert and internal/detect (the
+# detection rules per record, next to decode+convert), BENCH_COUNT runs each, saved
 # in .tmp/bench.txt for benchstat; then one summary, `name: value` a line
 # (recorded in docs/performance.md). Fast check:
 #   make bench BENCH_COUNT=1 BENCH_ARGS=--quick
@@ -177,7 +178,7 @@ BENCH_COUNT ?= 6
 BENCH_ARGS ?=
 bench: build
 	@mkdir -p .tmp
-	{ ZENDESK_SIM=$(CURDIR)/$(SIM) $(GO) test -run '^$$' -bench . -benchmem -count $(BENCH_COUNT) ./internal/convert/ && \
+	{ ZENDESK_SIM=$(CURDIR)/$(SIM) $(GO) test -run '^$$' -bench . -benchmem -count $(BENCH_COUNT) ./internal/convert/ ./internal/detect/ && \
 	  cd cmd && ZENDESK_SIM=$(CURDIR)/$(SIM) $(GO) test -run '^$$' -bench . -benchmem -count $(BENCH_COUNT) ./bench/; } | tee .tmp/bench.txt
 	cd cmd && $(GO) run ./benchsummary --collector ../$(COLLECTOR) --sim ../$(SIM) $(BENCH_ARGS)
 

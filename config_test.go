@@ -47,6 +47,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 	assert.True(t, cfg.ResourceAttributes.ServerAddress.Enabled)
 	assert.True(t, cfg.ResourceAttributes.ZendeskSubdomain.Enabled)
 	assert.Equal(t, "https://acme.zendesk.com", cfg.baseURL())
+	assert.Equal(t, DetectionsConfig{Enabled: true}, cfg.Detections, "every rule is on by default")
 }
 
 func TestLoadConfigFull(t *testing.T) {
@@ -72,9 +73,27 @@ func TestLoadConfigFull(t *testing.T) {
 	assert.False(t, cfg.ResourceAttributes.ServerAddress.Enabled, "switched off")
 	assert.True(t, cfg.ResourceAttributes.ZendeskSubdomain.Enabled, "on by default")
 	want.ResourceAttributes = cfg.ResourceAttributes // also records which switches the user set
+	want.Detections = DetectionsConfig{Enabled: true, DisabledRules: []string{"user_unsuspended", "mobile_app_access_enabled"}}
 	assert.Equal(t, want, cfg)
 	assert.Equal(t, "acme", cfg.subdomain(), "the subdomain is known from a zendesk.com endpoint")
 	assert.Equal(t, time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), cfg.startTime(time.Now()), "start_time wins over initial_lookback")
+}
+
+func TestLoadConfigDetectionsOff(t *testing.T) {
+	cfg := loadConfig(t, "detections_off")
+	require.NoError(t, confmap.Validate(cfg))
+	assert.Equal(t, DetectionsConfig{Enabled: false}, cfg.Detections)
+	d, err := cfg.Detections.detector()
+	require.NoError(t, err)
+	assert.Nil(t, d, "no detector: every record stays at INFO")
+}
+
+func TestLoadConfigUnknownRuleFailsNamingIt(t *testing.T) {
+	cfg := loadConfig(t, "unknown_rule")
+	err := confmap.Validate(cfg)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "`detections.disabled_rules`: unknown rule \"two_factor_disable\"")
+	assert.Contains(t, err.Error(), "two_factor_disabled", "the message lists the rules")
 }
 
 func TestConfigValidationNamesTheKey(t *testing.T) {
@@ -115,6 +134,10 @@ func TestConfigValidationNamesTheKey(t *testing.T) {
 		{"negative budget", func(c *Config) { c.MaxRequestsPerMinute = -1 }, "`max_requests_per_minute` must not be negative"},
 		{"source id without type", func(c *Config) { c.Filter.SourceID = 123 }, "`filter.source_id` requires `filter.source_type`"},
 		{"bad ip filter", func(c *Config) { c.Filter.IPAddress = "not-an-ip" }, "`filter.ip_address` \"not-an-ip\" is not an IP address"},
+		{"unknown rule", func(c *Config) { c.Detections.DisabledRules = []string{"admin_assigned"} }, "`detections.disabled_rules`: unknown rule \"admin_assigned\""},
+		{"unknown rule with detections off", func(c *Config) {
+			c.Detections = DetectionsConfig{Enabled: false, DisabledRules: []string{"nope"}}
+		}, "unknown rule \"nope\""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

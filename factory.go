@@ -43,6 +43,7 @@ func createDefaultConfig() component.Config {
 		MaxRequestsPerMinute: defaultMaxRequestsPerMinute,
 		BackOffConfig:        configretry.NewDefaultBackOffConfig(),
 		ResourceAttributes:   metadata.DefaultResourceAttributesConfig(),
+		Detections:           DetectionsConfig{Enabled: true},
 	}
 }
 

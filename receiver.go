@@ -66,6 +66,10 @@ func newLogsReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*l
 	if err != nil {
 		return nil, err
 	}
+	detector, err := cfg.Detections.detector()
+	if err != nil {
+		return nil, fmt.Errorf("detections: %w", err)
+	}
 	return &logsReceiver{
 		cfg:     cfg,
 		set:     set,
@@ -77,6 +81,7 @@ func newLogsReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*l
 			Resource:     newResource(cfg),
 			ScopeName:    metadata.ScopeName,
 			ScopeVersion: set.BuildInfo.Version,
+			Detector:     detector,
 		},
 		now: time.Now,
 	}, nil

@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	semconv "go.opentelemetry.io/otel/semconv/v1.38.0"
 
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/detect"
 	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesk"
 )
 
@@ -55,6 +56,9 @@ type Settings struct {
 	// ScopeName and ScopeVersion name the instrumentation scope.
 	ScopeName    string
 	ScopeVersion string
+	// Detector sets each record's severity and flags records with the
+	// security_rule attributes; nil leaves every record at INFO.
+	Detector *detect.Detector
 }
 
 // Logs returns one resource, one scope, and one log record per audit log.
@@ -73,7 +77,9 @@ func Logs(records []zendesk.AuditLog, s Settings, observed time.Time) plog.Logs 
 	lrs.EnsureCapacity(len(records))
 	obs := pcommon.NewTimestampFromTime(observed)
 	for i := range records {
-		fill(lrs.AppendEmpty(), &records[i], obs)
+		lr := lrs.AppendEmpty()
+		fill(lr, &records[i], obs)
+		setSeverity(lr, &records[i], s.Detector)
 	}
 	return ld
 }

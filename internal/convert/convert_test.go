@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/detect"
 	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesk"
 )
 
@@ -24,6 +25,7 @@ var settings = Settings{
 	Resource:     resource(map[string]any{"zendesk.subdomain": "acme", "server.address": "acme.zendesk.com"}),
 	ScopeName:    "github.com/zendesk-audit-otel/zendeskauditlogsreceiver",
 	ScopeVersion: "1.2.3",
+	Detector:     mustDetector(),
 }
 
 func resource(attrs map[string]any) pcommon.Resource {
@@ -32,6 +34,15 @@ func resource(attrs map[string]any) pcommon.Resource {
 		panic(err)
 	}
 	return r
+}
+
+// mustDetector is the receiver's default: every rule on.
+func mustDetector() *detect.Detector {
+	d, err := detect.New(nil)
+	if err != nil {
+		panic(err)
+	}
+	return d
 }
 
 var observed = time.Date(2024, 5, 1, 11, 35, 0, 0, time.UTC)
