@@ -641,3 +641,43 @@ func TestTLSSettingsAreHonoured(t *testing.T) {
 	sink, _ := run(cfg)
 	requireExactly(t, simIDs(sim), sink)
 }
+
+func TestConsumerRetriesEndAtMaxElapsedTimeAndThePageStaysUnread(t *testing.T) {
+	e := newEnv(t)
+	e.sim.Generate(50, time.Now().Add(-time.Hour), time.Now().Add(-time.Minute))
+	e.cfg.BackOffConfig.MaxElapsedTime = 300 * time.Millisecond
+	next := &flakyConsumer{failures: 1 << 30, err: errors.New("memory limiter: data refused")}
+	host := &storageHost{StorageHost: storagetest.NewStorageHost()}
+	r := e.start(t, next, host)
+
+	require.Eventually(t, func() bool {
+		return len(e.logs.FilterMessageSnippet("Polling the Zendesk audit log failed").All()) == 1
+	}, 10*time.Second, 10*time.Millisecond)
+	began := time.Now()
+	require.NoError(t, r.Shutdown(context.Background()))
+	assert.Less(t, time.Since(began), 2*time.Second)
+
+	failed := e.logs.FilterMessageSnippet("Polling the Zendesk audit log failed").All()[0]
+	assert.Contains(t, fmt.Sprint(failed.ContextMap()["error"]), "retries are over")
+	assert.Contains(t, fmt.Sprint(failed.ContextMap()["error"]), "maximum elapsed time")
+	retries := len(e.logs.FilterMessageSnippet("retryable error").All())
+	assert.Greater(t, retries, 1, "retried until max_elapsed_time")
+	assert.Equal(t, retries+1, next.refused, "each refusal but the last was retried; none after giving up")
+	assert.Zero(t, next.LogRecordCount())
+	assert.Equal(t, []componentstatus.Status{componentstatus.StatusRecoverableError}, host.statuses())
+}
+
+func TestConsumerRetriesDisabledLeaveThePageToTheNextPoll(t *testing.T) {
+	e := newEnv(t)
+	e.sim.Generate(50, time.Now().Add(-time.Hour), time.Now().Add(-time.Minute))
+	e.cfg.BackOffConfig.Enabled = false
+	e.cfg.PollInterval = 100 * time.Millisecond
+	next := &flakyConsumer{failures: 1, err: errors.New("memory limiter: data refused")}
+	r := e.start(t, next, componenttest.NewNopHost())
+	defer func() { require.NoError(t, r.Shutdown(context.Background())) }()
+
+	requireExactly(t, simIDs(e.sim), &next.LogsSink)
+	assert.Equal(t, 1, next.refused)
+	assert.Empty(t, e.logs.FilterMessageSnippet("retryable error").All(), "no retry within the poll")
+	assert.Len(t, e.logs.FilterMessageSnippet("Polling the Zendesk audit log failed").All(), 1)
+}

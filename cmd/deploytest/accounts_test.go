@@ -17,7 +17,6 @@ import (
 
 	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/cmd/internal/childproc"
 	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/cmd/internal/otlpfile"
-	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/convert"
 	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesksim"
 )
 
@@ -31,6 +30,8 @@ type account struct {
 }
 
 const (
+	// serverAddress is the resource attribute that names the API host.
+	serverAddress     = "server.address"
 	recordsPerAccount = 1500
 	// Two pages a second per account: the stop lands mid-backfill.
 	requestsPerMinute = 120
@@ -123,7 +124,7 @@ func TestManyAccountsDeliverTheirOwnRecordsOnceAcrossARestart(t *testing.T) {
 		require.NoError(t, err)
 		seen := map[string]map[int64]bool{}
 		for _, r := range recs {
-			h := r.Resource[convert.AttrServerAddress]
+			h := r.Resource[serverAddress]
 			if seen[h] == nil {
 				seen[h] = map[int64]bool{}
 			}
@@ -161,7 +162,7 @@ func TestManyAccountsDeliverTheirOwnRecordsOnceAcrossARestart(t *testing.T) {
 	for _, a := range accounts {
 		count := map[int64]int{}
 		for _, r := range recs {
-			if r.Resource[convert.AttrServerAddress] == a.host {
+			if r.Resource[serverAddress] == a.host {
 				count[r.ID]++
 			}
 		}

@@ -18,6 +18,8 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/convert"
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/detect"
 	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesk"
 )
 
@@ -37,6 +39,7 @@ type listOpts struct {
 	limit    int
 	pageSize int
 	output   string
+	flagged  bool
 }
 
 func listFlags() (*flag.FlagSet, *listOpts) {
@@ -48,6 +51,7 @@ func listFlags() (*flag.FlagSet, *listOpts) {
 	fs.IntVar(&o.limit, "limit", 0, "stop after `N` records, 0 for all")
 	fs.IntVar(&o.pageSize, "page-size", zendesk.MaxPageSize, "`N` records per request, 1..100")
 	fs.StringVar(&o.output, "output", outputJSON, "`format`: json (one object per line) or table")
+	fs.BoolVar(&o.flagged, "flagged", false, "only records a detection rule flags (README: Detections); the API has no such filter, so every page of the window is read")
 	return fs, o
 }
 
@@ -89,8 +93,12 @@ func (c *cli) cmdList(ctx context.Context, args []string) error {
 		return err
 	}
 
+	detector, err := detect.New(nil)
+	if err != nil {
+		return err
+	}
 	pageSize := o.pageSize
-	if o.limit > 0 {
+	if o.limit > 0 && !o.flagged {
 		pageSize = min(pageSize, o.limit)
 	}
 	// The progress line is erased before anything reaches stdout, which
@@ -112,7 +120,11 @@ func (c *cli) cmdList(ctx context.Context, args []string) error {
 			return finish(err)
 		}
 		for i := range page.AuditLogs {
-			if err := out.write(&page.AuditLogs[i]); err != nil {
+			rule := detector.MatchAuditLog(&page.AuditLogs[i])
+			if o.flagged && rule == nil {
+				continue
+			}
+			if err := out.write(&page.AuditLogs[i], rule); err != nil {
 				return err
 			}
 			n++
@@ -270,16 +282,21 @@ func newRecordWriter(cmd, format string, w io.Writer) (*recordWriter, error) {
 	case outputJSON:
 	case outputTable:
 		rw.table = tabwriter.NewWriter(rw.buf, 0, 8, 2, ' ', 0)
-		fmt.Fprintln(rw.table, "CREATED_AT\tID\tACTION\tACTOR\tSOURCE_TYPE\tSOURCE\tDESCRIPTION")
+		fmt.Fprintln(rw.table, "CREATED_AT\tID\tACTION\tACTOR\tSOURCE_TYPE\tSOURCE\tRULE\tDESCRIPTION")
 	default:
 		return nil, usagef(cmd, "--output must be json or table, got %q", format)
 	}
 	return rw, nil
 }
 
-func (rw *recordWriter) write(r *zendesk.AuditLog) error {
+// write prints r; rule is the detection rule that flags it, or nil.
+func (rw *recordWriter) write(r *zendesk.AuditLog, rule *detect.Rule) error {
 	if rw.table == nil {
 		b, err := json.Marshal(r)
+		if err != nil {
+			return err
+		}
+		b, err = withDetection(b, rule)
 		if err != nil {
 			return err
 		}
@@ -287,11 +304,48 @@ func (rw *recordWriter) write(r *zendesk.AuditLog) error {
 		_, err = rw.buf.Write(b)
 		return err
 	}
-	_, err := fmt.Fprintf(rw.table, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+	ruleName := "-"
+	if rule != nil {
+		ruleName = rule.Name
+	}
+	_, err := fmt.Fprintf(rw.table, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
 		createdAt(r), optInt(r.ID), cell(r.Action),
 		nameOrID(r.ActorName, r.ActorID), cell(r.SourceType),
-		nameOrID(r.SourceLabel, r.SourceID), firstLine(r.ChangeDescription.Value, descriptionWidth))
+		nameOrID(r.SourceLabel, r.SourceID), ruleName, firstLine(r.ChangeDescription.Value, descriptionWidth))
 	return err
+}
+
+// detection is what a JSON line adds to the record: the severity the
+// receiver gives it, and the rule that flags it.
+type detection struct {
+	Severity     string        `json:"severity"`
+	SecurityRule *securityRule `json:"security_rule,omitempty"`
+}
+
+// securityRule holds the receiver's security_rule.* attributes.
+type securityRule struct {
+	Name      string `json:"name"`
+	Category  string `json:"category"`
+	Reference string `json:"reference"`
+}
+
+// withDetection adds the members of detection to the JSON object record.
+func withDetection(record []byte, rule *detect.Rule) ([]byte, error) {
+	_, text := convert.Severity(rule)
+	d := detection{Severity: text}
+	if rule != nil {
+		d.SecurityRule = &securityRule{Name: rule.Name, Category: rule.Category, Reference: rule.Reference()}
+	}
+	members, err := json.Marshal(d)
+	if err != nil {
+		return nil, err
+	}
+	record = bytes.TrimRight(record, " \n")
+	out := record[:len(record)-1] // drop the closing brace
+	if len(out) > 1 {
+		out = append(out, ',')
+	}
+	return append(out, members[1:]...), nil
 }
 
 // streams reports whether output may go out page by page: JSON lines do, so

@@ -318,7 +318,7 @@ func TestListTableGolden(t *testing.T) {
 	// An empty listing is the header alone.
 	r := a.run(t, "list", "--output", "table", "--action", "nothing")
 	require.Equal(t, 0, r.code, r.stderr)
-	assert.Equal(t, "CREATED_AT  ID  ACTION  ACTOR  SOURCE_TYPE  SOURCE  DESCRIPTION\n", r.stdout)
+	assert.Equal(t, "CREATED_AT  ID  ACTION  ACTOR  SOURCE_TYPE  SOURCE  RULE  DESCRIPTION\n", r.stdout)
 }
 
 func checkGolden(t *testing.T, name, got string) {

@@ -36,8 +36,9 @@ const usageText = `zendesk-audit: read the Zendesk audit log, and inspect or mov
 checkpoint of the zendesk_audit_logs receiver.
 
 Usage:
-  zendesk-audit list   [connection flags] [filter flags] [--sort asc|desc]
-                       [--limit N] [--page-size N] [--output json|table]
+  zendesk-audit list   [connection flags] [filter flags] [--flagged]
+                       [--sort asc|desc] [--limit N] [--page-size N]
+                       [--output json|table]
   zendesk-audit show   [connection flags] [--output json|table] ID
   zendesk-audit export [connection flags] [filter flags]
   zendesk-audit checkpoint show  --storage-dir DIR [storage flags] [--json]
@@ -48,7 +49,12 @@ Usage:
 Commands:
   list        List audit logs, newest first by default, with cursor pagination.
               Output: one JSON object per line with the API's own field names
-              (fields unknown to this tool included), or an aligned table.
+              (fields unknown to this tool included) plus "severity" (ERROR,
+              WARN or INFO, as the receiver sets it) and, on a record a
+              detection rule flags, "security_rule" {name, category,
+              reference}; or an aligned table with a RULE column.
+              --flagged lists only flagged records: the dangerous changes of
+              the last 7 days are 'list --flagged --since 7d --output table'.
   show        Show one audit log by id.
   export      Ask Zendesk for a CSV export of the matching audit logs. Zendesk
               prepares it out of band and emails a download link to the user

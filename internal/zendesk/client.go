@@ -71,9 +71,10 @@ const (
 // Hooks observe the client, e.g. for metrics. Each may be nil. They are
 // called synchronously and must be quick.
 type Hooks struct {
-	// OnResponse is called once per request with its status code, 0 when
-	// no response arrived.
-	OnResponse func(op string, statusCode int)
+	// OnRequest is called once per request sent, when its outcome is
+	// known: the status code (0 when no response arrived) and the failure
+	// (nil when the request succeeded; see Error.Type).
+	OnRequest func(op string, statusCode int, err *Error)
 	// OnWait is called before the client waits.
 	OnWait func(reason WaitReason, d time.Duration)
 	// OnRateLimit is called with what a response said of the budget.
@@ -371,7 +372,7 @@ func (c *Client) hookWait(reason WaitReason, d time.Duration) {
 }
 
 // once sends one request and returns nil or an *Error.
-func (c *Client) once(ctx context.Context, op, method, target string, out any) *Error {
+func (c *Client) once(ctx context.Context, op, method, target string, out any) (apiErr *Error) {
 	ctx, cancel := context.WithTimeout(ctx, c.opts.RequestTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, target, http.NoBody)
@@ -383,15 +384,16 @@ func (c *Client) once(ctx context.Context, op, method, target string, out any) *
 	if c.auth != "" {
 		req.Header.Set("Authorization", c.auth)
 	}
+	status := 0 // until a response arrives
+	defer func() { c.hookRequest(op, status, apiErr) }()
 	resp, err := c.http.Do(req)
 	if err != nil {
 		if resp != nil {
 			// CheckRedirect refused a redirect (resp is the redirect, its
 			// body closed): asking again would get the same answer.
-			c.hookResponse(op, resp.StatusCode)
+			status = resp.StatusCode
 			return &Error{Kind: KindUnknown, Op: op, StatusCode: resp.StatusCode, Err: scrubURLError(err)}
 		}
-		c.hookResponse(op, 0)
 		kind := KindNetwork
 		var certErr *tls.CertificateVerificationError
 		if errors.As(err, &certErr) {
@@ -400,7 +402,7 @@ func (c *Client) once(ctx context.Context, op, method, target string, out any) *
 		return &Error{Kind: kind, Op: op, Err: scrubURLError(err)}
 	}
 	defer resp.Body.Close()
-	c.hookResponse(op, resp.StatusCode)
+	status = resp.StatusCode
 	c.observeRateLimit(resp.Header)
 
 	buf := c.getBody()
@@ -434,9 +436,9 @@ func (c *Client) once(ctx context.Context, op, method, target string, out any) *
 	return nil
 }
 
-func (c *Client) hookResponse(op string, status int) {
-	if c.opts.Hooks.OnResponse != nil {
-		c.opts.Hooks.OnResponse(op, status)
+func (c *Client) hookRequest(op string, status int, err *Error) {
+	if c.opts.Hooks.OnRequest != nil {
+		c.opts.Hooks.OnRequest(op, status, err)
 	}
 }
 
