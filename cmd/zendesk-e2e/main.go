@@ -518,6 +518,7 @@ func (r *runner) execute(ctx context.Context) (summary, error) {
 		DupPerKill:  r.variant.duplicatesPerKill(r.collectorParams("")),
 		comparison:  cmp,
 		NoID:        content.NoID,
+		BadUID:      content.BadUID,
 		Kills:       r.kills,
 		AckKills:    r.ackKills,
 		AckIDs:      len(r.ackIDs),
