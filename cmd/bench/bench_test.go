@@ -24,7 +24,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func BenchmarkDecodeConvertPage(b *testing.B) { DecodeConvertPage(b) }
+func BenchmarkDecodePage(b *testing.B) { DecodePage(b) }
 
 func BenchmarkDecodeCursorPageConvertPage(b *testing.B) { DecodeCursorPageConvertPage(b) }
 
