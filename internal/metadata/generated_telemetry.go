@@ -23,13 +23,14 @@ func Tracer(settings component.TelemetrySettings) trace.Tracer {
 // TelemetryBuilder provides an interface for components to report telemetry
 // as defined in metadata and user config.
 type TelemetryBuilder struct {
-	meter                          metric.Meter
-	mu                             sync.Mutex
-	registrations                  []metric.Registration
-	ZendeskAuditLogsAPIRequests    metric.Int64Counter
-	ZendeskAuditLogsCheckpointLag  metric.Float64Gauge
-	ZendeskAuditLogsRateLimitWaits metric.Int64Counter
-	ZendeskAuditLogsRecordsDropped metric.Int64Counter
+	meter                            metric.Meter
+	mu                               sync.Mutex
+	registrations                    []metric.Registration
+	ZendeskAuditLogsAPIRequests      metric.Int64Counter
+	ZendeskAuditLogsCheckpointLag    metric.Float64Gauge
+	ZendeskAuditLogsRateLimitWaits   metric.Int64Counter
+	ZendeskAuditLogsRecordsDropped   metric.Int64Counter
+	ZendeskAuditLogsRecordsMalformed metric.Int64Counter
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -82,6 +83,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	builder.ZendeskAuditLogsRecordsDropped, err = builder.meter.Int64Counter(
 		"otelcol_zendesk_audit_logs_records_dropped",
 		metric.WithDescription("Audit log records dropped because the next consumer returned a permanent error. [Development]"),
+		metric.WithUnit("{records}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ZendeskAuditLogsRecordsMalformed, err = builder.meter.Int64Counter(
+		"otelcol_zendesk_audit_logs_records_malformed",
+		metric.WithDescription("Audit log records delivered with at least one field of an unexpected JSON type (kept, with its own type, under the usual attribute name). [Development]"),
 		metric.WithUnit("{records}"),
 	)
 	errs = errors.Join(errs, err)
