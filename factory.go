@@ -42,6 +42,8 @@ func createDefaultConfig() component.Config {
 		PageSize:             defaultPageSize,
 		MaxRequestsPerMinute: defaultMaxRequestsPerMinute,
 		BackOffConfig:        configretry.NewDefaultBackOffConfig(),
+		ResourceAttributes:   metadata.DefaultResourceAttributesConfig(),
+		Detections:           DetectionsConfig{Enabled: true},
 	}
 }
 

@@ -6,10 +6,12 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/featuregate"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/xpdata/pref"
 
 	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/convert"
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/detect"
 	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesk"
 	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesksim"
 )
@@ -18,12 +20,29 @@ import (
 // [DecodeCursorPageConvertPage]: a full page of the API.
 const PageRecords = 100
 
-// convertSettings are those of internal/convert's tests.
+// convertSettings are those of internal/convert's tests, with every
+// detection rule on, as the receiver runs by default.
 var convertSettings = convert.Settings{
-	Subdomain:     "acme",
-	ServerAddress: "acme.zendesk.com",
-	ScopeName:     "github.com/zendesk-audit-otel/zendeskauditlogsreceiver",
-	ScopeVersion:  "1.2.3",
+	Resource:     benchResource(),
+	ScopeName:    "github.com/zendesk-audit-otel/zendeskauditlogsreceiver",
+	ScopeVersion: "1.2.3",
+	Detector:     allRules(),
+}
+
+func benchResource() pcommon.Resource {
+	r := pcommon.NewResource()
+	r.Attributes().PutStr("zendesk.subdomain", "acme")
+	r.Attributes().PutStr("server.address", "acme.zendesk.com")
+	return r
+}
+
+// allRules is a Detector with every rule on.
+func allRules() *detect.Detector {
+	d, err := detect.New(nil)
+	if err != nil {
+		panic(err) // the table's own names: cannot fail
+	}
+	return d
 }
 
 // DecodeCursorPageConvert decodes a page with zendesk.DecodeCursorPage, the

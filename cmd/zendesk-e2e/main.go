@@ -437,6 +437,7 @@ func (r *runner) execute(ctx context.Context) (summary, error) {
 		Seed:        o.seed,
 		comparison:  cmp,
 		NoID:        content.NoID,
+		BadUID:      content.BadUID,
 		Kills:       r.kills,
 		AckKills:    r.ackKills,
 		AckIDs:      len(r.ackIDs),

@@ -78,8 +78,9 @@ type simStats struct {
 type summary struct {
 	Seed int64
 	comparison
-	NoID  int // log records in the sink without an id
-	Kills int // SIGKILLs of the collector under test
+	NoID   int // log records in the sink without an id
+	BadUID int // log records whose log.record.uid is missing or not their id
+	Kills  int // SIGKILLs of the collector under test
 	// AckKills are the kills that landed after the sink accepted an export
 	// and before the collector under test heard of it; AckIDs counts the
 	// records of those exports. Each must be delivered again after the
@@ -146,6 +147,9 @@ func (s summary) verdict() []string {
 	}
 	if s.NoID > 0 {
 		why = append(why, fmt.Sprintf("%d log records carry no %s attribute", s.NoID, idAttribute))
+	}
+	if s.BadUID > 0 {
+		why = append(why, fmt.Sprintf("%d log records carry no %s equal to their %s", s.BadUID, uidAttribute, idAttribute))
 	}
 	if s.Crashes > 0 {
 		why = append(why, fmt.Sprintf("the collector under test exited %d times on its own", s.Crashes))

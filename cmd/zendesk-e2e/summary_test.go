@@ -56,6 +56,7 @@ func TestVerdictFailures(t *testing.T) {
 		"violations":          {func(s *summary) { s.Stats.RetryAfterViolations = 1 }, "Retry-After"},
 		"oversize":            {func(s *summary) { s.Stats.OversizePageRequests = 2 }, "over 100 records"},
 		"no id":               {func(s *summary) { s.NoID = 1 }, "no zendesk.audit_log.id"},
+		"bad uid":             {func(s *summary) { s.BadUID = 2 }, "2 log records carry no log.record.uid equal to their zendesk.audit_log.id"},
 		"crash":               {func(s *summary) { s.Crashes = 1 }, "on its own"},
 		"empty":               {func(s *summary) { s.comparison = compare(nil, nil) }, "nothing was checked"},
 		"run error":           {func(s *summary) { s.Errors = []string{"sink did not stop"} }, "sink did not stop"},

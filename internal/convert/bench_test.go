@@ -29,7 +29,8 @@ func BenchmarkDecodeCursorPageConvertPage(b *testing.B) {
 	perRecord(b, 100)
 }
 
-// BenchmarkLogs is Logs alone, on records decoded beforehand.
+// BenchmarkLogs is Logs alone, on records decoded beforehand, with every
+// detection rule on (the default).
 func BenchmarkLogs(b *testing.B) {
 	p, err := zendesk.DecodeCursorPage(zendesksim.SamplePage(100))
 	if err != nil {
@@ -48,4 +49,24 @@ func BenchmarkLogs(b *testing.B) {
 
 func perRecord(b *testing.B, n int) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/record")
+}
+
+// BenchmarkLogsWithoutDetections is BenchmarkLogs with detections off
+// (detections.enabled: false): the difference is what the rules cost.
+func BenchmarkLogsWithoutDetections(b *testing.B) {
+	p, err := zendesk.DecodeCursorPage(zendesksim.SamplePage(100))
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := settings
+	s.Detector = nil
+	observed := time.Now()
+	b.ReportAllocs()
+	for b.Loop() {
+		ld := Logs(p.AuditLogs, s, observed)
+		if ld.LogRecordCount() != 100 {
+			b.Fatal("wrong count")
+		}
+	}
+	perRecord(b, 100)
 }

@@ -4,47 +4,61 @@ package convert
 import (
 	"maps"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
+	semconv "go.opentelemetry.io/otel/semconv/v1.38.0"
 
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/detect"
 	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesk"
 )
 
 // EventName is the event name of every log record made here.
 const EventName = "zendesk.audit_log"
 
+// SchemaURL is the semantic conventions version the names here follow
+// (also metadata.yaml's sem_conv_version).
+const SchemaURL = semconv.SchemaURL
+
 // Attribute names. Those of fields not named here are
 // AttributePrefix + the field's JSON name.
 const (
-	AttributePrefix       = "zendesk.audit_log."
-	AttrID                = "zendesk.audit_log.id"
-	AttrAction            = "zendesk.audit_log.action"
-	AttrActionLabel       = "zendesk.audit_log.action_label"
-	AttrActorID           = "zendesk.audit_log.actor.id"
-	AttrActorName         = "zendesk.audit_log.actor.name"
-	AttrSourceID          = "zendesk.audit_log.source.id"
-	AttrSourceType        = "zendesk.audit_log.source.type"
-	AttrSourceLabel       = "zendesk.audit_log.source.label"
-	AttrClientAddress     = "client.address"
-	AttrURLFull           = "url.full"
-	AttrZendeskSubdomain  = "zendesk.subdomain"
-	AttrServerAddress     = "server.address"
+	AttributePrefix = "zendesk.audit_log."
+	AttrID          = "zendesk.audit_log.id"
+	// AttrLogRecordUID is the audit log id as a string: unique within the
+	// account, so that a backend or processor can drop the duplicates a
+	// crash may cause.
+	AttrLogRecordUID  = string(semconv.LogRecordUIDKey)
+	AttrAction        = "zendesk.audit_log.action"
+	AttrActionLabel   = "zendesk.audit_log.action_label"
+	AttrActorID       = "zendesk.audit_log.actor.id"
+	AttrActorName     = "zendesk.audit_log.actor.name"
+	AttrSourceID      = "zendesk.audit_log.source.id"
+	AttrSourceType    = "zendesk.audit_log.source.type"
+	AttrSourceLabel   = "zendesk.audit_log.source.label"
+	AttrClientAddress = string(semconv.ClientAddressKey)
+	// AttrURL is the record's own API link. Not url.full: that names the
+	// URL of an HTTP request, which this is not.
+	AttrURL               = "zendesk.audit_log.url"
 	attrCountPerRecordMax = 10
 )
 
 // Settings are what every log record of a receiver shares.
 type Settings struct {
-	// Subdomain of the account, empty when not known.
-	Subdomain string
-	// ServerAddress is the API host.
-	ServerAddress string
+	// Resource is copied into every plog.Logs (metadata.ResourceBuilder
+	// makes it, with the resource attributes the user left on). The zero
+	// value means an empty resource.
+	Resource pcommon.Resource
 	// ScopeName and ScopeVersion name the instrumentation scope.
 	ScopeName    string
 	ScopeVersion string
+	// Detector sets each record's severity and flags records with the
+	// security_rule attributes; nil leaves every record at INFO.
+	Detector *detect.Detector
 }
 
 // Logs returns one resource, one scope, and one log record per audit log.
@@ -52,12 +66,9 @@ type Settings struct {
 func Logs(records []zendesk.AuditLog, s Settings, observed time.Time) plog.Logs {
 	ld := plog.NewLogs()
 	rl := ld.ResourceLogs().AppendEmpty()
-	res := rl.Resource().Attributes()
-	if s.Subdomain != "" {
-		res.PutStr(AttrZendeskSubdomain, s.Subdomain)
-	}
-	if s.ServerAddress != "" {
-		res.PutStr(AttrServerAddress, s.ServerAddress)
+	rl.SetSchemaUrl(SchemaURL)
+	if s.Resource != (pcommon.Resource{}) {
+		s.Resource.CopyTo(rl.Resource())
 	}
 	sl := rl.ScopeLogs().AppendEmpty()
 	sl.Scope().SetName(s.ScopeName)
@@ -66,7 +77,9 @@ func Logs(records []zendesk.AuditLog, s Settings, observed time.Time) plog.Logs 
 	lrs.EnsureCapacity(len(records))
 	obs := pcommon.NewTimestampFromTime(observed)
 	for i := range records {
-		fill(lrs.AppendEmpty(), &records[i], obs)
+		lr := lrs.AppendEmpty()
+		fill(lr, &records[i], obs)
+		setSeverity(lr, &records[i], s.Detector)
 	}
 	return ld
 }
@@ -85,6 +98,9 @@ func fill(lr plog.LogRecord, a *zendesk.AuditLog, observed pcommon.Timestamp) {
 	attrs := lr.Attributes()
 	attrs.EnsureCapacity(attrCount(a))
 	putInt(attrs, AttrID, a.ID)
+	if id, ok := a.ID.Get(); ok {
+		attrs.PutStr(AttrLogRecordUID, strconv.FormatInt(id, 10))
+	}
 	putStr(attrs, AttrAction, a.Action)
 	putStr(attrs, AttrActionLabel, a.ActionLabel)
 	putInt(attrs, AttrActorID, a.ActorID)
@@ -93,7 +109,7 @@ func fill(lr plog.LogRecord, a *zendesk.AuditLog, observed pcommon.Timestamp) {
 	putStr(attrs, AttrSourceType, a.SourceType)
 	putStr(attrs, AttrSourceLabel, a.SourceLabel)
 	putStr(attrs, AttrClientAddress, a.IPAddress)
-	putStr(attrs, AttrURLFull, a.URL)
+	putStr(attrs, AttrURL, a.URL)
 	if len(a.Extra) > 0 {
 		for _, name := range slices.Sorted(maps.Keys(a.Extra)) {
 			if name == zendesk.FieldChangeDescription { // of an unexpected type
@@ -130,7 +146,7 @@ func attributeName(name string) string {
 	case zendesk.FieldIPAddress:
 		return AttrClientAddress
 	case zendesk.FieldURL:
-		return AttrURLFull
+		return AttrURL
 	}
 	return AttributePrefix + name
 }
@@ -139,6 +155,9 @@ func attributeName(name string) string {
 // all, no larger than it needs to be.
 func attrCount(a *zendesk.AuditLog) int {
 	n := len(a.Extra)
+	if a.ID.Valid {
+		n++ // AttrLogRecordUID
+	}
 	for _, ok := range [attrCountPerRecordMax]bool{
 		a.ID.Valid, a.Action.Valid, a.ActionLabel.Valid, a.ActorID.Valid, a.ActorName.Valid,
 		a.SourceID.Valid, a.SourceType.Valid, a.SourceLabel.Valid, a.IPAddress.Valid, a.URL.Valid,

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -13,16 +14,34 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/detect"
 	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesk"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")
 
 var settings = Settings{
-	Subdomain:     "acme",
-	ServerAddress: "acme.zendesk.com",
-	ScopeName:     "github.com/zendesk-audit-otel/zendeskauditlogsreceiver",
-	ScopeVersion:  "1.2.3",
+	Resource:     resource(map[string]any{"zendesk.subdomain": "acme", "server.address": "acme.zendesk.com"}),
+	ScopeName:    "github.com/zendesk-audit-otel/zendeskauditlogsreceiver",
+	ScopeVersion: "1.2.3",
+	Detector:     mustDetector(),
+}
+
+func resource(attrs map[string]any) pcommon.Resource {
+	r := pcommon.NewResource()
+	if err := r.Attributes().FromRaw(attrs); err != nil {
+		panic(err)
+	}
+	return r
+}
+
+// mustDetector is the receiver's default: every rule on.
+func mustDetector() *detect.Detector {
+	d, err := detect.New(nil)
+	if err != nil {
+		panic(err)
+	}
+	return d
 }
 
 var observed = time.Date(2024, 5, 1, 11, 35, 0, 0, time.UTC)
@@ -52,6 +71,7 @@ func TestLogsMapping(t *testing.T) {
 	require.Equal(t, 1, ld.ResourceLogs().Len())
 	rl := ld.ResourceLogs().At(0)
 	assert.Equal(t, map[string]any{"zendesk.subdomain": "acme", "server.address": "acme.zendesk.com"}, rl.Resource().Attributes().AsRaw())
+	assert.Equal(t, "https://opentelemetry.io/schemas/1.38.0", rl.SchemaUrl())
 	sl := rl.ScopeLogs().At(0)
 	assert.Equal(t, settings.ScopeName, sl.Scope().Name())
 	lrs := sl.LogRecords()
@@ -64,6 +84,7 @@ func TestLogsMapping(t *testing.T) {
 	assert.Equal(t, "Role changed from Administrator to End User", first.Body().Str())
 	assert.Equal(t, map[string]any{
 		"zendesk.audit_log.id":           int64(498483000001),
+		"log.record.uid":                 "498483000001",
 		"zendesk.audit_log.action":       "update",
 		"zendesk.audit_log.action_label": "Updated",
 		"zendesk.audit_log.actor.id":     int64(1234),
@@ -72,7 +93,7 @@ func TestLogsMapping(t *testing.T) {
 		"zendesk.audit_log.source.type":  "user",
 		"zendesk.audit_log.source.label": "John Doe",
 		"client.address":                 "209.119.38.228",
-		"url.full":                       "https://acme.zendesk.com/api/v2/audit_logs/498483000001.json",
+		"zendesk.audit_log.url":          "https://acme.zendesk.com/api/v2/audit_logs/498483000001.json",
 	}, first.Attributes().AsRaw())
 
 	system := lrs.At(1)
@@ -91,12 +112,35 @@ func TestLogsMapping(t *testing.T) {
 	assert.Equal(t, "line one\nline two", lrs.At(2).Body().Str())
 }
 
-func TestLogsWithoutSubdomain(t *testing.T) {
+func TestEveryRecordWithAnIDHasItAsLogRecordUID(t *testing.T) {
+	records := readPage(t)
+	records = append(records, zendesk.AuditLog{}) // no id: nothing to name it by
+	lrs := Logs(records, settings, observed).ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+	require.Equal(t, 4, lrs.Len())
+	for i := range 3 {
+		id, ok := lrs.At(i).Attributes().Get(AttrID)
+		require.True(t, ok)
+		uid, ok := lrs.At(i).Attributes().Get(AttrLogRecordUID)
+		require.True(t, ok, "record %d", i)
+		assert.Equal(t, pcommon.ValueTypeStr, uid.Type())
+		assert.Equal(t, strconv.FormatInt(id.Int(), 10), uid.Str())
+	}
+	_, ok := lrs.At(3).Attributes().Get(AttrLogRecordUID)
+	assert.False(t, ok, "a record without id has no log.record.uid")
+}
+
+func TestLogsCopiesTheResource(t *testing.T) {
 	s := settings
-	s.Subdomain = ""
+	s.Resource = resource(map[string]any{"server.address": "acme.zendesk.com"})
 	ld := Logs(nil, s, observed)
-	assert.Equal(t, map[string]any{"server.address": "acme.zendesk.com"}, ld.ResourceLogs().At(0).Resource().Attributes().AsRaw())
+	got := ld.ResourceLogs().At(0).Resource()
+	assert.Equal(t, map[string]any{"server.address": "acme.zendesk.com"}, got.Attributes().AsRaw())
+	got.Attributes().PutStr("changed", "by a processor")
+	assert.Equal(t, 1, s.Resource.Attributes().Len(), "each plog.Logs has its own copy")
 	assert.Zero(t, ld.LogRecordCount())
+
+	s.Resource = pcommon.Resource{}
+	assert.Zero(t, Logs(nil, s, observed).ResourceLogs().At(0).Resource().Attributes().Len(), "the zero Resource is an empty one")
 }
 
 // A field of an unexpected JSON type keeps its value, with that value's
@@ -116,7 +160,7 @@ func TestMistypedFieldsKeepTheirValueUnderTheirAttribute(t *testing.T) {
 		{"id as a string", "id", `"498483000001"`, AttrID, "498483000001"},
 		{"id as a fraction", "id", `1.5`, AttrID, 1.5},
 		{"id beyond int64", "id", `9223372036854775808`, AttrID, 9223372036854775808.0},
-		{"url as a boolean", "url", `false`, AttrURLFull, false},
+		{"url as a boolean", "url", `false`, AttrURL, false},
 		{"created_at as a number", "created_at", `1714563164`, AttributePrefix + "created_at", int64(1714563164)},
 		{"created_at unparseable", "created_at", `"yesterday"`, AttributePrefix + "created_at", "yesterday"},
 	} {
@@ -128,8 +172,13 @@ func TestMistypedFieldsKeepTheirValueUnderTheirAttribute(t *testing.T) {
 			attrs := lr.Attributes().AsRaw()
 			assert.Equal(t, tc.want, attrs[tc.attr])
 			want := 6 // id, action, actor, source, ip_address and url
+			if tc.member != "id" {
+				want++ // log.record.uid, made only of an integer id
+			} else {
+				assert.NotContains(t, attrs, AttrLogRecordUID)
+			}
 			if tc.member == "created_at" {
-				want = 7 // and created_at, which is no attribute when it is a time
+				want++ // created_at, which is no attribute when it is a time
 			}
 			assert.Len(t, attrs, want, "every other field is there: %v", attrs)
 			if tc.attr != AttributePrefix+tc.member {

@@ -64,7 +64,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	var err, errs error
 	builder.ZendeskAuditLogsAPIRequests, err = builder.meter.Int64Counter(
 		"otelcol_zendesk_audit_logs_api_requests",
-		metric.WithDescription("Requests made to the Zendesk Audit Logs API, by HTTP status code (0 when no response was received). [Development]"),
+		metric.WithDescription("Requests made to the Zendesk Audit Logs API, by HTTP status code, and by error type for those that failed. [Development]"),
 		metric.WithUnit("{requests}"),
 	)
 	errs = errors.Join(errs, err)
@@ -76,7 +76,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	errs = errors.Join(errs, err)
 	builder.ZendeskAuditLogsRateLimitWaits, err = builder.meter.Int64Counter(
 		"otelcol_zendesk_audit_logs_rate_limit_waits",
-		metric.WithDescription("Times the receiver waited because of a rate limit (Retry-After, low remaining budget, or the client-side request budget). [Development]"),
+		metric.WithDescription("Times the receiver waited because of a rate limit, by reason. [Development]"),
 		metric.WithUnit("{waits}"),
 	)
 	errs = errors.Join(errs, err)

@@ -28,6 +28,9 @@ const (
 	DefaultMaxAttempts = 5
 	// DefaultRequestTimeout bounds one request, body included.
 	DefaultRequestTimeout = time.Minute
+	// DefaultMaxExportWait bounds how long Export waits for rate limits in
+	// all: two turns of the export limit (one per minute).
+	DefaultMaxExportWait = 2 * time.Minute
 )
 
 // Credentials authenticate requests. Set Email and APIToken, or
@@ -67,9 +70,10 @@ const (
 // Hooks observe the client, e.g. for metrics. Each may be nil. They are
 // called synchronously and must be quick.
 type Hooks struct {
-	// OnResponse is called once per request with its status code, 0 when
-	// no response arrived.
-	OnResponse func(op string, statusCode int)
+	// OnRequest is called once per request sent, when its outcome is
+	// known: the status code (0 when no response arrived) and the failure
+	// (nil when the request succeeded; see Error.Type).
+	OnRequest func(op string, statusCode int, err *Error)
 	// OnWait is called before the client waits.
 	OnWait func(reason WaitReason, d time.Duration)
 	// OnRateLimit is called with what a response said of the budget.
@@ -100,8 +104,17 @@ type Options struct {
 	RequestTimeout time.Duration
 	// MaxBodyBytes caps response bodies; 0 means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
-	UserAgent    string
-	Hooks        Hooks
+	// MaxExportWait bounds how long Export waits for rate limits in all
+	// before it gives up; 0 means DefaultMaxExportWait.
+	MaxExportWait time.Duration
+	UserAgent     string
+	Hooks         Hooks
+	// Now and Sleep are the client's clock, for tests: every wait (the
+	// server's Retry-After, pacing, the budget, backoff) is measured with
+	// Now and spent in Sleep. Nil means time.Now and a timer; Sleep must
+	// return ctx.Err() once ctx is done.
+	Now   func() time.Time
+	Sleep func(ctx context.Context, d time.Duration) error
 }
 
 // Client calls the Zendesk Audit Logs API. It is safe for concurrent use.
@@ -112,6 +125,7 @@ type Client struct {
 	opts    Options
 	limiter *rate.Limiter // nil without a budget
 	now     func() time.Time
+	sleep   func(ctx context.Context, d time.Duration) error
 	// secrets are credential strings that must never appear in an error,
 	// even when a server or proxy echoes them back.
 	secrets []string
@@ -158,6 +172,15 @@ func New(opts Options) (*Client, error) {
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = DefaultMaxBodyBytes
 	}
+	if opts.MaxExportWait <= 0 {
+		opts.MaxExportWait = DefaultMaxExportWait
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Sleep == nil {
+		opts.Sleep = sleep
+	}
 	if opts.UserAgent == "" {
 		opts.UserAgent = "zendesk-audit-logs-go"
 	}
@@ -177,12 +200,13 @@ func New(opts Options) (*Client, error) {
 		return nil
 	}
 	c := &Client{
-		base: base,
-		http: &hc,
-		auth: opts.Credentials.authorization(),
-		opts: opts,
-		now:  time.Now,
-		rng:  rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
+		base:  base,
+		http:  &hc,
+		auth:  opts.Credentials.authorization(),
+		opts:  opts,
+		now:   opts.Now,
+		sleep: opts.Sleep,
+		rng:   rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
 	}
 	// The encoded form first: it does not contain the token.
 	if basic, ok := strings.CutPrefix(c.auth, "Basic "); ok {
@@ -259,11 +283,12 @@ func (c *Client) waitTurn(ctx context.Context, op string) error {
 		return err
 	}
 	if c.limiter != nil {
-		r := c.limiter.Reserve()
-		if d := r.Delay(); d > 0 {
+		now := c.now()
+		r := c.limiter.ReserveN(now, 1)
+		if d := r.DelayFrom(now); d > 0 {
 			c.hookWait(WaitBudget, d)
-			if err := sleep(ctx, d); err != nil {
-				r.Cancel()
+			if err := c.sleep(ctx, d); err != nil {
+				r.CancelAt(c.now())
 				return err
 			}
 		}
@@ -285,7 +310,7 @@ func (c *Client) waitHold(ctx context.Context, op string) error {
 		if wait <= 0 {
 			return ctx.Err()
 		}
-		if err := sleep(ctx, wait); err != nil {
+		if err := c.sleep(ctx, wait); err != nil {
 			return err
 		}
 	}
@@ -322,7 +347,7 @@ func (c *Client) holdUntil(scope holdScope, t time.Time) {
 // the account-wide limit (APIRateLimitExceeded) and anything else bind
 // every request.
 func retryAfterScope(op string, e *Error) holdScope {
-	if op == opExport && e.StatusCode == http.StatusTooManyRequests && e.Code != "APIRateLimitExceeded" {
+	if op == opExport && e.ExportLimited() {
 		return scopeExport
 	}
 	return scopeAccount
@@ -346,7 +371,7 @@ func (c *Client) hookWait(reason WaitReason, d time.Duration) {
 }
 
 // once sends one request and returns nil or an *Error.
-func (c *Client) once(ctx context.Context, op, method, target string, out bodyDecoder) *Error {
+func (c *Client) once(ctx context.Context, op, method, target string, out bodyDecoder) (apiErr *Error) {
 	ctx, cancel := context.WithTimeout(ctx, c.opts.RequestTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, target, http.NoBody)
@@ -358,15 +383,16 @@ func (c *Client) once(ctx context.Context, op, method, target string, out bodyDe
 	if c.auth != "" {
 		req.Header.Set("Authorization", c.auth)
 	}
+	status := 0 // until a response arrives
+	defer func() { c.hookRequest(op, status, apiErr) }()
 	resp, err := c.http.Do(req)
 	if err != nil {
 		if resp != nil {
 			// CheckRedirect refused a redirect (resp is the redirect, its
 			// body closed): asking again would get the same answer.
-			c.hookResponse(op, resp.StatusCode)
+			status = resp.StatusCode
 			return &Error{Kind: KindUnknown, Op: op, StatusCode: resp.StatusCode, Err: scrubURLError(err)}
 		}
-		c.hookResponse(op, 0)
 		kind := KindNetwork
 		var certErr *tls.CertificateVerificationError
 		if errors.As(err, &certErr) {
@@ -375,7 +401,7 @@ func (c *Client) once(ctx context.Context, op, method, target string, out bodyDe
 		return &Error{Kind: kind, Op: op, Err: scrubURLError(err)}
 	}
 	defer resp.Body.Close()
-	c.hookResponse(op, resp.StatusCode)
+	status = resp.StatusCode
 	c.observeRateLimit(resp.Header)
 
 	buf := c.getBody()
@@ -409,9 +435,9 @@ func (c *Client) once(ctx context.Context, op, method, target string, out bodyDe
 	return nil
 }
 
-func (c *Client) hookResponse(op string, status int) {
-	if c.opts.Hooks.OnResponse != nil {
-		c.opts.Hooks.OnResponse(op, status)
+func (c *Client) hookRequest(op string, status int, err *Error) {
+	if c.opts.Hooks.OnRequest != nil {
+		c.opts.Hooks.OnRequest(op, status, err)
 	}
 }
 

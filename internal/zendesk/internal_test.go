@@ -153,8 +153,10 @@ func TestRetryAfterScope(t *testing.T) {
 		{"export's own limit", "export", Error{StatusCode: 429, Description: "Rate limit for Audit log CSV Export exceeded"}, scopeExport},
 		{"account limit met by an export", "export", Error{StatusCode: 429, Code: "APIRateLimitExceeded"}, scopeAccount},
 		{"export 503", "export", Error{StatusCode: 503}, scopeAccount},
+		{"a proxy's 429 met by an export", "export", Error{StatusCode: 429, Description: "Too Many Requests"}, scopeAccount},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			tc.err.Op = tc.op
 			assert.Equal(t, tc.want, retryAfterScope(tc.op, &tc.err))
 		})
 	}

@@ -195,18 +195,3 @@ func (c *Client) Get(ctx context.Context, id int64) (*AuditLog, error) {
 	}
 	return &logs[0], nil
 }
-
-// Export asks Zendesk to prepare a CSV of the matching audit logs
-// (ExportAuditLogs). Zendesk answers 202 with an empty body and delivers
-// the CSV out of band (by email); nothing is returned here. The endpoint
-// has its own limit of one request per minute per account: a refusal is an
-// *Error of KindRateLimited whose RetryAfter says when to try again. Export
-// is not retried, since a retry would wait up to a minute.
-func (c *Client) Export(ctx context.Context, f Filter) error {
-	if err := f.Validate(); err != nil {
-		return err
-	}
-	q := url.Values{}
-	f.encode(q)
-	return c.callOnce(ctx, http.MethodPost, listPath+"/export", q, nil)
-}
