@@ -2,7 +2,7 @@
 # distribution with ocb, plus a Zendesk API simulator for the demo.
 #
 #   make run      the demo: simulator + collector printing audit logs (Ctrl-C stops)
-#   make test     all Go tests, with the race detector
+#   make test     all Go tests of both modules, with the race detector (builds the collector first)
 #   make lint     gofmt check + go vet
 #   make build    _build/otelcol-zendesk (ocb), bin/zendesk-sim, bin/zendesk-audit
 #   make generate mdatagen: internal/metadata*, generated_*_test.go, documentation.md,
@@ -134,7 +134,7 @@ minimal-distribution: $(BUILDER)
 # MODULES: the receiver's module and the tools' module, each tested and
 # vetted on its own.
 MODULES := . cmd
-test:
+test: $(COLLECTOR)
 	@for m in $(MODULES); do echo "== go test -race ./... ($$m)"; (cd $$m && $(GO) test -race -count=1 ./...) || exit 1; done
 
 lint:
