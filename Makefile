@@ -151,9 +151,7 @@ lint:
 # Each fuzz target for FUZZTIME; the seed corpora live in testdata/fuzz.
 FUZZTIME ?= 30s
 FUZZ_TARGETS := ./internal/zendesk:FuzzDecodePage ./internal/zendesk:FuzzParseRetryAfter \
-	./internal/zendesk:FuzzParseRateLimit ./internal/checkpoint:FuzzDecode \
-	./internal/zendesk:FuzzAuditLogDecodeMatchesEncodingJSON \
-	./internal/zendesk:FuzzCursorPageDecodeMatchesEncodingJSON
+	./internal/zendesk:FuzzParseRateLimit ./internal/checkpoint:FuzzDecode
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; name=$${t##*:}; \

@@ -41,6 +41,8 @@ type logsReceiver struct {
 	convSet convert.Settings
 	now     func() time.Time
 
+	malformed *malformedReporter
+
 	// Set by Start.
 	client  *zendesk.Client
 	storage storage.Client
@@ -83,7 +85,8 @@ func newLogsReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*l
 			ScopeVersion: set.BuildInfo.Version,
 			Detector:     detector,
 		},
-		now: time.Now,
+		now:       time.Now,
+		malformed: &malformedReporter{logger: set.Logger, counter: tb.ZendeskAuditLogsRecordsMalformed},
 	}, nil
 }
 
@@ -287,6 +290,7 @@ func (r *logsReceiver) deliver(ctx context.Context, page []zendesk.AuditLog, obs
 	if err := r.consume(ctx, fresh, observed); err != nil {
 		return err
 	}
+	r.malformed.delivered(ctx, fresh, r.now())
 	r.pos = r.pos.Advance(delivered)
 	r.save(ctx)
 	r.recordLag(ctx)

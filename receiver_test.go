@@ -60,8 +60,20 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	sim := zendesksim.New(zendesksim.Options{Email: testEmail, APIToken: testToken, Seed: 7})
-	srv := httptest.NewServer(sim)
+	return newEnvWith(t, zendesksim.Options{}, nil)
+}
+
+// newEnvWith is newEnv with simulator options (credentials and seed are
+// set here) and, unless nil, a handler wrapped around the simulator.
+func newEnvWith(t *testing.T, opts zendesksim.Options, wrap func(http.Handler) http.Handler) *env {
+	t.Helper()
+	opts.Email, opts.APIToken, opts.Seed = testEmail, testToken, 7
+	sim := zendesksim.New(opts)
+	var h http.Handler = sim
+	if wrap != nil {
+		h = wrap(sim)
+	}
+	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 
 	cfg := createDefaultConfig().(*Config)

@@ -26,7 +26,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func BenchmarkDecodeConvertPage(b *testing.B) { DecodeConvertPage(b) }
+func BenchmarkDecodePage(b *testing.B) { DecodePage(b) }
 
 func BenchmarkDecodeCursorPageConvertPage(b *testing.B) { DecodeCursorPageConvertPage(b) }
 
@@ -129,7 +129,7 @@ const queuePages = 100
 // on. Each op starts from an empty directory of the temporary directory's
 // file system.
 func BenchmarkPersistentQueue(b *testing.B) {
-	page, err := DecodeConvert(zendesksim.SamplePage(PageRecords), time.Now())
+	page, err := DecodeCursorPageConvert(zendesksim.SamplePage(PageRecords), time.Now())
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -8,32 +8,33 @@ import (
 	"testing"
 	"time"
 
-	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatatest/plogtest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/xpdata/pref"
 
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/convert"
 	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesksim"
 )
 
 func TestDecodeConvert(t *testing.T) {
-	observed := time.Now()
-	ld, err := DecodeConvert(zendesksim.SamplePage(PageRecords), observed)
+	ld, err := DecodeCursorPageConvert(zendesksim.SamplePage(PageRecords), time.Now())
 	require.NoError(t, err)
-	assert.Equal(t, PageRecords, ld.LogRecordCount())
-	ld2, err := DecodeCursorPageConvert(zendesksim.SamplePage(PageRecords), observed)
-	require.NoError(t, err)
-	assert.NoError(t, plogtest.CompareLogs(ld, ld2))
+	require.Equal(t, PageRecords, ld.LogRecordCount())
+	lr := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0)
+	actor, ok := lr.Attributes().Get(convert.AttrActorID)
+	require.True(t, ok)
+	assert.Equal(t, int64(1234567890), actor.Int())
 }
 
 // With the pooling gate on, pdata's objects come from pools and the
-// allocations per record drop; the gate is off again afterwards.
+// allocations per record drop (by about nine of the ten or so pdata makes
+// per record); the gate is off again afterwards.
 func TestPooledDecodeConvertAllocatesLess(t *testing.T) {
 	plain := testing.Benchmark(DecodeCursorPageConvertPage)
 	pooled := testing.Benchmark(DecodeCursorPageConvertPagePooled)
 	require.NotZero(t, plain.N)
 	require.NotZero(t, pooled.N)
-	assert.Less(t, pooled.AllocsPerOp(), plain.AllocsPerOp()/2)
+	assert.Less(t, pooled.AllocsPerOp(), plain.AllocsPerOp()-5*PageRecords)
 	assert.False(t, pref.UseProtoPooling.IsEnabled())
 }
 
@@ -157,7 +158,7 @@ func inProcessSim(t *testing.T, n int) Sim {
 // leaves the queue's file and the checkpoint's file in the directory,
 // whichever the fsync setting.
 func TestDrainPersistentQueue(t *testing.T) {
-	page, err := DecodeConvert(zendesksim.SamplePage(PageRecords), time.Now())
+	page, err := DecodeCursorPageConvert(zendesksim.SamplePage(PageRecords), time.Now())
 	require.NoError(t, err)
 	for _, fsync := range []bool{false, true} {
 		dir := t.TempDir()

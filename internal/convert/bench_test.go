@@ -1,7 +1,6 @@
 package convert
 
 import (
-	"encoding/json"
 	"testing"
 	"time"
 
@@ -9,31 +8,9 @@ import (
 	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesksim"
 )
 
-// BenchmarkDecodeConvertPage is one 100-record page from bytes to
-// plog.Logs, as the receiver does it (no HTTP). ns/record and
-// allocs/record are reported per record.
-func BenchmarkDecodeConvertPage(b *testing.B) {
-	page := zendesksim.SamplePage(100)
-	observed := time.Now()
-	b.SetBytes(int64(len(page)))
-	b.ReportAllocs()
-	for b.Loop() {
-		var body struct {
-			AuditLogs []zendesk.AuditLog `json:"audit_logs"`
-		}
-		if err := json.Unmarshal(page, &body); err != nil {
-			b.Fatal(err)
-		}
-		ld := Logs(body.AuditLogs, settings, observed)
-		if ld.LogRecordCount() != 100 {
-			b.Fatal("wrong count")
-		}
-	}
-	perRecord(b, 100)
-}
-
-// BenchmarkDecodeCursorPageConvertPage is the same page through
-// zendesk.DecodeCursorPage, the single-pass page decoder, then Logs.
+// BenchmarkDecodeCursorPageConvertPage is one 100-record page from bytes
+// to plog.Logs, as the receiver does it (no HTTP): zendesk.DecodeCursorPage,
+// then Logs. ns/record is reported per record.
 func BenchmarkDecodeCursorPageConvertPage(b *testing.B) {
 	page := zendesksim.SamplePage(100)
 	observed := time.Now()

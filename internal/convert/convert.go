@@ -2,13 +2,13 @@
 package convert
 
 import (
-	"bytes"
-	"encoding/json"
 	"maps"
 	"slices"
 	"strconv"
 	"time"
 
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	semconv "go.opentelemetry.io/otel/semconv/v1.38.0"
@@ -112,9 +112,43 @@ func fill(lr plog.LogRecord, a *zendesk.AuditLog, observed pcommon.Timestamp) {
 	putStr(attrs, AttrURL, a.URL)
 	if len(a.Extra) > 0 {
 		for _, name := range slices.Sorted(maps.Keys(a.Extra)) {
-			putRaw(attrs, AttributePrefix+name, a.Extra[name])
+			if name == zendesk.FieldChangeDescription { // of an unexpected type
+				setRaw(lr.Body(), a.Extra[name])
+				continue
+			}
+			putRaw(attrs, attributeName(name), a.Extra[name])
 		}
 	}
+}
+
+// attributeName is the attribute of the audit log member name: that of
+// its field for a documented member (also when its value has an
+// unexpected type, so that it is found where it always is), else
+// AttributePrefix + name.
+func attributeName(name string) string {
+	switch name {
+	case zendesk.FieldID:
+		return AttrID
+	case zendesk.FieldAction:
+		return AttrAction
+	case zendesk.FieldActionLabel:
+		return AttrActionLabel
+	case zendesk.FieldActorID:
+		return AttrActorID
+	case zendesk.FieldActorName:
+		return AttrActorName
+	case zendesk.FieldSourceID:
+		return AttrSourceID
+	case zendesk.FieldSourceType:
+		return AttrSourceType
+	case zendesk.FieldSourceLabel:
+		return AttrSourceLabel
+	case zendesk.FieldIPAddress:
+		return AttrClientAddress
+	case zendesk.FieldURL:
+		return AttrURL
+	}
+	return AttributePrefix + name
 }
 
 // attrCount is how many attributes fill may put: one allocation for them
@@ -147,50 +181,79 @@ func putInt(m pcommon.Map, k string, v zendesk.Optional[int64]) {
 	}
 }
 
-// putRaw maps a JSON value of a field this receiver does not know: strings,
-// booleans, integers and other numbers keep their type, objects and arrays
+// putRaw maps a JSON value as sent (a member this receiver does not know,
+// or a known one of an unexpected type) with its own type: strings,
+// booleans, integers and other numbers keep theirs, objects and arrays
 // become maps and slices; null is left out like an absent field.
-func putRaw(m pcommon.Map, k string, raw json.RawMessage) {
-	d := json.NewDecoder(bytes.NewReader(raw))
-	d.UseNumber()
-	var v any
-	if err := d.Decode(&v); err != nil || v == nil {
+func putRaw(m pcommon.Map, k string, raw jsontext.Value) {
+	if raw.Kind() == 'n' {
 		return
 	}
-	setValue(m.PutEmpty(k), v)
+	if !setRaw(m.PutEmpty(k), raw) {
+		m.Remove(k)
+	}
 }
 
-func setValue(dst pcommon.Value, v any) {
-	switch v := v.(type) {
-	case string:
-		dst.SetStr(v)
-	case bool:
-		dst.SetBool(v)
-	case json.Number:
-		setNumber(dst, v)
-	case []any:
+// setRaw sets dst to the JSON value raw, as putRaw maps it, and reports
+// whether raw was valid JSON.
+func setRaw(dst pcommon.Value, raw jsontext.Value) bool {
+	return json.Unmarshal(raw, &valueFrom{dst}, jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true)) == nil
+}
+
+// valueFrom decodes a JSON value into dst.
+type valueFrom struct{ dst pcommon.Value }
+
+func (v *valueFrom) UnmarshalJSONFrom(dec *jsontext.Decoder) error { return setValue(dec, v.dst) }
+
+func setValue(dec *jsontext.Decoder, dst pcommon.Value) error {
+	switch dec.PeekKind() {
+	case '{':
+		if _, err := dec.ReadToken(); err != nil {
+			return err
+		}
+		m := dst.SetEmptyMap()
+		for dec.PeekKind() != '}' {
+			name, err := dec.ReadToken()
+			if err != nil {
+				return err
+			}
+			if err := setValue(dec, m.PutEmpty(name.String())); err != nil {
+				return err
+			}
+		}
+		_, err := dec.ReadToken()
+		return err
+	case '[':
+		if _, err := dec.ReadToken(); err != nil {
+			return err
+		}
 		s := dst.SetEmptySlice()
-		s.EnsureCapacity(len(v))
-		for _, e := range v {
-			setValue(s.AppendEmpty(), e)
+		for dec.PeekKind() != ']' {
+			if err := setValue(dec, s.AppendEmpty()); err != nil {
+				return err
+			}
 		}
-	case map[string]any:
-		mm := dst.SetEmptyMap()
-		mm.EnsureCapacity(len(v))
-		for k, e := range v {
-			setValue(mm.PutEmpty(k), e)
+		_, err := dec.ReadToken()
+		return err
+	}
+	tok, err := dec.ReadToken()
+	if err != nil {
+		return err
+	}
+	switch tok.Kind() {
+	case '"':
+		dst.SetStr(tok.String())
+	case 't', 'f':
+		dst.SetBool(tok.Bool())
+	case '0':
+		if i, err := tok.Int(); err == nil {
+			dst.SetInt(i)
+		} else if f, err := tok.Float(); err == nil {
+			dst.SetDouble(f)
+		} else { // beyond float64: the number as sent
+			dst.SetStr(tok.String())
 		}
-	case nil:
-		// an empty value, as JSON null inside an array or object
 	}
-}
-
-func setNumber(dst pcommon.Value, v json.Number) {
-	if i, err := v.Int64(); err == nil {
-		dst.SetInt(i)
-	} else if f, err := v.Float64(); err == nil {
-		dst.SetDouble(f)
-	} else {
-		dst.SetStr(v.String())
-	}
+	// null: an empty value, as JSON null inside an array or object
+	return nil
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -229,16 +228,16 @@ func (c *Client) BaseURL() string { return c.base.String() }
 
 // call makes a request with retries and decodes a JSON success body into
 // out (when out is not nil).
-func (c *Client) call(ctx context.Context, method, path string, q url.Values, out any) error {
+func (c *Client) call(ctx context.Context, method, path string, q url.Values, out bodyDecoder) error {
 	return c.do(ctx, method, path, q, out, c.opts.MaxAttempts)
 }
 
 // callOnce is call without retries.
-func (c *Client) callOnce(ctx context.Context, method, path string, q url.Values, out any) error {
+func (c *Client) callOnce(ctx context.Context, method, path string, q url.Values, out bodyDecoder) error {
 	return c.do(ctx, method, path, q, out, 1)
 }
 
-func (c *Client) do(ctx context.Context, method, path string, q url.Values, out any, maxAttempts int) error {
+func (c *Client) do(ctx context.Context, method, path string, q url.Values, out bodyDecoder, maxAttempts int) error {
 	op := opName(method, path)
 	u := *c.base
 	u.Path = c.base.Path + path
@@ -372,7 +371,7 @@ func (c *Client) hookWait(reason WaitReason, d time.Duration) {
 }
 
 // once sends one request and returns nil or an *Error.
-func (c *Client) once(ctx context.Context, op, method, target string, out any) (apiErr *Error) {
+func (c *Client) once(ctx context.Context, op, method, target string, out bodyDecoder) (apiErr *Error) {
 	ctx, cancel := context.WithTimeout(ctx, c.opts.RequestTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, target, http.NoBody)
@@ -430,7 +429,7 @@ func (c *Client) once(ctx context.Context, op, method, target string, out any) (
 	if out == nil {
 		return nil
 	}
-	if err := decodeBody(body, out); err != nil {
+	if err := out.decode(body); err != nil {
 		return &Error{Kind: KindDecode, Op: op, StatusCode: resp.StatusCode, Err: fmt.Errorf("reading the %d-byte body: %w", len(body), err)}
 	}
 	return nil
@@ -544,12 +543,5 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// decodeBody decodes a success body: with the body's own one-pass decoder
-// where it has one (a page of records), else with encoding/json. Both
-// give the same result.
-func decodeBody(body []byte, out any) error {
-	if d, ok := out.(interface{ decode([]byte) error }); ok {
-		return d.decode(body)
-	}
-	return json.Unmarshal(body, out)
-}
+// bodyDecoder is a success body: one of the body types of page.go.
+type bodyDecoder interface{ decode([]byte) error }

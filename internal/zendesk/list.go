@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // MaxPageSize is the most records the API returns in one page.
@@ -45,15 +47,6 @@ type Page struct {
 	BeforeCursor string
 }
 
-type cursorPageBody struct {
-	AuditLogs []AuditLog `json:"audit_logs"`
-	Meta      struct {
-		HasMore      bool    `json:"has_more"`
-		AfterCursor  *string `json:"after_cursor"`
-		BeforeCursor *string `json:"before_cursor"`
-	} `json:"meta"`
-}
-
 // List fetches one page with cursor pagination, the API's recommended
 // pagination. To move on, call List again with After set to the page's
 // AfterCursor: the request is built on the configured base URL, never taken
@@ -67,12 +60,9 @@ func (c *Client) List(ctx context.Context, p ListParams) (*Page, error) {
 	if err := c.call(ctx, http.MethodGet, listPath, q, &body); err != nil {
 		return nil, err
 	}
-	page := &Page{AuditLogs: body.AuditLogs, HasMore: body.Meta.HasMore}
-	if body.Meta.AfterCursor != nil {
-		page.AfterCursor = *body.Meta.AfterCursor
-	}
-	if body.Meta.BeforeCursor != nil {
-		page.BeforeCursor = *body.Meta.BeforeCursor
+	page, err := body.page()
+	if err != nil {
+		return nil, &Error{Kind: KindDecode, Op: "list", StatusCode: http.StatusOK, Err: err}
 	}
 	if page.HasMore && page.AfterCursor == "" && p.Before == "" {
 		return nil, &Error{Kind: KindDecode, Op: "list", Description: "has_more is true but meta.after_cursor is empty"}
@@ -138,13 +128,6 @@ type OffsetPage struct {
 	PreviousPage string
 }
 
-type offsetPageBody struct {
-	AuditLogs    []AuditLog `json:"audit_logs"`
-	Count        int        `json:"count"`
-	NextPage     *string    `json:"next_page"`
-	PreviousPage *string    `json:"previous_page"`
-}
-
 // ListOffset fetches one page with offset pagination. It exists in the API
 // but is not for backfills or continuous reading: Zendesk refuses requests
 // beyond the first 10,000 records, and offsets shift while records are
@@ -182,7 +165,11 @@ func (c *Client) ListOffset(ctx context.Context, p OffsetParams) (*OffsetPage, e
 	if err := c.call(ctx, http.MethodGet, listPath, q, &body); err != nil {
 		return nil, err
 	}
-	page := &OffsetPage{AuditLogs: body.AuditLogs, Count: body.Count}
+	logs, err := decodeRecords(body.AuditLogs)
+	if err != nil {
+		return nil, &Error{Kind: KindDecode, Op: "list", StatusCode: http.StatusOK, Err: err}
+	}
+	page := &OffsetPage{AuditLogs: logs, Count: body.Count}
 	if body.NextPage != nil {
 		page.NextPage = *body.NextPage
 	}
@@ -192,10 +179,6 @@ func (c *Client) ListOffset(ctx context.Context, p OffsetParams) (*OffsetPage, e
 	return page, nil
 }
 
-type showBody struct {
-	AuditLog *AuditLog `json:"audit_log"`
-}
-
 // Get fetches one audit log by id (ShowAuditLog). An unknown id is an
 // *Error of KindNotFound.
 func (c *Client) Get(ctx context.Context, id int64) (*AuditLog, error) {
@@ -203,8 +186,12 @@ func (c *Client) Get(ctx context.Context, id int64) (*AuditLog, error) {
 	if err := c.call(ctx, http.MethodGet, listPath+"/"+strconv.FormatInt(id, 10), nil, &body); err != nil {
 		return nil, err
 	}
-	if body.AuditLog == nil {
+	if len(body.AuditLog) == 0 || body.AuditLog.Kind() == 'n' {
 		return nil, &Error{Kind: KindDecode, Op: "show", Description: "response has no audit_log"}
 	}
-	return body.AuditLog, nil
+	logs, err := decodeRecords([]jsontext.Value{body.AuditLog})
+	if err != nil {
+		return nil, &Error{Kind: KindDecode, Op: "show", StatusCode: http.StatusOK, Err: err}
+	}
+	return &logs[0], nil
 }

@@ -236,6 +236,7 @@ func (s *Server) randomRecordLocked(at time.Time) Record {
 		ip := pick(rng, act.ips)
 		r.ActorID, r.ActorName, r.IPAddress = act.id, act.name, &ip
 	}
+	s.mistypeLocked(&r)
 	return r
 }
 
