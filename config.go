@@ -13,6 +13,8 @@ import (
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/config/configretry"
 
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/detect"
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/metadata"
 	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesk"
 )
 
@@ -64,6 +66,14 @@ type Config struct {
 	// with a retryable error.
 	BackOffConfig configretry.BackOffConfig `mapstructure:"retry_on_failure"`
 
+	// ResourceAttributes switches each resource attribute on or off
+	// (metadata.yaml declares them; all are on by default).
+	ResourceAttributes metadata.ResourceAttributesConfig `mapstructure:"resource_attributes"`
+
+	// Detections sets each record's severity and flags the audit events a
+	// security team must see with the security_rule.* attributes.
+	Detections DetectionsConfig `mapstructure:"detections"`
+
 	// prevent unkeyed literal initialization
 	_ struct{}
 }
@@ -76,6 +86,24 @@ type FilterConfig struct {
 	SourceID  int64  `mapstructure:"source_id"`
 	ActorID   int64  `mapstructure:"actor_id"`
 	IPAddress string `mapstructure:"ip_address"`
+}
+
+// DetectionsConfig turns the detection rules (internal/detect) on and off.
+type DetectionsConfig struct {
+	// Enabled applies the rules; false leaves every record at INFO with no
+	// security_rule attributes.
+	Enabled bool `mapstructure:"enabled"`
+	// DisabledRules names rules not to apply.
+	DisabledRules []string `mapstructure:"disabled_rules"`
+}
+
+// detector is the rules the configuration enables, nil when detections are
+// off. Validate has checked the rule names.
+func (d DetectionsConfig) detector() (*detect.Detector, error) {
+	if !d.Enabled {
+		return nil, nil
+	}
+	return detect.New(d.DisabledRules)
 }
 
 var _ component.Config = (*Config)(nil)
@@ -149,6 +177,10 @@ func (cfg *Config) Validate() error {
 	}
 	if cfg.Filter.IPAddress != "" && net.ParseIP(cfg.Filter.IPAddress) == nil {
 		add("`filter.ip_address` %q is not an IP address", cfg.Filter.IPAddress)
+	}
+	// Checked even with detections off: the name is wrong either way.
+	if _, err := detect.New(cfg.Detections.DisabledRules); err != nil {
+		add("`detections.disabled_rules`: %w", err)
 	}
 	return errors.Join(errs...)
 }

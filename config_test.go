@@ -45,7 +45,10 @@ func TestLoadConfigDefaults(t *testing.T) {
 	assert.Equal(t, 8, cfg.MaxConcurrentRequests)
 	assert.Equal(t, 30*time.Second, cfg.Timeout)
 	assert.True(t, cfg.BackOffConfig.Enabled)
+	assert.True(t, cfg.ResourceAttributes.ServerAddress.Enabled)
+	assert.True(t, cfg.ResourceAttributes.ZendeskSubdomain.Enabled)
 	assert.Equal(t, "https://acme.zendesk.com", cfg.baseURL())
+	assert.Equal(t, DetectionsConfig{Enabled: true}, cfg.Detections, "every rule is on by default")
 }
 
 func TestLoadConfigFull(t *testing.T) {
@@ -69,9 +72,30 @@ func TestLoadConfigFull(t *testing.T) {
 	want.BackOffConfig.InitialInterval = 2 * time.Second
 	want.BackOffConfig.MaxInterval = time.Minute
 	want.BackOffConfig.MaxElapsedTime = 0
+	assert.False(t, cfg.ResourceAttributes.ServerAddress.Enabled, "switched off")
+	assert.True(t, cfg.ResourceAttributes.ZendeskSubdomain.Enabled, "on by default")
+	want.ResourceAttributes = cfg.ResourceAttributes // also records which switches the user set
+	want.Detections = DetectionsConfig{Enabled: true, DisabledRules: []string{"user_unsuspended", "mobile_app_access_enabled"}}
 	assert.Equal(t, want, cfg)
 	assert.Equal(t, "acme", cfg.subdomain(), "the subdomain is known from a zendesk.com endpoint")
 	assert.Equal(t, time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), cfg.startTime(time.Now()), "start_time wins over initial_lookback")
+}
+
+func TestLoadConfigDetectionsOff(t *testing.T) {
+	cfg := loadConfig(t, "detections_off")
+	require.NoError(t, confmap.Validate(cfg))
+	assert.Equal(t, DetectionsConfig{Enabled: false}, cfg.Detections)
+	d, err := cfg.Detections.detector()
+	require.NoError(t, err)
+	assert.Nil(t, d, "no detector: every record stays at INFO")
+}
+
+func TestLoadConfigUnknownRuleFailsNamingIt(t *testing.T) {
+	cfg := loadConfig(t, "unknown_rule")
+	err := confmap.Validate(cfg)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "`detections.disabled_rules`: unknown rule \"two_factor_disable\"")
+	assert.Contains(t, err.Error(), "two_factor_disabled", "the message lists the rules")
 }
 
 func TestConfigValidationNamesTheKey(t *testing.T) {
@@ -114,6 +138,10 @@ func TestConfigValidationNamesTheKey(t *testing.T) {
 		{"a flood", func(c *Config) { c.MaxConcurrentRequests = 65 }, "`max_concurrent_requests` must be between 1 and 64"},
 		{"source id without type", func(c *Config) { c.Filter.SourceID = 123 }, "`filter.source_id` requires `filter.source_type`"},
 		{"bad ip filter", func(c *Config) { c.Filter.IPAddress = "not-an-ip" }, "`filter.ip_address` \"not-an-ip\" is not an IP address"},
+		{"unknown rule", func(c *Config) { c.Detections.DisabledRules = []string{"admin_assigned"} }, "`detections.disabled_rules`: unknown rule \"admin_assigned\""},
+		{"unknown rule with detections off", func(c *Config) {
+			c.Detections = DetectionsConfig{Enabled: false, DisabledRules: []string{"nope"}}
+		}, "unknown rule \"nope\""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -157,4 +185,52 @@ func TestSecretsNeverRenderInTheConfig(t *testing.T) {
 	assert.NotContains(t, rendered, "not-a-real-oauth-token")
 	assert.NotContains(t, rendered, "api-token-value")
 	assert.Contains(t, rendered, "[REDACTED]")
+}
+
+func TestUnknownResourceAttributeFailsOnTheKey(t *testing.T) {
+	cm := confmap.NewFromStringMap(map[string]any{
+		"subdomain": "acme", "oauth_token": "x",
+		"resource_attributes": map[string]any{"server.adress": map[string]any{"enabled": false}},
+	})
+	err := cm.Unmarshal(createDefaultConfig())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "server.adress")
+}
+
+func TestResourceFollowsTheConfigAndItsSwitches(t *testing.T) {
+	off := metadata.ResourceAttributeConfig{Enabled: false}
+	for name, tc := range map[string]struct {
+		edit func(*Config)
+		want map[string]any
+	}{
+		"subdomain": {
+			edit: func(c *Config) { c.Subdomain = "acme" },
+			want: map[string]any{"zendesk.subdomain": "acme", "server.address": "acme.zendesk.com"},
+		},
+		"zendesk.com endpoint": {
+			edit: func(c *Config) { c.Endpoint = "https://acme.zendesk.com" },
+			want: map[string]any{"zendesk.subdomain": "acme", "server.address": "acme.zendesk.com"},
+		},
+		"endpoint that names no account": {
+			edit: func(c *Config) { c.Endpoint = "http://127.0.0.1:8089" },
+			want: map[string]any{"server.address": "127.0.0.1"},
+		},
+		"server.address switched off": {
+			edit: func(c *Config) { c.Subdomain = "acme"; c.ResourceAttributes.ServerAddress = off },
+			want: map[string]any{"zendesk.subdomain": "acme"},
+		},
+		"both switched off": {
+			edit: func(c *Config) {
+				c.Subdomain = "acme"
+				c.ResourceAttributes.ServerAddress, c.ResourceAttributes.ZendeskSubdomain = off, off
+			},
+			want: map[string]any{},
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			cfg := createDefaultConfig().(*Config)
+			tc.edit(cfg)
+			assert.Equal(t, tc.want, newResource(cfg).Attributes().AsRaw())
+		})
+	}
 }

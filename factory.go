@@ -48,6 +48,8 @@ func createDefaultConfig() component.Config {
 		MaxRequestsPerMinute:  defaultMaxRequestsPerMinute,
 		MaxConcurrentRequests: defaultMaxConcurrentRequests,
 		BackOffConfig:         configretry.NewDefaultBackOffConfig(),
+		ResourceAttributes:    metadata.DefaultResourceAttributesConfig(),
+		Detections:            DetectionsConfig{Enabled: true},
 	}
 }
 

@@ -3,6 +3,9 @@ module github.com/zendesk-audit-otel/zendeskauditlogsreceiver
 go 1.26.0
 
 require (
+	github.com/cenkalti/backoff/v7 v7.0.3
+	github.com/go-json-experiment/json v1.27.2
+	github.com/google/go-cmp v0.7.0
 	github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage v0.165.1
 	github.com/open-telemetry/opentelemetry-collector-contrib/pkg/golden v0.165.1
 	github.com/open-telemetry/opentelemetry-collector-contrib/pkg/pdatatest v0.165.1

@@ -8,15 +8,15 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cenkalti/backoff/v7"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/receiverhelper"
-	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
 	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/checkpoint"
@@ -40,6 +40,8 @@ type logsReceiver struct {
 	tb      *metadata.TelemetryBuilder
 	convSet convert.Settings
 	now     func() time.Time
+
+	malformed *malformedReporter
 
 	// Set by Start.
 	client  *zendesk.Client
@@ -69,9 +71,9 @@ func newLogsReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*l
 	if err != nil {
 		return nil, err
 	}
-	host := ""
-	if u, err := url.Parse(cfg.baseURL()); err == nil {
-		host = u.Hostname()
+	detector, err := cfg.Detections.detector()
+	if err != nil {
+		return nil, fmt.Errorf("detections: %w", err)
 	}
 	return &logsReceiver{
 		cfg:     cfg,
@@ -81,13 +83,28 @@ func newLogsReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*l
 		obsrecv: obsrecv,
 		tb:      tb,
 		convSet: convert.Settings{
-			Subdomain:     cfg.subdomain(),
-			ServerAddress: host,
-			ScopeName:     metadata.ScopeName,
-			ScopeVersion:  set.BuildInfo.Version,
+			Resource:     newResource(cfg),
+			ScopeName:    metadata.ScopeName,
+			ScopeVersion: set.BuildInfo.Version,
+			Detector:     detector,
 		},
-		now: time.Now,
+		now:       time.Now,
+		malformed: &malformedReporter{logger: set.Logger, counter: tb.ZendeskAuditLogsRecordsMalformed},
 	}, nil
+}
+
+// newResource is the resource of every record: the account's subdomain
+// (when known) and the API host, each unless the user switched it off in
+// resource_attributes.
+func newResource(cfg *Config) pcommon.Resource {
+	rb := metadata.NewResourceBuilder(cfg.ResourceAttributes)
+	if sub := cfg.subdomain(); sub != "" {
+		rb.SetZendeskSubdomain(sub)
+	}
+	if u, err := url.Parse(cfg.baseURL()); err == nil && u.Hostname() != "" {
+		rb.SetServerAddress(u.Hostname())
+	}
+	return rb.Emit()
 }
 
 // Start opens the API client and the checkpoint storage, loads the
@@ -119,7 +136,7 @@ func (r *logsReceiver) Start(ctx context.Context, host component.Host) error {
 	}
 	r.store = checkpoint.NewStore(r.storage)
 	r.pos = r.loadPosition(ctx)
-	r.status = &statusReporter{host: host}
+	r.status = &statusReporter{host: host, logger: r.logger}
 
 	runCtx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
@@ -240,6 +257,7 @@ func (r *logsReceiver) deliver(ctx context.Context, page []zendesk.AuditLog, obs
 	if err := r.consume(ctx, fresh, observed); err != nil {
 		return err
 	}
+	r.malformed.delivered(ctx, fresh, r.now())
 	r.pos = r.pos.Advance(delivered)
 	r.save(ctx)
 	r.recordLag(ctx)
@@ -256,92 +274,119 @@ func (r *logsReceiver) save(ctx context.Context) {
 }
 
 // consume calls the next consumer until it accepts the page, retrying
-// retryable errors with backoff. A permanent error drops the page. It
-// returns an error only when retries are exhausted or the receiver is
-// shutting down; the page is then read again by the next poll.
+// retryable errors as retry_on_failure says, the way exporterhelper's
+// retry sender reads the same settings: cenkalti/backoff's exponential
+// backoff, given up after max_elapsed_time (0: never), or at once when
+// retries are disabled. A permanent error drops the page. It returns an
+// error only when retries are exhausted or the receiver is shutting down;
+// the page is then read again by the next poll.
 func (r *logsReceiver) consume(ctx context.Context, records []zendesk.AuditLog, observed time.Time) error {
-	bo := newBackoff(r.cfg.BackOffConfig, r.now)
-	for {
-		// A new plog.Logs for every call: once ConsumeLogs returns, the
-		// pipeline may release what it was handed (with the collector's
-		// pdata.useProtoPooling gate, its objects go back to pools).
-		ld := convert.Logs(records, r.convSet, observed)
-		opCtx := r.obsrecv.StartLogsOp(ctx)
-		err := r.next.ConsumeLogs(opCtx, ld)
-		r.obsrecv.EndLogsOp(opCtx, dataFormat, len(records), err)
-		if err == nil {
-			return nil
-		}
-		if consumererror.IsPermanent(err) {
-			r.logger.Error("Dropping audit logs: the next consumer refused them with a permanent error",
-				zap.Int("dropped_records", len(records)), zap.Error(err))
-			r.tb.ZendeskAuditLogsRecordsDropped.Add(ctx, int64(len(records)))
-			return nil
-		}
-		wait, ok := bo.next()
-		if !ok {
-			return fmt.Errorf("the next consumer refused %d audit logs and retries are exhausted: %w", len(records), err)
-		}
-		r.logger.Warn("The next consumer refused audit logs with a retryable error; retrying the same page",
-			zap.Int("records", len(records)), zap.Error(err), zap.Duration("retry_in", wait))
-		if err := sleepCtx(ctx, wait); err != nil {
-			return err
-		}
+	cfg := r.cfg.BackOffConfig
+	opts := []backoff.RetryOption{
+		backoff.WithBackOff(&backoff.ExponentialBackOff{
+			InitialInterval:     cfg.InitialInterval,
+			RandomizationFactor: cfg.RandomizationFactor,
+			Multiplier:          cfg.Multiplier,
+			MaxInterval:         cfg.MaxInterval,
+		}),
+		backoff.WithMaxElapsedTime(cfg.MaxElapsedTime),
+		backoff.WithNotify(func(err error, wait time.Duration) {
+			r.logger.Warn("The next consumer refused audit logs with a retryable error; retrying the same page",
+				zap.Int("records", len(records)), zap.Error(err), zap.Duration("retry_in", wait))
+		}),
 	}
+	if !cfg.Enabled {
+		opts = append(opts, backoff.WithMaxTries(1))
+	}
+	_, err := backoff.Retry(ctx, func() (struct{}, error) {
+		return struct{}{}, r.consumeOnce(ctx, records, observed)
+	}, opts...)
+	if err != nil && ctx.Err() == nil {
+		return fmt.Errorf("the next consumer refused %d audit logs and retries are over: %w", len(records), err)
+	}
+	return err
+}
+
+// consumeOnce hands the records to the next consumer once. A permanent
+// error drops them (counted and logged): nil is returned, as nothing would
+// change by asking again.
+func (r *logsReceiver) consumeOnce(ctx context.Context, records []zendesk.AuditLog, observed time.Time) error {
+	// A new plog.Logs for every call: once ConsumeLogs returns, the
+	// pipeline may release what it was handed (with the collector's
+	// pdata.useProtoPooling gate, its objects go back to pools).
+	ld := convert.Logs(records, r.convSet, observed)
+	opCtx := r.obsrecv.StartLogsOp(ctx)
+	err := r.next.ConsumeLogs(opCtx, ld)
+	r.obsrecv.EndLogsOp(opCtx, dataFormat, len(records), err)
+	if err != nil && consumererror.IsPermanent(err) {
+		r.logger.Error("Dropping audit logs: the next consumer refused them with a permanent error",
+			zap.Int("dropped_records", len(records)), zap.Error(err))
+		r.tb.ZendeskAuditLogsRecordsDropped.Add(ctx, int64(len(records)))
+		return nil
+	}
+	return err
 }
 
 func (r *logsReceiver) recordLag(ctx context.Context) {
 	r.tb.ZendeskAuditLogsCheckpointLag.Record(ctx, r.now().Sub(r.pos.Second).Seconds())
 }
 
-func (r *logsReceiver) clientHooks() zendesk.Hooks {
-	ctx := context.Background()
-	return zendesk.Hooks{
-		OnResponse: func(_ string, status int) {
-			r.tb.ZendeskAuditLogsAPIRequests.Add(ctx, 1,
-				metric.WithAttributes(attribute.Int("http.response.status_code", status)))
-		},
-		OnWait: func(reason zendesk.WaitReason, d time.Duration) {
-			if reason == zendesk.WaitBackoff {
-				return
-			}
-			r.tb.ZendeskAuditLogsRateLimitWaits.Add(ctx, 1)
-			r.logger.Debug("Waiting for the Zendesk rate limit", zap.String("reason", string(reason)), zap.Duration("wait", d))
-		},
-	}
-}
+// refusedPollsForPermanent is how many polls in a row must end with the
+// credentials refused (401 or 403) before the status becomes a permanent
+// error. One refusal may be a moment's inconsistency (a token rotated a
+// little before the collector's secret), and the collector's status state
+// machine makes a permanent error final; a refusal that lasted a whole
+// poll_interval needs a person, and waiting longer only delays the alert.
+const refusedPollsForPermanent = 2
 
-// statusReporter reports component status on change only.
+// statusReporter reports component status on change only. It is used by
+// the poll goroutine alone.
 type statusReporter struct {
-	host component.Host
-	last string
+	host   component.Host
+	logger *zap.Logger
+	last   string
+	// refused counts the polls in a row that ended with the credentials
+	// refused.
+	refused int
 }
 
 func (s *statusReporter) ok() {
+	if s.refused >= refusedPollsForPermanent {
+		// Collector v0.165 makes a permanent error final: it ignores this
+		// OK, and shows the error until it restarts.
+		s.logger.Info("Zendesk accepts the credentials again; polling resumed " +
+			"(the collector may keep showing the permanent error status until it restarts)")
+	}
+	s.refused = 0
 	if s.last != "ok" {
 		s.last = "ok"
 		componentstatus.ReportStatus(s.host, componentstatus.NewEvent(componentstatus.StatusOK))
 	}
 }
 
-// failed reports a recoverable error; a new kind of failure is a change, a
-// repeat of the same kind is not.
+// failed reports a recoverable error, or a permanent one once the
+// credentials were refused in refusedPollsForPermanent polls in a row; a
+// new kind of failure is a change, a repeat of the same kind is not.
 func (s *statusReporter) failed(err error) {
-	key := "error:" + zendesk.KindOf(err).String()
+	kind := zendesk.KindOf(err)
+	if kind == zendesk.KindAuth || kind == zendesk.KindForbidden {
+		s.refused++
+	} else {
+		s.refused = 0
+	}
+	if s.refused >= refusedPollsForPermanent {
+		if s.last != "permanent" {
+			s.last = "permanent"
+			s.logger.Error("Zendesk refused the credentials in consecutive polls: the component status is now a permanent error. "+
+				"The receiver keeps polling every poll_interval and resumes once the credentials are accepted",
+				zap.Int("refused_polls", s.refused), zap.Error(err))
+			componentstatus.ReportStatus(s.host, componentstatus.NewPermanentErrorEvent(err))
+		}
+		return
+	}
+	key := "error:" + kind.String()
 	if s.last != key {
 		s.last = key
 		componentstatus.ReportStatus(s.host, componentstatus.NewRecoverableErrorEvent(err))
-	}
-}
-
-// sleepCtx waits d or until ctx is done.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -38,6 +39,7 @@ import (
 	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/convert"
 	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/metadata"
 	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/metadatatest"
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesk"
 	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesksim"
 )
 
@@ -58,18 +60,18 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	return newEnvWith(t, zendesksim.Options{})
+	return newEnvWith(t, zendesksim.Options{}, nil)
 }
 
-// newEnvWith is newEnv with a simulator made with opts (its credentials
-// and seed are set here), served through wrap when given.
-func newEnvWith(t *testing.T, opts zendesksim.Options, wrap ...func(http.Handler) http.Handler) *env {
+// newEnvWith is newEnv with simulator options (credentials and seed are
+// set here) and, unless nil, a handler wrapped around the simulator.
+func newEnvWith(t *testing.T, opts zendesksim.Options, wrap func(http.Handler) http.Handler) *env {
 	t.Helper()
 	opts.Email, opts.APIToken, opts.Seed = testEmail, testToken, 7
 	sim := zendesksim.New(opts)
 	var h http.Handler = sim
-	for _, w := range wrap {
-		h = w(h)
+	if wrap != nil {
+		h = wrap(sim)
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
@@ -430,9 +432,35 @@ func TestShutdownDuringConsumerBackoffIsPrompt(t *testing.T) {
 	assert.Less(t, time.Since(began), 2*time.Second)
 }
 
-func TestStatusRecoverableOnAuthFailureThenOKOnRecovery(t *testing.T) {
+// listArrivals records when each list request reached the simulator.
+type listArrivals struct {
+	next http.Handler
+	mu   sync.Mutex
+	at   []time.Time
+}
+
+func (l *listArrivals) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/api/v2/audit_logs") && r.Method == http.MethodGet {
+		l.mu.Lock()
+		l.at = append(l.at, time.Now())
+		l.mu.Unlock()
+	}
+	l.next.ServeHTTP(w, r)
+}
+
+func (l *listArrivals) times() []time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.at)
+}
+
+func TestCredentialsRefusedTwiceIsAPermanentErrorAndFixedCredentialsRecover(t *testing.T) {
 	e := newEnv(t)
-	e.cfg.PollInterval = time.Second
+	arrivals := &listArrivals{next: e.sim}
+	srv := httptest.NewServer(arrivals)
+	t.Cleanup(srv.Close)
+	e.cfg.Endpoint = srv.URL
+	e.cfg.PollInterval = 200 * time.Millisecond
 	e.sim.Generate(30, time.Now().Add(-time.Hour), time.Now().Add(-time.Minute))
 	e.sim.SetCredentials(testEmail, "rotated-token", "")
 	host := &storageHost{StorageHost: storagetest.NewStorageHost()}
@@ -440,20 +468,93 @@ func TestStatusRecoverableOnAuthFailureThenOKOnRecovery(t *testing.T) {
 	r := e.start(t, sink, host)
 	defer func() { require.NoError(t, r.Shutdown(context.Background())) }()
 
-	require.Eventually(t, func() bool { return e.sim.Stats().ByStatus[401] >= 2 }, 5*time.Second, 10*time.Millisecond)
-	assert.Equal(t, []componentstatus.Status{componentstatus.StatusRecoverableError}, host.statuses(), "reported once, on change")
-	assert.Equal(t, 2, e.sim.Stats().ByStatus[401], "a 401 is not retried in a loop: once per poll")
-	failed := e.logs.FilterMessageSnippet("Polling the Zendesk audit log failed").All()
-	require.NotEmpty(t, failed)
-	assert.Contains(t, failed[0].ContextMap()["error"], "check the email and API token")
-	requireNoSecret(t, e.logs, host)
+	// The first refusal is recoverable; the second poll refused in a row
+	// makes it permanent, with the hint.
+	require.Eventually(t, func() bool { return len(host.statuses()) == 2 }, 5*time.Second, 10*time.Millisecond)
+	assert.Equal(t, []componentstatus.Status{componentstatus.StatusRecoverableError, componentstatus.StatusPermanentError}, host.statuses())
+	host.mu.Lock()
+	permanent := host.events[1].Err().Error()
+	host.mu.Unlock()
+	assert.Contains(t, permanent, "401 Unauthorized")
+	assert.Contains(t, permanent, "check the email and API token")
+	require.Len(t, e.logs.FilterMessageSnippet("component status is now a permanent error").All(), 1)
 
+	// Polling goes on, one request per poll and poll_interval apart: no
+	// spin, no retry loop, no further status event.
+	require.Eventually(t, func() bool { return e.sim.Stats().ByStatus[401] >= 5 }, 5*time.Second, 10*time.Millisecond)
+	at := arrivals.times()
+	for i := 1; i < len(at); i++ {
+		assert.GreaterOrEqual(t, at[i].Sub(at[i-1]), e.cfg.PollInterval, "request %d came %s after the one before", i, at[i].Sub(at[i-1]))
+	}
+	assert.Len(t, host.statuses(), 2, "a repeated refusal is not a new status")
+	assert.Empty(t, sink.AllLogs())
+
+	// Fixed credentials: delivery resumes without a restart, and OK is
+	// reported.
 	e.sim.SetCredentials(testEmail, testToken, "")
 	requireExactly(t, simIDs(e.sim), sink)
-	require.Eventually(t, func() bool {
-		s := host.statuses()
-		return len(s) == 2 && s[1] == componentstatus.StatusOK
-	}, 5*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return len(host.statuses()) == 3 }, 5*time.Second, 10*time.Millisecond)
+	assert.Equal(t, componentstatus.StatusOK, host.statuses()[2])
+	assert.Len(t, e.logs.FilterMessageSnippet("accepts the credentials again").All(), 1)
+	requireNoSecret(t, e.logs, host)
+}
+
+func TestNoAuditLogAccessIsAPermanentErrorWithItsHint(t *testing.T) {
+	e := newEnv(t)
+	e.cfg.PollInterval = 100 * time.Millisecond
+	e.sim.SetForbidden(true)
+	host := &storageHost{StorageHost: storagetest.NewStorageHost()}
+	r := e.start(t, new(consumertest.LogsSink), host)
+	defer func() { require.NoError(t, r.Shutdown(context.Background())) }()
+
+	require.Eventually(t, func() bool { return len(host.statuses()) == 2 }, 5*time.Second, 10*time.Millisecond)
+	assert.Equal(t, componentstatus.StatusPermanentError, host.statuses()[1])
+	host.mu.Lock()
+	defer host.mu.Unlock()
+	assert.Contains(t, host.events[1].Err().Error(), "403 Forbidden")
+	assert.Contains(t, host.events[1].Err().Error(), "Enterprise plan")
+}
+
+// The status follows each poll's outcome: only credentials refused in
+// consecutive polls make a permanent error; any other outcome in between
+// starts the count again.
+func TestStatusReporterMakesOnlyConsecutiveRefusalsPermanent(t *testing.T) {
+	refused := &zendesk.Error{Kind: zendesk.KindAuth, Op: "list", StatusCode: 401}
+	forbidden := &zendesk.Error{Kind: zendesk.KindForbidden, Op: "list", StatusCode: 403}
+	server := &zendesk.Error{Kind: zendesk.KindServer, Op: "list", StatusCode: 503}
+	const (
+		ok          = componentstatus.StatusOK
+		recoverable = componentstatus.StatusRecoverableError
+		permanent   = componentstatus.StatusPermanentError
+	)
+	for _, tc := range []struct {
+		name  string
+		polls []error // nil is a poll that succeeded
+		want  []componentstatus.Status
+	}{
+		{"one refusal, then accepted", []error{refused, nil}, []componentstatus.Status{recoverable, ok}},
+		{"two refusals in a row", []error{refused, refused}, []componentstatus.Status{recoverable, permanent}},
+		{"401 then 403 count together", []error{refused, forbidden}, []componentstatus.Status{recoverable, permanent}},
+		{"a success in between", []error{refused, nil, refused, nil}, []componentstatus.Status{recoverable, ok, recoverable, ok}},
+		{"another failure in between", []error{refused, server, refused}, []componentstatus.Status{recoverable, recoverable, recoverable}},
+		{"permanent, then repeated", []error{refused, refused, refused, refused}, []componentstatus.Status{recoverable, permanent}},
+		{"permanent, then accepted", []error{forbidden, forbidden, nil}, []componentstatus.Status{recoverable, permanent, ok}},
+		{"wrapped", []error{fmt.Errorf("listing: %w", refused), fmt.Errorf("listing: %w", refused)}, []componentstatus.Status{recoverable, permanent}},
+		{"server errors stay recoverable", []error{server, server, server}, []componentstatus.Status{recoverable}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			host := &storageHost{StorageHost: storagetest.NewStorageHost()}
+			s := &statusReporter{host: host, logger: zap.NewNop()}
+			for _, err := range tc.polls {
+				if err == nil {
+					s.ok()
+				} else {
+					s.failed(err)
+				}
+			}
+			assert.Equal(t, tc.want, host.statuses())
+		})
+	}
 }
 
 func TestTelemetryCountsRequestsAndAcceptedRecords(t *testing.T) {
@@ -551,4 +652,44 @@ func TestTLSSettingsAreHonoured(t *testing.T) {
 	cfg.TLS.CAPem = configopaque.String(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}))
 	sink, _ := run(cfg)
 	requireExactly(t, simIDs(sim), sink)
+}
+
+func TestConsumerRetriesEndAtMaxElapsedTimeAndThePageStaysUnread(t *testing.T) {
+	e := newEnv(t)
+	e.sim.Generate(50, time.Now().Add(-time.Hour), time.Now().Add(-time.Minute))
+	e.cfg.BackOffConfig.MaxElapsedTime = 300 * time.Millisecond
+	next := &flakyConsumer{failures: 1 << 30, err: errors.New("memory limiter: data refused")}
+	host := &storageHost{StorageHost: storagetest.NewStorageHost()}
+	r := e.start(t, next, host)
+
+	require.Eventually(t, func() bool {
+		return len(e.logs.FilterMessageSnippet("Polling the Zendesk audit log failed").All()) == 1
+	}, 10*time.Second, 10*time.Millisecond)
+	began := time.Now()
+	require.NoError(t, r.Shutdown(context.Background()))
+	assert.Less(t, time.Since(began), 2*time.Second)
+
+	failed := e.logs.FilterMessageSnippet("Polling the Zendesk audit log failed").All()[0]
+	assert.Contains(t, fmt.Sprint(failed.ContextMap()["error"]), "retries are over")
+	assert.Contains(t, fmt.Sprint(failed.ContextMap()["error"]), "maximum elapsed time")
+	retries := len(e.logs.FilterMessageSnippet("retryable error").All())
+	assert.Greater(t, retries, 1, "retried until max_elapsed_time")
+	assert.Equal(t, retries+1, next.refused, "each refusal but the last was retried; none after giving up")
+	assert.Zero(t, next.LogRecordCount())
+	assert.Equal(t, []componentstatus.Status{componentstatus.StatusRecoverableError}, host.statuses())
+}
+
+func TestConsumerRetriesDisabledLeaveThePageToTheNextPoll(t *testing.T) {
+	e := newEnv(t)
+	e.sim.Generate(50, time.Now().Add(-time.Hour), time.Now().Add(-time.Minute))
+	e.cfg.BackOffConfig.Enabled = false
+	e.cfg.PollInterval = 100 * time.Millisecond
+	next := &flakyConsumer{failures: 1, err: errors.New("memory limiter: data refused")}
+	r := e.start(t, next, componenttest.NewNopHost())
+	defer func() { require.NoError(t, r.Shutdown(context.Background())) }()
+
+	requireExactly(t, simIDs(e.sim), &next.LogsSink)
+	assert.Equal(t, 1, next.refused)
+	assert.Empty(t, e.logs.FilterMessageSnippet("retryable error").All(), "no retry within the poll")
+	assert.Len(t, e.logs.FilterMessageSnippet("Polling the Zendesk audit log failed").All(), 1)
 }

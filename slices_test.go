@@ -178,7 +178,7 @@ func TestSliceBoundariesInSameSecondBurstsLoseAndRepeatNothing(t *testing.T) {
 // Issue #12: a 429 while several requests are in flight holds back every
 // request until its Retry-After runs out.
 func TestRetryAfterDuringConcurrentReadingIsHonouredByEveryRequest(t *testing.T) {
-	e := newEnvWith(t, zendesksim.Options{Faults: zendesksim.Faults{P429: 0.05, RetryAfter: time.Second, Latency: 20 * time.Millisecond}})
+	e := newEnvWith(t, zendesksim.Options{Faults: zendesksim.Faults{P429: 0.05, RetryAfter: time.Second, Latency: 20 * time.Millisecond}}, nil)
 	now := time.Now()
 	e.sim.Generate(6000, now.Add(-3*time.Hour), now.Add(-time.Minute))
 	sink := new(consumertest.LogsSink)
@@ -259,7 +259,7 @@ func TestSlicesAreDeliveredInOrderWhenALaterSliceFinishesFirst(t *testing.T) {
 // Issue #12: shutting down while slices are read ahead stores the position
 // of what was delivered, not of what was read.
 func TestShutdownMidBackfillSavesOnlyWhatWasDelivered(t *testing.T) {
-	e := newEnvWith(t, zendesksim.Options{Faults: zendesksim.Faults{Latency: 2 * time.Millisecond}})
+	e := newEnvWith(t, zendesksim.Options{Faults: zendesksim.Faults{Latency: 2 * time.Millisecond}}, nil)
 	now := time.Now()
 	e.sim.Generate(8000, now.Add(-3*time.Hour), now.Add(-time.Minute))
 	dir := t.TempDir()

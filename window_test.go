@@ -78,7 +78,7 @@ func TestClipStopsAtTheWindowsEnd(t *testing.T) {
 // done that the API is still filling. The windows end by the API's clock:
 // nothing is lost, and one warning names the offset.
 func TestCollectorClockAheadOfTheAPILosesNothing(t *testing.T) {
-	e := newEnvWith(t, zendesksim.Options{ClockOffset: -time.Minute})
+	e := newEnvWith(t, zendesksim.Options{ClockOffset: -time.Minute}, nil)
 	e.cfg.PollInterval = time.Second
 	e.cfg.SettleDelay = 8 * time.Second
 	apiNow := e.sim.Now()

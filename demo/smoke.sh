@@ -26,19 +26,23 @@ DEMO_DURATION=$SMOKE_DURATION \
 
 # The debug exporter (verbosity: detailed) prints one
 # "EventName: zendesk.audit_log" line per log record, and its attributes as
-# "-> zendesk.audit_log.<key>: <Type>(<value>)".
+# "-> <key>: <Type>(<value>)" (zendesk.audit_log.id: Int(...), log.record.uid: Str(...)).
 records=$(grep -c 'EventName: zendesk\.audit_log$' "$log_file" || true)
 with_id=$(grep -c -- '-> zendesk\.audit_log\.id: ' "$log_file" || true)
 unique=$(grep -- '-> zendesk\.audit_log\.id: ' "$log_file" | sort -u | wc -l)
+with_uid=$(grep -c -- '-> log\.record\.uid: Str(' "$log_file" || true)
 errors=$(grep -cE '(^|\s)(error|ERROR)(\s|$)' "$log_file" || true)
+# file_storage keeps each component's data in a file of its own: the
+# receiver's checkpoint in receiver_zendesk_audit_logs_ (the exporter's
+# queue is exporter_debug__logs).
 checkpoint=no
-if [[ -n $(find "$out_dir/storage" -type f -size +0 2>/dev/null) ]]; then
+if [[ -s $out_dir/storage/receiver_zendesk_audit_logs_ ]]; then
 	checkpoint=yes
 fi
 
 log "demo exit status: $rc"
 log "log records with EventName zendesk.audit_log: $records (minimum $SMOKE_MIN_RECORDS)"
-log "records with a zendesk.audit_log.id attribute: $with_id ($unique distinct ids)"
+log "records with a zendesk.audit_log.id attribute: $with_id ($unique distinct ids), with a log.record.uid: $with_uid"
 log "error-level log lines: $errors"
 log "checkpoint file written by file_storage: $checkpoint"
 
@@ -46,6 +50,7 @@ fail=()
 ((rc == 0)) || fail+=("the demo exited with status $rc (expected a clean stop)")
 ((records >= SMOKE_MIN_RECORDS)) || fail+=("only $records audit log records reached the debug exporter")
 ((with_id == records)) || fail+=("$records records but $with_id zendesk.audit_log.id attributes")
+((with_uid == records)) || fail+=("$records records but $with_uid log.record.uid attributes")
 [[ $checkpoint == yes ]] || fail+=("no checkpoint was written under ${out_dir#"$root"/}/storage")
 
 if ((${#fail[@]} > 0)); then

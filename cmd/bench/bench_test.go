@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/cmd/internal/childproc"
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesksim"
 )
 
 // Records per op of the drain benchmarks.
@@ -24,7 +26,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func BenchmarkDecodeConvertPage(b *testing.B) { DecodeConvertPage(b) }
+func BenchmarkDecodePage(b *testing.B) { DecodePage(b) }
 
 func BenchmarkDecodeCursorPageConvertPage(b *testing.B) { DecodeCursorPageConvertPage(b) }
 
@@ -115,4 +117,37 @@ func BenchmarkFilelogDrain(b *testing.B) {
 		cpu += res.CPU
 	}
 	reportDrain(b, cpu)
+}
+
+// Pages per op of BenchmarkPersistentQueue.
+const queuePages = 100
+
+// BenchmarkPersistentQueue is the storage path of the README's production
+// pipeline (see DrainPersistentQueue): 100 pages of 100 records per op
+// through a sending queue persisted in file_storage, with the checkpoint
+// written after each page, once with file_storage's fsync off and once
+// on. Each op starts from an empty directory of the temporary directory's
+// file system.
+func BenchmarkPersistentQueue(b *testing.B) {
+	page, err := DecodeCursorPageConvert(zendesksim.SamplePage(PageRecords), time.Now())
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, fsync := range []bool{false, true} {
+		b.Run(fmt.Sprintf("fsync=%t", fsync), func(b *testing.B) {
+			var cpu, wall time.Duration
+			for b.Loop() {
+				res, err := DrainPersistentQueue(b.Context(), QueueOptions{Dir: b.TempDir(), FSync: fsync, Pages: queuePages, Page: page})
+				if err != nil {
+					b.Fatal(err)
+				}
+				cpu += res.CPU
+				wall += res.Wall
+			}
+			records := float64(b.N * queuePages * PageRecords)
+			b.ReportMetric(records/wall.Seconds(), "records/s")
+			b.ReportMetric(float64(cpu.Nanoseconds())/records, "cpu-ns/record")
+			b.ReportMetric(float64(wall.Nanoseconds())/records, "ns/record")
+		})
+	}
 }

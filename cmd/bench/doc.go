@@ -3,7 +3,10 @@
 // against the simulator run as another process, the same records read by
 // contrib's filelog receiver for comparison, how much of a request budget
 // the receiver turns into records, how many requests an idle poll makes,
-// and the peak RSS of the built collector draining backlogs of two sizes.
+// the peak RSS of the built collector draining backlogs of two sizes, and
+// the storage path of the production pipeline (a sending queue persisted
+// in file_storage, and the checkpoint) with file_storage's fsync off and
+// on.
 //
 // The figures are produced in two ways:
 //

@@ -18,6 +18,8 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/convert"
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/detect"
 	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesk"
 )
 
@@ -37,6 +39,7 @@ type listOpts struct {
 	limit    int
 	pageSize int
 	output   string
+	flagged  bool
 }
 
 func listFlags() (*flag.FlagSet, *listOpts) {
@@ -48,6 +51,7 @@ func listFlags() (*flag.FlagSet, *listOpts) {
 	fs.IntVar(&o.limit, "limit", 0, "stop after `N` records, 0 for all")
 	fs.IntVar(&o.pageSize, "page-size", zendesk.MaxPageSize, "`N` records per request, 1..100")
 	fs.StringVar(&o.output, "output", outputJSON, "`format`: json (one object per line) or table")
+	fs.BoolVar(&o.flagged, "flagged", false, "only records a detection rule flags (README: Detections); the API has no such filter, so every page of the window is read")
 	return fs, o
 }
 
@@ -84,13 +88,17 @@ func (c *cli) cmdList(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	client, err := c.client(cmd, fs, &o.conn)
+	client, err := c.client(cmd, fs, &o.conn, zendesk.Hooks{})
 	if err != nil {
 		return err
 	}
 
+	detector, err := detect.New(nil)
+	if err != nil {
+		return err
+	}
 	pageSize := o.pageSize
-	if o.limit > 0 {
+	if o.limit > 0 && !o.flagged {
 		pageSize = min(pageSize, o.limit)
 	}
 	// The progress line is erased before anything reaches stdout, which
@@ -112,7 +120,11 @@ func (c *cli) cmdList(ctx context.Context, args []string) error {
 			return finish(err)
 		}
 		for i := range page.AuditLogs {
-			if err := out.write(&page.AuditLogs[i]); err != nil {
+			rule := detector.MatchAuditLog(&page.AuditLogs[i])
+			if o.flagged && rule == nil {
+				continue
+			}
+			if err := out.write(&page.AuditLogs[i], rule); err != nil {
 				return err
 			}
 			n++
@@ -168,7 +180,7 @@ func (c *cli) cmdShow(ctx context.Context, args []string) error {
 	if o.output != outputJSON && o.output != outputTable {
 		return usagef(cmd, "--output must be json or table, got %q", o.output)
 	}
-	client, err := c.client(cmd, fs, &o.conn)
+	client, err := c.client(cmd, fs, &o.conn, zendesk.Hooks{})
 	if err != nil {
 		return err
 	}
@@ -217,27 +229,45 @@ func (c *cli) cmdExport(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	client, err := c.client(cmd, fs, &o.conn)
-	if err != nil {
-		return err
-	}
-	err = client.Export(ctx, filter)
-	var apiErr *zendesk.Error
-	if errors.As(err, &apiErr) && apiErr.Kind == zendesk.KindRateLimited {
-		when := "in about a minute"
-		if apiErr.RetryAfter > 0 {
-			wait := apiErr.RetryAfter.Round(time.Second)
-			when = fmt.Sprintf("in %s, at %s", wait, c.now().Add(wait).Format("15:04:05 MST"))
+	// A refused export is waited out (by the client); say so, or the
+	// command would sit silent for a minute.
+	hooks := zendesk.Hooks{OnWait: func(reason zendesk.WaitReason, d time.Duration) {
+		if reason == zendesk.WaitRetryAfter || reason == zendesk.WaitBackoff {
+			fmt.Fprintf(c.stderr, "zendesk-audit: export refused for now (429 Too Many Requests); trying again in %s (Ctrl-C stops)\n", d.Round(time.Millisecond))
 		}
-		return fmt.Errorf("export refused (429): Zendesk allows one audit log export per minute per account; the limit allows the next try %s", when)
-	}
+	}}
+	client, err := c.client(cmd, fs, &o.conn, hooks)
 	if err != nil {
 		return err
+	}
+	start := c.now()
+	if err := client.Export(ctx, filter); err != nil {
+		return c.exportError(err, c.now().Sub(start))
 	}
 	fmt.Fprintln(c.stdout, "Export requested. Zendesk prepares the CSV out of band and emails a download link")
 	fmt.Fprintln(c.stdout, "to the user of these credentials; nothing is downloaded here. Zendesk allows one")
 	fmt.Fprintln(c.stdout, "export per minute per account.")
 	return nil
+}
+
+// exportError explains an export that failed after waiting waited. The
+// one-export-per-minute limit is named only when Zendesk said that was
+// it; any other refusal speaks for itself.
+func (c *cli) exportError(err error, waited time.Duration) error {
+	var apiErr *zendesk.Error
+	if !errors.As(err, &apiErr) || !apiErr.ExportLimited() {
+		return err
+	}
+	after := ""
+	if waited > 0 {
+		after = fmt.Sprintf(" after waiting %s", waited.Round(time.Second))
+	}
+	when := "in about a minute"
+	if apiErr.RetryAfter > 0 {
+		wait := apiErr.RetryAfter.Round(time.Second)
+		when = fmt.Sprintf("in %s, at %s", wait, c.now().Add(wait).Format("15:04:05 MST"))
+	}
+	return fmt.Errorf("export refused (429)%s: Zendesk allows one audit log export per minute per account, and that limit refused this one; it allows the next try %s", after, when)
 }
 
 // recordWriter prints records as JSON lines or as a table.
@@ -252,16 +282,21 @@ func newRecordWriter(cmd, format string, w io.Writer) (*recordWriter, error) {
 	case outputJSON:
 	case outputTable:
 		rw.table = tabwriter.NewWriter(rw.buf, 0, 8, 2, ' ', 0)
-		fmt.Fprintln(rw.table, "CREATED_AT\tID\tACTION\tACTOR\tSOURCE_TYPE\tSOURCE\tDESCRIPTION")
+		fmt.Fprintln(rw.table, "CREATED_AT\tID\tACTION\tACTOR\tSOURCE_TYPE\tSOURCE\tRULE\tDESCRIPTION")
 	default:
 		return nil, usagef(cmd, "--output must be json or table, got %q", format)
 	}
 	return rw, nil
 }
 
-func (rw *recordWriter) write(r *zendesk.AuditLog) error {
+// write prints r; rule is the detection rule that flags it, or nil.
+func (rw *recordWriter) write(r *zendesk.AuditLog, rule *detect.Rule) error {
 	if rw.table == nil {
 		b, err := json.Marshal(r)
+		if err != nil {
+			return err
+		}
+		b, err = withDetection(b, rule)
 		if err != nil {
 			return err
 		}
@@ -269,11 +304,48 @@ func (rw *recordWriter) write(r *zendesk.AuditLog) error {
 		_, err = rw.buf.Write(b)
 		return err
 	}
-	_, err := fmt.Fprintf(rw.table, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+	ruleName := "-"
+	if rule != nil {
+		ruleName = rule.Name
+	}
+	_, err := fmt.Fprintf(rw.table, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
 		createdAt(r), optInt(r.ID), cell(r.Action),
 		nameOrID(r.ActorName, r.ActorID), cell(r.SourceType),
-		nameOrID(r.SourceLabel, r.SourceID), firstLine(r.ChangeDescription.Value, descriptionWidth))
+		nameOrID(r.SourceLabel, r.SourceID), ruleName, firstLine(r.ChangeDescription.Value, descriptionWidth))
 	return err
+}
+
+// detection is what a JSON line adds to the record: the severity the
+// receiver gives it, and the rule that flags it.
+type detection struct {
+	Severity     string        `json:"severity"`
+	SecurityRule *securityRule `json:"security_rule,omitempty"`
+}
+
+// securityRule holds the receiver's security_rule.* attributes.
+type securityRule struct {
+	Name      string `json:"name"`
+	Category  string `json:"category"`
+	Reference string `json:"reference"`
+}
+
+// withDetection adds the members of detection to the JSON object record.
+func withDetection(record []byte, rule *detect.Rule) ([]byte, error) {
+	_, text := convert.Severity(rule)
+	d := detection{Severity: text}
+	if rule != nil {
+		d.SecurityRule = &securityRule{Name: rule.Name, Category: rule.Category, Reference: rule.Reference()}
+	}
+	members, err := json.Marshal(d)
+	if err != nil {
+		return nil, err
+	}
+	record = bytes.TrimRight(record, " \n")
+	out := record[:len(record)-1] // drop the closing brace
+	if len(out) > 1 {
+		out = append(out, ',')
+	}
+	return append(out, members[1:]...), nil
 }
 
 // streams reports whether output may go out page by page: JSON lines do, so

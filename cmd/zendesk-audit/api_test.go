@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -317,7 +318,7 @@ func TestListTableGolden(t *testing.T) {
 	// An empty listing is the header alone.
 	r := a.run(t, "list", "--output", "table", "--action", "nothing")
 	require.Equal(t, 0, r.code, r.stderr)
-	assert.Equal(t, "CREATED_AT  ID  ACTION  ACTOR  SOURCE_TYPE  SOURCE  DESCRIPTION\n", r.stdout)
+	assert.Equal(t, "CREATED_AT  ID  ACTION  ACTOR  SOURCE_TYPE  SOURCE  RULE  DESCRIPTION\n", r.stdout)
 }
 
 func checkGolden(t *testing.T, name, got string) {
@@ -368,21 +369,138 @@ func TestShow(t *testing.T) {
 	assert.Empty(t, r.stdout)
 }
 
-func TestExport(t *testing.T) {
-	// A fixed clock: the simulator's export limit then says exactly 60s.
-	a := newTestAPI(t, zendesksim.Options{Seed: 1, Now: func() time.Time { return base }})
+// testClock is a fake clock shared by the simulator and the CLI: the CLI's
+// waits move it on at once. onSleep, when set, runs after each wait.
+type testClock struct {
+	mu      sync.Mutex
+	now     time.Time
+	slept   []time.Duration
+	onSleep func()
+}
 
-	r := a.run(t, "export", "--action", "update", "--since", "2024-04-01T00:00:00Z", "--until", "2024-05-01T00:00:00Z")
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *testClock) Sleep(ctx context.Context, d time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.slept = append(c.slept, d)
+	onSleep := c.onSleep
+	c.mu.Unlock()
+	if onSleep != nil {
+		onSleep()
+	}
+	return nil
+}
+
+func (c *testClock) sleeps() []time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.slept)
+}
+
+// newClockedAPI is newTestAPI with the simulator on clk.
+func newClockedAPI(t *testing.T, clk *testClock, faults zendesksim.Faults) *testAPI {
+	t.Helper()
+	return newTestAPI(t, zendesksim.Options{Seed: 1, Now: clk.Now, Faults: faults})
+}
+
+// runAt runs the command line with the CLI on clk.
+func (a *testAPI) runAt(t *testing.T, clk *testClock, args ...string) result {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	c := &cli{env: func(k string) string { return a.env[k] }, stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr, now: clk.Now, sleep: clk.Sleep}
+	r := result{code: c.run(context.Background(), args)}
+	r.stdout, r.stderr = stdout.String(), stderr.String()
+	for _, secret := range []string{testToken, wrongToken, oauthToken} {
+		require.NotContains(t, r.stdout+r.stderr, secret, "a token leaked")
+	}
+	return r
+}
+
+// exportElsewhere is another integration of the account exporting.
+func (a *testAPI) exportElsewhere(t *testing.T) {
+	req := httptest.NewRequest(http.MethodPost, "/api/v2/audit_logs/export", nil)
+	req.SetBasicAuth(testEmail+"/token", testToken)
+	rec := httptest.NewRecorder()
+	a.sim.ServeHTTP(rec, req)
+	require.Equal(t, http.StatusAccepted, rec.Code, rec.Body.String())
+}
+
+func TestExport(t *testing.T) {
+	clk := &testClock{now: base}
+	a := newClockedAPI(t, clk, zendesksim.Faults{})
+
+	r := a.runAt(t, clk, "export", "--action", "update", "--since", "2024-04-01T00:00:00Z", "--until", "2024-05-01T00:00:00Z")
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Contains(t, r.stdout, "out of band")
 	assert.Contains(t, r.stdout, "emails a download link")
+	assert.Empty(t, r.stderr)
 	assert.Equal(t, 1, a.sim.Stats().ExportRequests)
+	assert.Empty(t, clk.sleeps())
+}
 
-	r = a.run(t, "export")
+// A second export within the minute is refused by the export limit: the
+// command says it waits, waits as long as Zendesk asked, and exports.
+func TestExportWaitsOutTheExportLimit(t *testing.T) {
+	clk := &testClock{now: base}
+	a := newClockedAPI(t, clk, zendesksim.Faults{})
+	a.exportElsewhere(t)
+
+	r := a.runAt(t, clk, "export")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "Export requested")
+	assert.Equal(t, "zendesk-audit: export refused for now (429 Too Many Requests); trying again in 1m0s (Ctrl-C stops)\n", r.stderr)
+	assert.Equal(t, []time.Duration{time.Minute}, clk.sleeps())
+	st := a.sim.Stats()
+	assert.Equal(t, 3, st.ExportRequests)
+	assert.Zero(t, st.RetryAfterViolations)
+}
+
+// When the export limit keeps refusing (another integration takes each
+// turn), the command stops once waiting more would pass 2 minutes, and
+// names the limit.
+func TestExportGivesUpAfterTwoMinutesAndNamesTheExportLimit(t *testing.T) {
+	clk := &testClock{now: base}
+	a := newClockedAPI(t, clk, zendesksim.Faults{})
+	a.exportElsewhere(t)
+	clk.onSleep = func() { a.exportElsewhere(t) }
+
+	r := a.runAt(t, clk, "export")
 	assert.Equal(t, 1, r.code)
-	assert.Contains(t, r.stderr, "one audit log export per minute per account")
-	assert.Contains(t, r.stderr, "the limit allows the next try in 1m0s, at ")
-	assert.Equal(t, 2, a.sim.Stats().ExportRequests, "a refused export is not retried")
+	assert.Empty(t, r.stdout)
+	assert.Equal(t, []time.Duration{time.Minute, time.Minute}, clk.sleeps(), "2 minutes of waiting in all")
+	assert.Equal(t, 2, strings.Count(r.stderr, "trying again in 1m0s"))
+	assert.Contains(t, r.stderr, "zendesk-audit: export refused (429) after waiting 2m0s: Zendesk allows one audit log export per minute per account, and that limit refused this one; it allows the next try in 1m0s, at 12:03:00 UTC\n")
+	st := a.sim.Stats()
+	assert.Equal(t, 6, st.ExportRequests, "3 here, 3 elsewhere")
+	assert.Zero(t, st.RetryAfterViolations)
+}
+
+// A 429 from the account's request limit is waited out too, but it is not
+// the export limit, and the message does not say it is.
+func TestExportAccountLimitIsNotCalledTheExportLimit(t *testing.T) {
+	clk := &testClock{now: base}
+	a := newClockedAPI(t, clk, zendesksim.Faults{P429: 1, RetryAfter: 50 * time.Second})
+
+	r := a.runAt(t, clk, "export")
+	assert.Equal(t, 1, r.code)
+	assert.Equal(t, []time.Duration{50 * time.Second, 50 * time.Second}, clk.sleeps())
+	assert.Contains(t, r.stderr, "APIRateLimitExceeded: Number of allowed API requests per minute exceeded")
+	assert.Contains(t, r.stderr, "not waiting 50s more: an export waits at most 2m0s in all (waited 1m40s)")
+	assert.NotContains(t, r.stderr, "one audit log export per minute")
+	assert.Equal(t, 3, a.sim.Stats().ExportRequests)
+
+	// Once the account has room again, the same command exports.
+	a.sim.SetFaults(zendesksim.Faults{})
+	r = a.runAt(t, clk, "export")
+	require.Equal(t, 0, r.code, r.stderr)
 }
 
 func TestAuthFailures(t *testing.T) {

@@ -21,6 +21,9 @@ const (
 
 const defaultRequestsPerMinute = 100
 
+// maxExportWait is how long export waits for rate limits in all.
+const maxExportWait = 2 * time.Minute
+
 // connFlags are the connection and credential flags of the API commands.
 type connFlags struct {
 	subdomain         string
@@ -43,8 +46,9 @@ func (f *connFlags) register(fs *flag.FlagSet) {
 // The receiver's rules (config.go), repeated: it keeps them unexported.
 
 // client resolves the connection from flags and environment and returns
-// an API client. Warnings go to c.stderr. No error message holds a token.
-func (c *cli) client(cmd string, fs *flag.FlagSet, f *connFlags) (*zendesk.Client, error) {
+// an API client that observes hooks. Warnings go to c.stderr. No error
+// message holds a token.
+func (c *cli) client(cmd string, fs *flag.FlagSet, f *connFlags, hooks zendesk.Hooks) (*zendesk.Client, error) {
 	given := setFlags(fs)
 	pick := func(flagName, flagValue, envName string) (string, bool) {
 		if given[flagName] {
@@ -112,7 +116,11 @@ func (c *cli) client(cmd string, fs *flag.FlagSet, f *connFlags) (*zendesk.Clien
 		Credentials:       zendesk.Credentials{Email: email, APIToken: apiToken, OAuthToken: oauthToken},
 		RequestsPerMinute: f.requestsPerMinute,
 		RequestTimeout:    time.Minute,
+		MaxExportWait:     maxExportWait,
 		UserAgent:         "zendesk-audit-cli",
+		Hooks:             hooks,
+		Now:               c.now,
+		Sleep:             c.sleep,
 	})
 	if err != nil {
 		return nil, usagef(cmd, "%s", err)

@@ -12,7 +12,7 @@ import (
 
 // synopses are the one-line usages of the commands.
 var synopses = map[string]string{
-	"list":             "list [connection flags] [filter flags] [--sort asc|desc] [--limit N] [--page-size N] [--output json|table]",
+	"list":             "list [connection flags] [filter flags] [--flagged] [--sort asc|desc] [--limit N] [--page-size N] [--output json|table]",
 	"show":             "show [connection flags] [--output json|table] ID",
 	"export":           "export [connection flags] [filter flags]",
 	"checkpoint show":  "checkpoint show --storage-dir DIR [storage flags] [--json]",

@@ -36,8 +36,9 @@ const usageText = `zendesk-audit: read the Zendesk audit log, and inspect or mov
 checkpoint of the zendesk_audit_logs receiver.
 
 Usage:
-  zendesk-audit list   [connection flags] [filter flags] [--sort asc|desc]
-                       [--limit N] [--page-size N] [--output json|table]
+  zendesk-audit list   [connection flags] [filter flags] [--flagged]
+                       [--sort asc|desc] [--limit N] [--page-size N]
+                       [--output json|table]
   zendesk-audit show   [connection flags] [--output json|table] ID
   zendesk-audit export [connection flags] [filter flags]
   zendesk-audit checkpoint show  --storage-dir DIR [storage flags] [--json]
@@ -48,12 +49,19 @@ Usage:
 Commands:
   list        List audit logs, newest first by default, with cursor pagination.
               Output: one JSON object per line with the API's own field names
-              (fields unknown to this tool included), or an aligned table.
+              (fields unknown to this tool included) plus "severity" (ERROR,
+              WARN or INFO, as the receiver sets it) and, on a record a
+              detection rule flags, "security_rule" {name, category,
+              reference}; or an aligned table with a RULE column.
+              --flagged lists only flagged records: the dangerous changes of
+              the last 7 days are 'list --flagged --since 7d --output table'.
   show        Show one audit log by id.
   export      Ask Zendesk for a CSV export of the matching audit logs. Zendesk
               prepares it out of band and emails a download link to the user
               of the credentials; nothing is downloaded here. Zendesk allows
-              one export per minute per account.
+              one export per minute per account: when it refuses one (429),
+              export waits as long as Zendesk asks and tries again, for at
+              most 2 minutes in all.
   checkpoint  Show, set or delete the receiver's checkpoint in a file_storage
               directory. Stop the collector first: while it runs it holds the
               storage locked.
@@ -120,6 +128,9 @@ type cli struct {
 	stdout io.Writer
 	stderr io.Writer
 	now    func() time.Time
+	// sleep spends the API client's waits; nil means a timer (tests move
+	// a fake clock on instead).
+	sleep func(ctx context.Context, d time.Duration) error
 }
 
 // usageError is a mistake in the command line; the command it belongs to
@@ -145,6 +156,11 @@ func run(ctx context.Context, args []string, env func(string) string, stdin io.R
 		env = func(string) string { return "" }
 	}
 	c := &cli{env: env, stdin: stdin, stdout: stdout, stderr: stderr, now: time.Now}
+	return c.run(ctx, args)
+}
+
+// run runs one command line and returns the exit code.
+func (c *cli) run(ctx context.Context, args []string) int {
 	return c.exitCode(c.dispatch(ctx, args))
 }
 

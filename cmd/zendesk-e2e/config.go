@@ -12,13 +12,12 @@ import (
 	"unicode"
 )
 
-// Template file names inside --config-dir.
-const (
-	collectorTemplate = "collector.yaml.tmpl"
-	sinkTemplate      = "sink.yaml.tmpl"
-)
+// sinkTemplate is the sink's template inside --config-dir; the collector
+// under test has one per variant (variant.Template).
+const sinkTemplate = "sink.yaml.tmpl"
 
-// collectorParams fills e2e/collector.yaml.tmpl.
+// collectorParams fills the collector under test's template
+// (e2e/collector*.yaml.tmpl).
 type collectorParams struct {
 	StorageDir           string
 	SimURL               string
@@ -29,6 +28,10 @@ type collectorParams struct {
 	InitialLookback      time.Duration
 	MaxRequestsPerMinute int
 	SinkURL              string
+	// The persistent sending queue's settings (variant queue).
+	QueueConsumers    int
+	BatchMinSize      int
+	BatchFlushTimeout time.Duration
 }
 
 // sinkParams fills e2e/sink.yaml.tmpl.

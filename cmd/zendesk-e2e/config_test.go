@@ -25,7 +25,19 @@ func testCollectorParams() collectorParams {
 		InitialLookback:      5 * time.Hour,
 		MaxRequestsPerMinute: 600,
 		SinkURL:              "http://127.0.0.1:4318",
+		QueueConsumers:       2,
+		BatchMinSize:         700,
+		BatchFlushTimeout:    1500 * time.Millisecond,
 	}
+}
+
+// variantByName is one of the variants.
+func variantByName(t *testing.T, name string) variant {
+	t.Helper()
+	vs, err := parseVariants(name)
+	require.NoError(t, err)
+	require.Len(t, vs, 1)
+	return vs[0]
 }
 
 // renderTemplate renders one of the repository's templates in e2e/ and
@@ -43,11 +55,10 @@ func renderTemplate(t *testing.T, name string, data any) *confmap.Conf {
 	return conf
 }
 
-func TestCollectorTemplate(t *testing.T) {
-	p := testCollectorParams()
-	conf := renderTemplate(t, collectorTemplate, p)
-
-	// The receiver's section is a valid config of the receiver itself.
+// assertReceiverSection checks that the receiver's section of conf is a
+// valid config of the receiver itself, with p's values.
+func assertReceiverSection(t *testing.T, conf *confmap.Conf, p collectorParams) {
+	t.Helper()
 	f := zendeskreceiver.NewFactory()
 	cfg := f.CreateDefaultConfig().(*zendeskreceiver.Config)
 	sub, err := conf.Sub("receivers::zendesk_audit_logs")
@@ -60,7 +71,7 @@ func TestCollectorTemplate(t *testing.T) {
 	assert.Equal(t, time.Second, cfg.PollInterval)
 	assert.Equal(t, p.SettleDelay, cfg.SettleDelay)
 	assert.Equal(t, p.InitialLookback, cfg.InitialLookback)
-	assert.Equal(t, 100, cfg.PageSize)
+	assert.Equal(t, pageSize, cfg.PageSize)
 	assert.Equal(t, p.MaxRequestsPerMinute, cfg.MaxRequestsPerMinute)
 	assert.Equal(t, p.RequestTimeout, cfg.Timeout)
 	require.NotNil(t, cfg.StorageID)
@@ -69,6 +80,12 @@ func TestCollectorTemplate(t *testing.T) {
 	assert.Equal(t, 100*time.Millisecond, cfg.BackOffConfig.InitialInterval)
 	assert.Equal(t, time.Second, cfg.BackOffConfig.MaxInterval)
 	assert.Zero(t, cfg.BackOffConfig.MaxElapsedTime)
+}
+
+func TestCollectorTemplate(t *testing.T) {
+	p := testCollectorParams()
+	conf := renderTemplate(t, variantByName(t, "sync").Template, p)
+	assertReceiverSection(t, conf, p)
 
 	want := map[string]any{
 		"extensions::file_storage::directory":                      p.StorageDir,
@@ -89,6 +106,43 @@ func TestCollectorTemplate(t *testing.T) {
 	}
 	// Nothing may acknowledge data before the sink has it.
 	assert.Nil(t, conf.Get("service::pipelines::logs::processors"))
+}
+
+func TestCollectorQueueTemplate(t *testing.T) {
+	p := testCollectorParams()
+	conf := renderTemplate(t, variantByName(t, "queue").Template, p)
+	assertReceiverSection(t, conf, p)
+
+	want := map[string]any{
+		"extensions::file_storage::directory":                       p.StorageDir,
+		"extensions::file_storage::create_directory":                true,
+		"extensions::file_storage::fsync":                           true,
+		"extensions::file_storage::compaction::on_rebound":          true,
+		"extensions::file_storage::compaction::directory":           p.StorageDir,
+		"exporters::otlp_http::endpoint":                            p.SinkURL,
+		"exporters::otlp_http::sending_queue::storage":              "file_storage",
+		"exporters::otlp_http::sending_queue::num_consumers":        p.QueueConsumers,
+		"exporters::otlp_http::sending_queue::batch::min_size":      p.BatchMinSize,
+		"exporters::otlp_http::sending_queue::batch::flush_timeout": "1.5s",
+		"exporters::otlp_http::retry_on_failure::enabled":           true,
+		"exporters::otlp_http::retry_on_failure::max_elapsed_time":  "0s",
+		"processors::memory_limiter::limit_mib":                     256,
+		"service::telemetry::metrics::level":                        "none",
+		"service::extensions":                                       []any{"file_storage"},
+		"service::pipelines::logs::receivers":                       []any{"zendesk_audit_logs"},
+		"service::pipelines::logs::processors":                      []any{"memory_limiter"},
+		"service::pipelines::logs::exporters":                       []any{"otlp_http"},
+	}
+	for k, v := range want {
+		assert.Equal(t, v, conf.Get(k), k)
+	}
+	// The queue is the one that batches: a batch processor would hold
+	// pages in memory after the receiver moved its checkpoint. The queue
+	// is never switched off, and no max_size splits a page across
+	// batches (the duplicate bound counts whole pages).
+	assert.Nil(t, conf.Get("processors::batch"))
+	assert.Nil(t, conf.Get("exporters::otlp_http::sending_queue::enabled"))
+	assert.Nil(t, conf.Get("exporters::otlp_http::sending_queue::batch::max_size"))
 }
 
 func TestSinkTemplate(t *testing.T) {
@@ -143,4 +197,16 @@ func TestEmailVariant(t *testing.T) {
 	}
 	assert.Equal(t, 1<<17, emailVariants(e2eEmail))
 	assert.Equal(t, 1, emailVariants("1@2"))
+}
+
+// The memory variant is the setup the README warns against: the batch
+// processor and the exporter's default (in-memory) queue.
+func TestCollectorMemoryTemplate(t *testing.T) {
+	p := testCollectorParams()
+	conf := renderTemplate(t, variantByName(t, "memory").Template, p)
+	assertReceiverSection(t, conf, p)
+	assert.Equal(t, []any{"memory_limiter", "batch"}, conf.Get("service::pipelines::logs::processors"))
+	assert.Equal(t, "1.5s", conf.Get("processors::batch::timeout"))
+	assert.Equal(t, p.SinkURL, conf.Get("exporters::otlp_http::endpoint"))
+	assert.Nil(t, conf.Get("exporters::otlp_http::sending_queue"), "the default queue, in memory")
 }

@@ -4,32 +4,50 @@
 // It starts the Zendesk API simulator (bin/zendesk-sim) with a backlog,
 // live arrivals and injected API faults; a SINK collector (OTLP/HTTP in,
 // file out); and the collector UNDER TEST (zendesk_audit_logs with
-// file_storage, otlp_http to the sink, no queue). During the live phase it
-// SIGKILLs the collector under test at seeded random moments and starts it
-// again on the same storage, and stops the sink for a few seconds once.
+// file_storage, otlp_http to the sink). During the live phase it SIGKILLs
+// the collector under test at seeded random moments and starts it again
+// on the same storage, and stops the sink for a few seconds once.
 // One of the kills (--ack-kills) waits for the worst moment: a proxy
 // between the collector and the sink holds back the sink's acceptance of
 // an export and the runner kills the collector then, so the records of
-// that export are delivered but not checkpointed; the check requires each
-// of them to be delivered again after the restart.
+// that export are delivered but not acknowledged; the check requires each
+// of them to be delivered again after the restart. Another kill
+// (--outage-kills) lands while the sink is down, when the pipeline holds
+// the most the sink has not accepted.
 // Then it stops live arrivals, waits until the sink has every record of
 // the simulator (or a timeout), stops everything, and compares the ids in
 // the sink's file with the simulator's.
 //
-// It prints one summary line on stdout (progress goes to stderr):
+// The collector under test runs in one or more variants (--variant), one
+// after the other, each from a clean start with the same seed and fault
+// schedule:
 //
-//	e2e seed=42 expected=N delivered=N distinct=N missing=0 unknown=0 duplicates=K kills=3 ack_kills=1 ... result=PASS
+//   - sync: a synchronous exporter (no queue): ConsumeLogs returns once
+//     the sink answered. A kill may repeat one page.
+//   - queue: the README's production setup, the exporter's sending queue
+//     persisted in file_storage, batching in the queue, memory_limiter.
+//     A kill may repeat one page and the batches in flight.
+//   - memory (not run by default): the batch processor and the default
+//     in-memory sending queue, which acknowledge before anything is
+//     durable. Expected to FAIL: it shows what a crash costs there.
 //
-// and exits 0 only if nothing is missing or unknown, no request broke a
-// Retry-After or asked for an oversize page, duplicates are at most 100
-// per kill, and every record of an export cut off by a kill at the
-// acknowledgement was delivered again. The work directory (configs,
-// file_storage, the sink's file, every process's log) is kept when the
-// check fails.
+// It prints one summary line per variant on stdout (progress goes to
+// stderr):
 //
-// Usage (from the repository root, after make build):
+//	e2e variant=sync seed=42 expected=N delivered=N distinct=N missing=0 unknown=0 duplicates=K duplicate_bound=300 kills=3 ack_kills=1 ... result=PASS
 //
-//	go run ./cmd/zendesk-e2e --seed 1 --duration 30s
+// A variant passes only if nothing is missing or unknown, no request broke
+// a Retry-After or asked for an oversize page, duplicates stay within the
+// variant's bound per kill, and every record of an export cut off by a
+// kill at the acknowledgement was delivered again. The exit status is 0
+// if every variant passed. The work directory (one subdirectory per
+// variant: configs, file_storage, the sink's file, every process's log)
+// is kept unless all passed.
+//
+// Usage (after make build; `make e2e` runs this):
+//
+//	cd cmd && go run ./zendesk-e2e --collector ../_build/otelcol-zendesk --sim ../bin/zendesk-sim \
+//	    --config-dir ../e2e --seed 1 --duration 30s [--variant sync,queue]
 package main
 
 import (
@@ -62,17 +80,23 @@ func main() {
 
 // options are the command line flags.
 type options struct {
-	seed      int64
-	seedSet   bool
-	duration  time.Duration
-	kills     int
-	ackKills  int
-	sinkDown  time.Duration
-	collector string
-	sim       string
-	workdir   string
-	configDir string
-	keep      bool
+	seed        int64
+	seedSet     bool
+	duration    time.Duration
+	kills       int
+	ackKills    int
+	outageKills int
+	sinkDown    time.Duration
+	collector   string
+	sim         string
+	workdir     string
+	configDir   string
+	keep        bool
+	variants    []variant
+
+	queueConsumers    int
+	batchMinSize      int
+	batchFlushTimeout time.Duration
 
 	events       int
 	backlog      time.Duration
@@ -107,12 +131,18 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.kills, "kills", 3, "SIGKILLs of the collector under test during the live phase")
 	fs.IntVar(&o.ackKills, "ack-kills", 1, "of the kills, how many land in the moment after the sink accepted an export and before the collector "+
 		"under test heard of it (its records must then be delivered again)")
+	fs.IntVar(&o.outageKills, "outage-kills", 1, "of the kills, how many land while the sink is down, when the pipeline holds the most the sink has not accepted")
 	fs.DurationVar(&o.sinkDown, "sink-down", 4*time.Second, "length of the one sink outage (0: none)")
 	fs.StringVar(&o.collector, "collector", "_build/otelcol-zendesk", "collector distribution binary (make build)")
 	fs.StringVar(&o.sim, "sim", "bin/zendesk-sim", "simulator binary (make build)")
 	fs.StringVar(&o.workdir, "workdir", "", "work directory, must be empty or absent (default: a new temporary directory, removed if the check passes)")
 	fs.StringVar(&o.configDir, "config-dir", "e2e", "directory of the config templates collector.yaml.tmpl and sink.yaml.tmpl")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work directory even if the check passes")
+	variantList := fs.String("variant", defaultVariants, "setups of the collector under test to check, one after the other, comma-separated, of: "+
+		variantNames()+" (memory is not crash-safe and expected to fail)")
+	fs.IntVar(&o.queueConsumers, "queue-consumers", 1, "variant queue: the sending queue's num_consumers")
+	fs.IntVar(&o.batchMinSize, "batch-min-size", 1000, "variant queue: the sending queue's batch::min_size (log records)")
+	fs.DurationVar(&o.batchFlushTimeout, "batch-flush-timeout", time.Second, "variant queue: the sending queue's batch::flush_timeout")
 
 	fs.IntVar(&o.events, "events", 12000, "simulator: backlog records (enough for the receiver to read it in time slices, several at once)")
 	fs.DurationVar(&o.backlog, "backlog", 4*time.Hour, "simulator: time spread of the backlog")
@@ -152,6 +182,11 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	if !o.seedSet {
 		o.seed = rand.Int64N(1_000_000_000)
 	}
+	vs, err := parseVariants(*variantList)
+	if err != nil {
+		return o, err
+	}
+	o.variants = vs
 	return o, o.validate()
 }
 
@@ -165,6 +200,12 @@ func (o options) validate() error {
 	}
 	if o.ackKills < 0 || o.ackKills > max(o.kills, 0) {
 		errs = append(errs, fmt.Errorf("--ack-kills must be between 0 and --kills (%d), got %d", o.kills, o.ackKills))
+	}
+	if o.outageKills < 0 || o.outageKills+max(o.ackKills, 0) > max(o.kills, 0) {
+		errs = append(errs, fmt.Errorf("--outage-kills must be between 0 and --kills minus --ack-kills (%d), got %d", o.kills-o.ackKills, o.outageKills))
+	}
+	if o.outageKills > 0 && o.sinkDown <= 2*outageKillMargin {
+		errs = append(errs, fmt.Errorf("--outage-kills needs a --sink-down longer than %s", 2*outageKillMargin))
 	}
 	if o.settleDelay <= o.maxLate {
 		errs = append(errs, fmt.Errorf("--settle-delay (%s) must exceed --max-late (%s), or late records are skipped by design", o.settleDelay, o.maxLate))
@@ -180,6 +221,9 @@ func (o options) validate() error {
 	}
 	if o.drainTimeout <= 0 || o.stallTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("--drain-timeout and --stall-timeout must be positive"))
+	}
+	if o.queueConsumers <= 0 || o.batchMinSize <= 0 || o.batchFlushTimeout <= 0 {
+		errs = append(errs, errors.New("--queue-consumers, --batch-min-size and --batch-flush-timeout must be positive"))
 	}
 	return errors.Join(errs...)
 }
@@ -211,7 +255,8 @@ func (o options) simArgs(email, token string) []string {
 	}
 }
 
-// run is the whole command; it returns the exit status.
+// run is the whole command; it returns the exit status: 0 if every
+// variant passed, 1 if one failed, 2 if one could not be checked.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int) {
 	o, err := parseOptions(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
@@ -225,40 +270,74 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int
 	workdir, tempWorkdir, err := prepareWorkdir(o.workdir)
 	if err != nil {
 		fmt.Fprintln(stderr, "zendesk-e2e:", err)
-		fmt.Fprintf(stdout, "e2e seed=%d result=ERROR error=%q\n", o.seed, err.Error())
+		for _, v := range o.variants {
+			fmt.Fprintln(stdout, errorLine(v, o.seed, err))
+		}
 		return 2
 	}
+	for i, v := range o.variants {
+		dir := workdir
+		if len(o.variants) > 1 {
+			// Each variant starts from an empty storage and sink file.
+			dir = filepath.Join(workdir, v.Name)
+			if err := os.Mkdir(dir, 0o755); err != nil {
+				fmt.Fprintln(stdout, errorLine(v, o.seed, err))
+				code = 2
+				continue
+			}
+		}
+		code = max(code, runVariant(ctx, o, v, dir, stdout, stderr))
+		if ctx.Err() != nil {
+			for _, rest := range o.variants[i+1:] {
+				fmt.Fprintln(stdout, errorLine(rest, o.seed, fmt.Errorf("not run: interrupted")))
+			}
+			break
+		}
+	}
+	if code == 0 && tempWorkdir && !o.keep {
+		_ = os.RemoveAll(workdir)
+	} else {
+		fmt.Fprintf(stderr, "[e2e] work directory kept: %s\n", workdir)
+	}
+	return code
+}
+
+// errorLine is the summary line of a variant that could not be checked.
+func errorLine(v variant, seed int64, err error) string {
+	return fmt.Sprintf("e2e variant=%s seed=%d result=ERROR error=%q", v.Name, seed, err.Error())
+}
+
+// runVariant checks one variant in dir and prints its summary line; it
+// returns the exit status of that variant alone.
+func runVariant(ctx context.Context, o options, v variant, dir string, stdout, stderr io.Writer) (code int) {
 	r := &runner{
 		opts:    o,
-		workdir: workdir,
+		variant: v,
+		workdir: dir,
 		sup:     childproc.NewSupervisor("zendesk-e2e"),
 		log:     stderr,
 		start:   time.Now(),
 		rng:     rand.New(rand.NewPCG(uint64(o.seed), 0x5eed)),
 	}
-	r.logf("seed=%d workdir=%s", o.seed, workdir)
+	r.logf("variant %s (%s), seed=%d workdir=%s", v.Name, v.Setup, o.seed, dir)
 
-	passed := false
 	defer func() {
 		if rec := recover(); rec != nil {
 			r.sup.KillAll()
 			fmt.Fprintf(stderr, "zendesk-e2e: panic: %v\n%s", rec, debug.Stack())
-			fmt.Fprintf(stdout, "e2e seed=%d result=ERROR error=%q\n", o.seed, fmt.Sprint("panic: ", rec))
+			fmt.Fprintln(stdout, errorLine(v, o.seed, fmt.Errorf("panic: %v", rec)))
 			code = 2
-			passed = false
 		}
-		if passed && tempWorkdir && !o.keep {
-			_ = os.RemoveAll(workdir)
-			return
+		if code != 0 {
+			r.logf("variant %s: logs in %s (sim.log, sink.log, collector.log; configs; storage/; sink/)", v.Name, dir)
 		}
-		r.logf("work directory kept: %s (logs: sim.log, sink.log, collector.log; configs; storage/; sink/)", workdir)
 	}()
 
 	sum, err := r.execute(ctx)
 	r.sup.KillAll()
 	if err != nil {
 		r.logf("ERROR: %v", err)
-		fmt.Fprintf(stdout, "e2e seed=%d result=ERROR error=%q\n", o.seed, err.Error())
+		fmt.Fprintln(stdout, errorLine(v, o.seed, err))
 		return 2
 	}
 	for _, why := range sum.verdict() {
@@ -268,7 +347,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (code int
 	if len(sum.verdict()) > 0 {
 		return 1
 	}
-	passed = true
 	return 0
 }
 
@@ -305,6 +383,7 @@ const (
 // runner holds the state of one run.
 type runner struct {
 	opts    options
+	variant variant
 	workdir string
 	sup     *childproc.Supervisor
 	log     io.Writer
@@ -333,7 +412,7 @@ type runner struct {
 }
 
 func (r *runner) logf(format string, args ...any) {
-	fmt.Fprintf(r.log, "[e2e %6.1fs] %s\n", time.Since(r.start).Seconds(), fmt.Sprintf(format, args...))
+	fmt.Fprintf(r.log, "[e2e %s %6.1fs] %s\n", r.variant.Name, time.Since(r.start).Seconds(), fmt.Sprintf(format, args...))
 }
 
 func (r *runner) path(name string) string { return filepath.Join(r.workdir, name) }
@@ -347,12 +426,12 @@ func (r *runner) execute(ctx context.Context) (summary, error) {
 			return summary{}, fmt.Errorf("%s is not an executable file: run `make build` first (or pass --collector/--sim)", b)
 		}
 	}
-	for _, t := range []string{collectorTemplate, sinkTemplate} {
+	for _, t := range []string{r.variant.Template, sinkTemplate} {
 		if _, err := os.Stat(filepath.Join(o.configDir, t)); err != nil {
 			return summary{}, fmt.Errorf("config template: %w (run from the repository root or pass --config-dir)", err)
 		}
 	}
-	acts, err := planActions(r.rng, o.duration, o.kills, o.sinkDown)
+	acts, err := planSchedule(r.rng, o.duration, o.kills, o.sinkDown, o.outageKills, o.ackKills)
 	if err != nil {
 		return summary{}, err
 	}
@@ -437,9 +516,12 @@ func (r *runner) execute(ctx context.Context) (summary, error) {
 	}
 	cmp := compare(final, content.IDs)
 	s := summary{
+		Variant:     r.variant.Name,
 		Seed:        o.seed,
+		DupPerKill:  r.variant.duplicatesPerKill(r.collectorParams("")),
 		comparison:  cmp,
 		NoID:        content.NoID,
+		BadUID:      content.BadUID,
 		Kills:       r.kills,
 		AckKills:    r.ackKills,
 		AckIDs:      len(r.ackIDs),
@@ -461,8 +543,11 @@ func describeActions(acts []action) string {
 	parts := make([]string, len(acts))
 	for i, a := range acts {
 		kind := a.Kind.String()
-		if a.AtAck {
+		switch {
+		case a.AtAck:
 			kind = "kill-at-ack"
+		case a.InOutage:
+			kind = "kill-in-outage"
 		}
 		parts[i] = fmt.Sprintf("%s@%.1fs", kind, a.At.Seconds())
 	}
@@ -572,17 +657,7 @@ func (r *runner) startCollector() error {
 		email = emailVariant(e2eEmail, r.starts%emailVariants(e2eEmail))
 	}
 	cfgPath := r.path(fmt.Sprintf("collector-%d.yaml", r.starts))
-	if err := renderConfigFile(r.opts.configDir, collectorTemplate, collectorParams{
-		StorageDir:           r.path("storage"),
-		SimURL:               r.simURL,
-		Email:                email,
-		APIToken:             e2eToken,
-		RequestTimeout:       r.opts.requestTimeout,
-		SettleDelay:          r.opts.settleDelay,
-		InitialLookback:      r.opts.backlog + time.Hour,
-		MaxRequestsPerMinute: r.opts.maxRPM,
-		SinkURL:              r.proxy.URL(),
-	}, cfgPath); err != nil {
+	if err := renderConfigFile(r.opts.configDir, r.variant.Template, r.collectorParams(email), cfgPath); err != nil {
 		return err
 	}
 	p, err := r.sup.Start("collector", r.opts.collector, []string{"--config", cfgPath}, r.path("collector.log"), nil)
@@ -592,6 +667,28 @@ func (r *runner) startCollector() error {
 	r.collector = p
 	r.logf("collector under test started (#%d, pid %d, %s)", r.starts, p.Pid(), filepath.Base(cfgPath))
 	return nil
+}
+
+// collectorParams fill the template of the collector under test; email is
+// the letter case of the credentials for this start.
+func (r *runner) collectorParams(email string) collectorParams {
+	p := collectorParams{
+		StorageDir:           r.path("storage"),
+		SimURL:               r.simURL,
+		Email:                email,
+		APIToken:             e2eToken,
+		RequestTimeout:       r.opts.requestTimeout,
+		SettleDelay:          r.opts.settleDelay,
+		InitialLookback:      r.opts.backlog + time.Hour,
+		MaxRequestsPerMinute: r.opts.maxRPM,
+		QueueConsumers:       r.opts.queueConsumers,
+		BatchMinSize:         r.opts.batchMinSize,
+		BatchFlushTimeout:    r.opts.batchFlushTimeout,
+	}
+	if r.proxy != nil {
+		p.SinkURL = r.proxy.URL()
+	}
+	return p
 }
 
 // sampleRSS folds the collector's VmHWM into the peak.
@@ -614,6 +711,9 @@ func (r *runner) act(ctx context.Context, a action) error {
 		r.sampleRSS()
 		pid := r.collector.Pid()
 		how := "at a random moment"
+		if a.InOutage {
+			how = "while the sink is down"
+		}
 		if a.AtAck {
 			acked, ok, err := r.killAtAck(ctx)
 			if err != nil {

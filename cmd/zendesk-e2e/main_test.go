@@ -22,9 +22,17 @@ func TestParseOptionsDefaults(t *testing.T) {
 	assert.Equal(t, 60*time.Second, o.duration)
 	assert.Equal(t, 3, o.kills)
 	assert.Equal(t, 1, o.ackKills)
+	assert.Equal(t, 1, o.outageKills)
 	assert.Equal(t, "_build/otelcol-zendesk", o.collector)
 	assert.Equal(t, "bin/zendesk-sim", o.sim)
 	assert.Equal(t, 3*time.Second, o.maxLate)
+	require.Len(t, o.variants, 2)
+	assert.Equal(t, "sync", o.variants[0].Name)
+	assert.Equal(t, "queue", o.variants[1].Name)
+	// The queue variant's defaults are the README's production settings.
+	assert.Equal(t, 1, o.queueConsumers)
+	assert.Equal(t, 1000, o.batchMinSize)
+	assert.Equal(t, time.Second, o.batchFlushTimeout)
 
 	o, err = parseOptions([]string{"--seed", "0", "--duration", "30s"}, io.Discard)
 	require.NoError(t, err)
@@ -41,6 +49,12 @@ func TestParseOptionsErrors(t *testing.T) {
 		{"--slow", "20s"},
 		{"--kills", "1", "--ack-kills", "2"},
 		{"--ack-kills", "-1"},
+		{"--kills", "2", "--ack-kills", "1", "--outage-kills", "2"},
+		{"--outage-kills", "-1"},
+		{"--outage-kills", "1", "--sink-down", "1s"},
+		{"--variant", "nope"},
+		{"--queue-consumers", "0"},
+		{"--batch-min-size", "-1"},
 		{"extra"},
 	} {
 		_, err := parseOptions(args, io.Discard)
@@ -97,4 +111,21 @@ func TestLogTail(t *testing.T) {
 
 	require.NoError(t, os.Remove(p.LogPath()))
 	assert.Equal(t, "    ("+p.LogPath()+" is empty or unreadable)", logTail(p, 3))
+}
+
+// Each variant asked for gets its summary line, an ERROR one when it
+// cannot be checked, and its own directory in the work directory.
+func TestRunOneLinePerVariant(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "work")
+	var out strings.Builder
+	code := run(t.Context(), []string{"--seed", "7", "--workdir", dir, "--collector", filepath.Join(dir, "absent"),
+		"--variant", "queue,sync"}, &out, io.Discard)
+	assert.Equal(t, 2, code)
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	require.Len(t, lines, 2, out.String())
+	assert.True(t, strings.HasPrefix(lines[0], "e2e variant=queue seed=7 result=ERROR error="), lines[0])
+	assert.True(t, strings.HasPrefix(lines[1], "e2e variant=sync seed=7 result=ERROR error="), lines[1])
+	assert.Contains(t, lines[0], "make build")
+	assert.DirExists(t, filepath.Join(dir, "queue"))
+	assert.DirExists(t, filepath.Join(dir, "sync"))
 }

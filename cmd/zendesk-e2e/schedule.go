@@ -37,6 +37,8 @@ type action struct {
 	// AtAck: for a kill, it waits for the moment after the sink accepted
 	// an export and before the collector heard of it.
 	AtAck bool
+	// InOutage: for a kill, it lands while the sink is down.
+	InOutage bool
 }
 
 // markAckKills makes n of the kills of acts, drawn from rng, kills at the
@@ -128,4 +130,59 @@ func planActions(rng *rand.Rand, duration time.Duration, kills int, sinkDown tim
 		return 0
 	})
 	return acts, nil
+}
+
+// outageKillMargin keeps a kill during the sink's outage this far from
+// the outage's ends.
+const outageKillMargin = 500 * time.Millisecond
+
+// maxScheduleDraws bounds the draws of planSchedule.
+const maxScheduleDraws = 10_000
+
+// planSchedule draws schedules with planActions until at least
+// outageKills of the kills land while the sink is down (outageKillMargin
+// inside the outage), when the pipeline holds the most the sink has not
+// accepted, and at least ackKills other kills are clear of the outage for
+// markAckKills. Those kills are marked InOutage.
+func planSchedule(rng *rand.Rand, duration time.Duration, kills int, sinkDown time.Duration, outageKills, ackKills int) ([]action, error) {
+	if outageKills > 0 && sinkDown <= 2*outageKillMargin {
+		return nil, fmt.Errorf("a kill during the sink outage needs an outage longer than %s, got %s", 2*outageKillMargin, sinkDown)
+	}
+	if outageKills+ackKills > kills {
+		return nil, fmt.Errorf("%d kills during the sink outage and %d at the acknowledgement are more than the %d kills", outageKills, ackKills, kills)
+	}
+	for range maxScheduleDraws {
+		acts, err := planActions(rng, duration, kills, sinkDown)
+		if err != nil {
+			return nil, err
+		}
+		var stop, start time.Duration
+		for _, a := range acts {
+			switch a.Kind {
+			case actSinkStop:
+				stop = a.At
+			case actSinkStart:
+				start = a.At
+			}
+		}
+		var inOutage []int
+		clear := 0
+		for i, a := range acts {
+			switch {
+			case a.Kind != actKill:
+			case stop+outageKillMargin <= a.At && a.At <= start-outageKillMargin:
+				inOutage = append(inOutage, i)
+			case a.At < stop-ackOutageMargin || a.At > start:
+				clear++
+			}
+		}
+		if len(inOutage) >= outageKills && clear >= ackKills {
+			for _, i := range inOutage {
+				acts[i].InOutage = true
+			}
+			return acts, nil
+		}
+	}
+	return nil, fmt.Errorf("no schedule of %d kills in %s with %d of them during a sink outage of %s found in %d draws",
+		kills, duration, outageKills, sinkDown, maxScheduleDraws)
 }

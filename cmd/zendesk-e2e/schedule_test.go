@@ -114,3 +114,58 @@ func TestMarkAckKillsAvoidsTheOutage(t *testing.T) {
 	assert.True(t, acts[1].AtAck)
 	assert.False(t, acts[3].AtAck)
 }
+
+func TestPlanSchedule(t *testing.T) {
+	for seed := range uint64(300) {
+		dur := time.Duration(20+seed%50) * time.Second
+		acts, err := planSchedule(rand.New(rand.NewPCG(seed, 3)), dur, 3, 4*time.Second, 1, 1)
+		require.NoError(t, err, "seed %d", seed)
+		var stop, start time.Duration
+		for _, a := range acts {
+			switch a.Kind {
+			case actSinkStop:
+				stop = a.At
+			case actSinkStart:
+				start = a.At
+			}
+		}
+		inOutage := 0
+		for _, a := range acts {
+			inside := a.Kind == actKill && stop+outageKillMargin <= a.At && a.At <= start-outageKillMargin
+			assert.Equal(t, inside, a.InOutage, "seed %d: %+v in the outage %s-%s", seed, a, stop, start)
+			if inside {
+				inOutage++
+			}
+		}
+		assert.GreaterOrEqual(t, inOutage, 1, "seed %d", seed)
+		// One kill is left for the acknowledgement.
+		markAckKills(rand.New(rand.NewPCG(seed, 4)), acts, 1)
+		marked := 0
+		for _, a := range acts {
+			if a.AtAck {
+				marked++
+				assert.False(t, a.InOutage)
+			}
+		}
+		assert.Equal(t, 1, marked, "seed %d", seed)
+	}
+}
+
+func TestPlanScheduleWithoutOutageKills(t *testing.T) {
+	a, err := planSchedule(rand.New(rand.NewPCG(7, 1)), time.Minute, 3, 4*time.Second, 0, 0)
+	require.NoError(t, err)
+	b, err := planActions(rand.New(rand.NewPCG(7, 1)), time.Minute, 3, 4*time.Second)
+	require.NoError(t, err)
+	assert.Equal(t, b, a, "the first draw is taken")
+}
+
+func TestPlanScheduleErrors(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	_, err := planSchedule(rng, 30*time.Second, 3, time.Second, 1, 0)
+	assert.ErrorContains(t, err, "outage longer than 1s")
+	_, err = planSchedule(rng, 30*time.Second, 2, 4*time.Second, 1, 2)
+	assert.ErrorContains(t, err, "more than the 2 kills")
+	// Kills 1.5 s apart cannot leave room for two inside a 2 s outage.
+	_, err = planSchedule(rng, 30*time.Second, 3, 2*time.Second, 2, 0)
+	assert.ErrorContains(t, err, "no schedule")
+}

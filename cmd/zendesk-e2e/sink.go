@@ -11,8 +11,12 @@ import (
 	"strconv"
 )
 
-// idAttribute is the log record attribute that carries the audit log id.
-const idAttribute = "zendesk.audit_log.id"
+// idAttribute is the log record attribute that carries the audit log id;
+// uidAttribute carries it too, as a string, for de-duplication downstream.
+const (
+	idAttribute  = "zendesk.audit_log.id"
+	uidAttribute = "log.record.uid"
+)
 
 // otlpLogsJSON is the part of an OTLP/JSON ExportLogsServiceRequest the
 // check reads.
@@ -36,6 +40,7 @@ type otlpLogsJSON struct {
 type sinkContent struct {
 	IDs     []int64 // the id of every log record, in file order, repeats included
 	NoID    int     // log records without a usable id attribute
+	BadUID  int     // log records with an id whose log.record.uid is not that id
 	Lines   int     // non-empty lines (one OTLP request each)
 	Records int     // log records
 }
@@ -43,6 +48,7 @@ type sinkContent struct {
 func (c *sinkContent) add(o sinkContent) {
 	c.IDs = append(c.IDs, o.IDs...)
 	c.NoID += o.NoID
+	c.BadUID += o.BadUID
 	c.Lines += o.Lines
 	c.Records += o.Records
 }
@@ -64,17 +70,22 @@ func parseSinkLine(line []byte) (sinkContent, error) {
 			for _, lr := range sl.LogRecords {
 				c.Records++
 				id, ok := int64(0), false
+				var uid *string
 				for _, a := range lr.Attributes {
-					if a.Key != idAttribute {
-						continue
+					switch a.Key {
+					case idAttribute:
+						id, ok = attrInt(a.Value.IntValue, a.Value.StringValue)
+					case uidAttribute:
+						uid = a.Value.StringValue
 					}
-					id, ok = attrInt(a.Value.IntValue, a.Value.StringValue)
-					break
 				}
-				if ok {
-					c.IDs = append(c.IDs, id)
-				} else {
+				if !ok {
 					c.NoID++
+					continue
+				}
+				c.IDs = append(c.IDs, id)
+				if uid == nil || *uid != strconv.FormatInt(id, 10) {
+					c.BadUID++
 				}
 			}
 		}

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -24,8 +25,10 @@ func otlpLine(t *testing.T, groups ...[]any) string {
 			switch v := id.(type) {
 			case int64:
 				lr.Attributes().PutInt(idAttribute, v)
+				lr.Attributes().PutStr(uidAttribute, strconv.FormatInt(v, 10))
 			case string:
 				lr.Attributes().PutStr(idAttribute, v)
+				lr.Attributes().PutStr(uidAttribute, v)
 			case nil:
 			}
 		}
@@ -49,15 +52,17 @@ func TestParseSinkLinePdata(t *testing.T) {
 
 func TestParseSinkLineVariants(t *testing.T) {
 	c, err := parseSinkLine([]byte(`{"resourceLogs":[{"scopeLogs":[{"logRecords":[` +
-		`{"attributes":[{"key":"zendesk.audit_log.id","value":{"intValue":42}}]},` +
+		`{"attributes":[{"key":"zendesk.audit_log.id","value":{"intValue":42}},{"key":"log.record.uid","value":{"stringValue":"42"}}]},` +
 		`{"attributes":[{"key":"zendesk.audit_log.id","value":{"stringValue":"43"}}]},` +
+		`{"attributes":[{"key":"log.record.uid","value":{"stringValue":"45"}},{"key":"zendesk.audit_log.id","value":{"intValue":"44"}}]},` +
 		`{"attributes":[{"key":"zendesk.audit_log.id","value":{"stringValue":"x"}}]},` +
 		`{"attributes":[{"key":"other","value":{"intValue":"1"}}]},` +
 		`{}]}]}]}`))
 	require.NoError(t, err)
-	assert.Equal(t, []int64{42, 43}, c.IDs)
+	assert.Equal(t, []int64{42, 43, 44}, c.IDs)
 	assert.Equal(t, 3, c.NoID)
-	assert.Equal(t, 5, c.Records)
+	assert.Equal(t, 2, c.BadUID, "43 has no log.record.uid, 44 has another")
+	assert.Equal(t, 6, c.Records)
 
 	c, err = parseSinkLine([]byte("  \n"))
 	require.NoError(t, err)

@@ -7,11 +7,6 @@ import (
 	"strings"
 )
 
-// maxDuplicatesPerKill bounds the duplicates a SIGKILL may cause: the page
-// delivered but not yet checkpointed is delivered again, and a page holds
-// at most 100 records.
-const maxDuplicatesPerKill = 100
-
 // comparison is the sink's content set against the simulator's ids.
 type comparison struct {
 	Expected   int // ids the simulator holds
@@ -76,10 +71,15 @@ type simStats struct {
 
 // summary is everything the one-line report says.
 type summary struct {
-	Seed int64
+	Variant string // the setup of the collector under test
+	Seed    int64
 	comparison
-	NoID  int // log records in the sink without an id
-	Kills int // SIGKILLs of the collector under test
+	// DupPerKill is how many duplicates one kill may cause in this
+	// variant (variant.duplicatesPerKill).
+	DupPerKill int
+	NoID       int // log records in the sink without an id
+	BadUID     int // log records whose log.record.uid is missing or not their id
+	Kills      int // SIGKILLs of the collector under test
 	// AckKills are the kills that landed after the sink accepted an export
 	// and before the collector under test heard of it; AckIDs counts the
 	// records of those exports. Each must be delivered again after the
@@ -136,9 +136,9 @@ func (s summary) verdict() []string {
 	if s.Stats.OversizePageRequests > 0 {
 		why = append(why, fmt.Sprintf("%d requests asked for pages over 100 records", s.Stats.OversizePageRequests))
 	}
-	if limit := maxDuplicatesPerKill * s.Kills; s.Duplicates > limit {
+	if limit := s.duplicateBound(); s.Duplicates > limit {
 		why = append(why, fmt.Sprintf("%d duplicates exceed the bound of %d (%d per kill x %d kills)",
-			s.Duplicates, limit, maxDuplicatesPerKill, s.Kills))
+			s.Duplicates, limit, s.DupPerKill, s.Kills))
 	}
 	if len(s.AckOnce) > 0 {
 		why = append(why, fmt.Sprintf("%d of the %d records whose export a kill cut off before the collector heard the sink accept it were not delivered again: "+
@@ -146,6 +146,9 @@ func (s summary) verdict() []string {
 	}
 	if s.NoID > 0 {
 		why = append(why, fmt.Sprintf("%d log records carry no %s attribute", s.NoID, idAttribute))
+	}
+	if s.BadUID > 0 {
+		why = append(why, fmt.Sprintf("%d log records carry no %s equal to their %s", s.BadUID, uidAttribute, idAttribute))
 	}
 	if s.Crashes > 0 {
 		why = append(why, fmt.Sprintf("the collector under test exited %d times on its own", s.Crashes))
@@ -156,16 +159,19 @@ func (s summary) verdict() []string {
 	return append(why, s.Errors...)
 }
 
+// duplicateBound is the most duplicates the run's kills may cause.
+func (s summary) duplicateBound() int { return s.DupPerKill * s.Kills }
+
 // line is the one-line summary.
 func (s summary) line() string {
 	result := "PASS"
 	if len(s.verdict()) > 0 {
 		result = "FAIL"
 	}
-	return fmt.Sprintf("e2e seed=%d expected=%d delivered=%d distinct=%d missing=%d unknown=%d duplicates=%d"+
+	return fmt.Sprintf("e2e variant=%s seed=%d expected=%d delivered=%d distinct=%d missing=%d unknown=%d duplicates=%d duplicate_bound=%d"+
 		" kills=%d ack_kills=%d ack_records=%d ack_redelivered=%d sink_outages=%d crashes=%d requests=%s retry_after_violations=%d oversize_pages=%d"+
 		" peak_rss_mib=%.1f result=%s",
-		s.Seed, s.Expected, s.Delivered, s.Distinct, s.Missing, s.Unknown, s.Duplicates,
+		s.Variant, s.Seed, s.Expected, s.Delivered, s.Distinct, s.Missing, s.Unknown, s.Duplicates, s.duplicateBound(),
 		s.Kills, s.AckKills, s.AckIDs, s.AckIDs-len(s.AckOnce), s.SinkOutages, s.Crashes, formatStatuses(s.Stats.ByStatus), s.Stats.RetryAfterViolations,
 		s.Stats.OversizePageRequests, float64(s.PeakRSSKiB)/1024, result)
 }

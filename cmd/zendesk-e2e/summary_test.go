@@ -26,8 +26,10 @@ func TestCompare(t *testing.T) {
 
 func passing() summary {
 	return summary{
+		Variant:    "queue",
 		Seed:       42,
 		comparison: compare([]int64{1, 2, 3}, []int64{1, 2, 3, 3}),
+		DupPerKill: 1199,
 		Kills:      3,
 		AckKills:   1,
 		AckIDs:     1,
@@ -42,7 +44,7 @@ func passing() summary {
 func TestVerdictPass(t *testing.T) {
 	s := passing()
 	assert.Empty(t, s.verdict())
-	assert.Equal(t, "e2e seed=42 expected=3 delivered=4 distinct=3 missing=0 unknown=0 duplicates=1 kills=3 ack_kills=1 ack_records=1 ack_redelivered=1 sink_outages=1 crashes=0"+
+	assert.Equal(t, "e2e variant=queue seed=42 expected=3 delivered=4 distinct=3 missing=0 unknown=0 duplicates=1 duplicate_bound=3597 kills=3 ack_kills=1 ack_records=1 ack_redelivered=1 sink_outages=1 crashes=0"+
 		" requests={200:900,429:30,499:1,500:8,503:7} retry_after_violations=0 oversize_pages=0 peak_rss_mib=80.0 result=PASS", s.line())
 }
 
@@ -56,6 +58,7 @@ func TestVerdictFailures(t *testing.T) {
 		"violations":          {func(s *summary) { s.Stats.RetryAfterViolations = 1 }, "Retry-After"},
 		"oversize":            {func(s *summary) { s.Stats.OversizePageRequests = 2 }, "over 100 records"},
 		"no id":               {func(s *summary) { s.NoID = 1 }, "no zendesk.audit_log.id"},
+		"bad uid":             {func(s *summary) { s.BadUID = 2 }, "2 log records carry no log.record.uid equal to their zendesk.audit_log.id"},
 		"crash":               {func(s *summary) { s.Crashes = 1 }, "on its own"},
 		"empty":               {func(s *summary) { s.comparison = compare(nil, nil) }, "nothing was checked"},
 		"run error":           {func(s *summary) { s.Errors = []string{"sink did not stop"} }, "sink did not stop"},
@@ -79,7 +82,7 @@ func TestVerdictDuplicateBound(t *testing.T) {
 		ids = append(ids, i)
 	}
 	dups := append(append([]int64{}, ids...), ids...) // 300 duplicates
-	s := summary{comparison: compare(ids, dups), Kills: 3}
+	s := summary{comparison: compare(ids, dups), Kills: 3, DupPerKill: 100}
 	assert.Empty(t, s.verdict(), "300 duplicates with 3 kills is within 100 per kill")
 	s.comparison = compare(ids, append(dups, 0))
 	assert.Contains(t, strings.Join(s.verdict(), ";"), "301 duplicates exceed the bound of 300")

@@ -48,6 +48,7 @@ type config struct {
 	verbose      bool
 	clockOffset  time.Duration
 	faults       zendesksim.Faults
+	pMistyped    float64
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -66,6 +67,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&c.maxLate, "max-late", 5*time.Second, "maximum lateness of late live records")
 	fs.BoolVar(&c.verbose, "verbose", false, "log one line per request to stderr")
 	fs.DurationVar(&c.clockOffset, "clock-offset", 0, "the API's clock runs this much ahead of the machine's (behind when negative): Date headers, live arrivals and the backlog's end follow it")
+	fs.Float64Var(&c.pMistyped, "p-mistyped", 0, "fraction of records with one field of an unexpected JSON type (schema drift: actor_id \"system\", source_id \"n/a\", action an array, ip_address an object, in turn)")
 	fs.Float64Var(&c.faults.P429, "p429", 0, "probability of 429 with Retry-After")
 	fs.Float64Var(&c.faults.P429NoRetryAfter, "p429-no-retry-after", 0, "probability of 429 without Retry-After")
 	fs.DurationVar(&c.faults.RetryAfter, "retry-after", time.Second, "Retry-After sent with 429/503 faults")
@@ -81,6 +83,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	if c.pMistyped < 0 || c.pMistyped > 1 {
+		return c, fmt.Errorf("--p-mistyped %v is not within 0..1", c.pMistyped)
 	}
 	return c, nil
 }
@@ -99,6 +104,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Seed:        c.seed,
 		ClockOffset: c.clockOffset,
 		Faults:      c.faults,
+
+		MistypedFraction: c.pMistyped,
 	})
 	to := sim.Now().Add(-2 * time.Minute)
 	sim.Generate(c.events, to.Add(-c.backlog), to)

@@ -151,11 +151,41 @@ func TestRunClockOffset(t *testing.T) {
 	require.NoError(t, stop())
 }
 
+// --p-mistyped: records with one field of an unexpected JSON type.
+func TestRunMistypedRecords(t *testing.T) {
+	line, _, stop := start(t, "--events", "40", "--p-mistyped", "1")
+	base := line[:len(line)-1]
+	auth := "Basic " + base64.StdEncoding.EncodeToString([]byte("demo@example.com/token:demo-token"))
+	var page struct {
+		AuditLogs []map[string]any `json:"audit_logs"`
+	}
+	require.Equal(t, http.StatusOK, getJSON(t, base+"/api/v2/audit_logs.json?page[size]=100", auth, &page))
+	require.Len(t, page.AuditLogs, 40)
+	kinds := map[string]int{}
+	for _, r := range page.AuditLogs {
+		if s, ok := r["actor_id"].(string); ok {
+			kinds["actor_id "+s]++
+		}
+		if s, ok := r["source_id"].(string); ok {
+			kinds["source_id "+s]++
+		}
+		if _, ok := r["action"].([]any); ok {
+			kinds["action array"]++
+		}
+		if _, ok := r["ip_address"].(map[string]any); ok {
+			kinds["ip_address object"]++
+		}
+	}
+	assert.Equal(t, map[string]int{"actor_id system": 10, "source_id n/a": 10, "action array": 10, "ip_address object": 10}, kinds)
+	require.NoError(t, stop())
+}
+
 func TestRunErrors(t *testing.T) {
 	ctx := context.Background()
 	var out, errOut bytes.Buffer
 	assert.Error(t, run(ctx, []string{"--events", "x"}, &out, &errOut))
 	assert.Error(t, run(ctx, []string{"extra"}, &out, &errOut))
+	assert.Error(t, run(ctx, []string{"--p-mistyped", "1.5"}, &out, &errOut))
 	assert.Error(t, run(ctx, []string{"--listen", "256.0.0.1:99999", "--events", "1"}, &out, &errOut))
 	assert.Empty(t, out.String())
 }

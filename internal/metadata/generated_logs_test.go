@@ -20,7 +20,10 @@ func TestLogsBuilderAppendLogRecord(t *testing.T) {
 	settings.Logger = zap.New(observedZapCore)
 	lb := NewLogsBuilder(settings)
 
-	res := pcommon.NewResource()
+	rb := lb.NewResourceBuilder()
+	rb.SetServerAddress("server.address-val")
+	rb.SetZendeskSubdomain("zendesk.subdomain-val")
+	res := rb.Emit()
 
 	// append the first log record
 	lr := plog.NewLogRecord()

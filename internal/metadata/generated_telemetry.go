@@ -23,13 +23,14 @@ func Tracer(settings component.TelemetrySettings) trace.Tracer {
 // TelemetryBuilder provides an interface for components to report telemetry
 // as defined in metadata and user config.
 type TelemetryBuilder struct {
-	meter                          metric.Meter
-	mu                             sync.Mutex
-	registrations                  []metric.Registration
-	ZendeskAuditLogsAPIRequests    metric.Int64Counter
-	ZendeskAuditLogsCheckpointLag  metric.Float64Gauge
-	ZendeskAuditLogsRateLimitWaits metric.Int64Counter
-	ZendeskAuditLogsRecordsDropped metric.Int64Counter
+	meter                            metric.Meter
+	mu                               sync.Mutex
+	registrations                    []metric.Registration
+	ZendeskAuditLogsAPIRequests      metric.Int64Counter
+	ZendeskAuditLogsCheckpointLag    metric.Float64Gauge
+	ZendeskAuditLogsRateLimitWaits   metric.Int64Counter
+	ZendeskAuditLogsRecordsDropped   metric.Int64Counter
+	ZendeskAuditLogsRecordsMalformed metric.Int64Counter
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -63,7 +64,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	var err, errs error
 	builder.ZendeskAuditLogsAPIRequests, err = builder.meter.Int64Counter(
 		"otelcol_zendesk_audit_logs_api_requests",
-		metric.WithDescription("Requests made to the Zendesk Audit Logs API, by HTTP status code (0 when no response was received). [Development]"),
+		metric.WithDescription("Requests made to the Zendesk Audit Logs API, by HTTP status code, and by error type for those that failed. [Development]"),
 		metric.WithUnit("{requests}"),
 	)
 	errs = errors.Join(errs, err)
@@ -75,13 +76,19 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	errs = errors.Join(errs, err)
 	builder.ZendeskAuditLogsRateLimitWaits, err = builder.meter.Int64Counter(
 		"otelcol_zendesk_audit_logs_rate_limit_waits",
-		metric.WithDescription("Times the receiver waited because of a rate limit (Retry-After, low remaining budget, or the client-side request budget). [Development]"),
+		metric.WithDescription("Times the receiver waited because of a rate limit, by reason. [Development]"),
 		metric.WithUnit("{waits}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.ZendeskAuditLogsRecordsDropped, err = builder.meter.Int64Counter(
 		"otelcol_zendesk_audit_logs_records_dropped",
 		metric.WithDescription("Audit log records dropped because the next consumer returned a permanent error. [Development]"),
+		metric.WithUnit("{records}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.ZendeskAuditLogsRecordsMalformed, err = builder.meter.Int64Counter(
+		"otelcol_zendesk_audit_logs_records_malformed",
+		metric.WithDescription("Audit log records delivered with at least one field of an unexpected JSON type (kept, with its own type, under the usual attribute name). [Development]"),
 		metric.WithUnit("{records}"),
 	)
 	errs = errors.Join(errs, err)

@@ -6,13 +6,12 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/otel/sdk/metric/metricdata"
-	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
-
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/receivertest"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
 )
 
 func NewSettings(tt *componenttest.Telemetry) receiver.Settings {
@@ -25,7 +24,7 @@ func NewSettings(tt *componenttest.Telemetry) receiver.Settings {
 func AssertEqualZendeskAuditLogsAPIRequests(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_zendesk_audit_logs_api_requests",
-		Description: "Requests made to the Zendesk Audit Logs API, by HTTP status code (0 when no response was received). [Development]",
+		Description: "Requests made to the Zendesk Audit Logs API, by HTTP status code, and by error type for those that failed. [Development]",
 		Unit:        "{requests}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,
@@ -55,7 +54,7 @@ func AssertEqualZendeskAuditLogsCheckpointLag(t *testing.T, tt *componenttest.Te
 func AssertEqualZendeskAuditLogsRateLimitWaits(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_zendesk_audit_logs_rate_limit_waits",
-		Description: "Times the receiver waited because of a rate limit (Retry-After, low remaining budget, or the client-side request budget). [Development]",
+		Description: "Times the receiver waited because of a rate limit, by reason. [Development]",
 		Unit:        "{waits}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,
@@ -80,6 +79,22 @@ func AssertEqualZendeskAuditLogsRecordsDropped(t *testing.T, tt *componenttest.T
 		},
 	}
 	got, err := tt.GetMetric("otelcol_zendesk_audit_logs_records_dropped")
+	require.NoError(t, err)
+	metricdatatest.AssertEqual(t, want, got, opts...)
+}
+
+func AssertEqualZendeskAuditLogsRecordsMalformed(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
+	want := metricdata.Metrics{
+		Name:        "otelcol_zendesk_audit_logs_records_malformed",
+		Description: "Audit log records delivered with at least one field of an unexpected JSON type (kept, with its own type, under the usual attribute name). [Development]",
+		Unit:        "{records}",
+		Data: metricdata.Sum[int64]{
+			Temporality: metricdata.CumulativeTemporality,
+			IsMonotonic: true,
+			DataPoints:  dps,
+		},
+	}
+	got, err := tt.GetMetric("otelcol_zendesk_audit_logs_records_malformed")
 	require.NoError(t, err)
 	metricdatatest.AssertEqual(t, want, got, opts...)
 }

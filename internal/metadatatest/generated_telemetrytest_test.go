@@ -23,6 +23,7 @@ func TestSetupTelemetry(t *testing.T) {
 	tb.ZendeskAuditLogsCheckpointLag.Record(context.Background(), 1)
 	tb.ZendeskAuditLogsRateLimitWaits.Add(context.Background(), 1)
 	tb.ZendeskAuditLogsRecordsDropped.Add(context.Background(), 1)
+	tb.ZendeskAuditLogsRecordsMalformed.Add(context.Background(), 1)
 	AssertEqualZendeskAuditLogsAPIRequests(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
@@ -33,6 +34,9 @@ func TestSetupTelemetry(t *testing.T) {
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualZendeskAuditLogsRecordsDropped(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualZendeskAuditLogsRecordsMalformed(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 

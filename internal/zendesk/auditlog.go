@@ -1,19 +1,38 @@
 package zendesk
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
-	"maps"
-	"slices"
-	"strings"
+	"fmt"
+	"strconv"
 	"time"
-	"unicode/utf8"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+)
+
+// The JSON member names of an audit log's documented fields.
+const (
+	FieldID                = "id"
+	FieldURL               = "url"
+	FieldAction            = "action"
+	FieldActionLabel       = "action_label"
+	FieldActorID           = "actor_id"
+	FieldActorName         = "actor_name"
+	FieldChangeDescription = "change_description"
+	FieldCreatedAt         = "created_at"
+	FieldIPAddress         = "ip_address"
+	FieldSourceID          = "source_id"
+	FieldSourceLabel       = "source_label"
+	FieldSourceType        = "source_type"
 )
 
 // AuditLog is one record of the Zendesk audit log. Every field may be absent
-// or null. Fields Zendesk adds later are kept in Extra, raw, so they reach
-// the user instead of vanishing.
+// or null.
+//
+// A record is decoded on its own, and a field that does not hold what the
+// API documents (schema drift: "actor_id":"system", "action":["a","b"], a
+// created_at that is not an RFC 3339 time) does not fail it: that field
+// stays absent, its value is kept as sent in Extra under its own name, and
+// Mistyped says so.
 type AuditLog struct {
 	ID                Optional[int64]     `json:"id,omitzero"`
 	URL               Optional[string]    `json:"url,omitzero"`
@@ -28,234 +47,303 @@ type AuditLog struct {
 	SourceLabel       Optional[string]    `json:"source_label,omitzero"`
 	SourceType        Optional[string]    `json:"source_type,omitzero"`
 
-	// Extra holds the members this client does not know, by name, as sent.
-	Extra map[string]json.RawMessage `json:"-"`
+	// Extra holds, as sent and by name, the members not decoded into the
+	// fields above: those this client does not know, and those it knows
+	// whose value it could not decode (listed in Mistyped). Encoding the
+	// record writes them back as members.
+	Extra map[string]jsontext.Value `json:",embed"`
+
+	// Mistyped lists the known members kept in Extra because of their
+	// value, in the order they came.
+	Mistyped []MistypedField `json:"-"`
 }
 
-// knownFields are the JSON member names decoded into AuditLog's own fields.
-var knownFields = map[string]bool{
-	"id": true, "url": true, "action": true, "action_label": true,
-	"actor_id": true, "actor_name": true, "change_description": true,
-	"created_at": true, "ip_address": true, "source_id": true,
-	"source_label": true, "source_type": true,
+// MistypedField is a member with a documented name whose value did not fit
+// its field: of another JSON type, or of the right type but unusable (an
+// integer beyond int64, a created_at that is not an RFC 3339 time).
+type MistypedField struct {
+	// Name is the member's name, e.g. "actor_id".
+	Name string
+	// Got is the JSON type of the value received: "string", "number",
+	// "boolean", "object" or "array".
+	Got string
+	// Want is what the field holds, e.g. "integer".
+	Want string
 }
 
-// auditLogFields has AuditLog's fields without its methods.
-type auditLogFields AuditLog
+func (m MistypedField) String() string {
+	return fmt.Sprintf("%s: %s, not %s", m.Name, m.Got, m.Want)
+}
 
-// UnmarshalJSON decodes the known members and keeps the others in Extra.
-// JSON null leaves a unchanged, as encoding/json does for its own types.
-// On error a is unchanged.
-//
-// A single-pass decoder (decode.go) reads the usual record; whatever it
-// does not decide itself goes through decodeSlow, encoding/json, so the
-// result is the same either way.
-func (a *AuditLog) UnmarshalJSON(b []byte) error {
-	if string(bytes.TrimSpace(b)) == "null" {
-		return nil
+// What the fields hold, as MistypedField.Want says it.
+const (
+	wantString  = "a string"
+	wantInteger = "an integer"
+	wantTime    = "an RFC 3339 time string"
+)
+
+// jsonOptions are those of every decode and encode of an API body: a
+// duplicate member name is not an error (the last one wins), and invalid
+// UTF-8 in a string becomes U+FFFD rather than failing the page. Both are
+// JSON that RFC 8259 allows and a record should survive.
+var jsonOptions = json.JoinOptions(
+	jsontext.AllowDuplicateNames(true),
+	jsontext.AllowInvalidUTF8(true),
+)
+
+// UnmarshalJSONFrom decodes one record, which must be a JSON object or
+// null (null leaves a unchanged). Only malformed JSON or a value that is
+// not an object is an error; a member of an unexpected type is kept (see
+// AuditLog).
+func (a *AuditLog) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	if k := dec.PeekKind(); k == 'n' {
+		_, err := dec.ReadToken()
+		return err
+	} else if k != '{' {
+		if k == 0 { // a syntax error: reading says which
+			_, err := dec.ReadValue()
+			return err
+		}
+		return fmt.Errorf("an audit log is a JSON object, not %s", jsonType(k))
 	}
-	d := decoder{b: b}
-	d.ws()
-	var fast AuditLog
-	if d.record(&fast) {
-		d.ws()
-		if d.i == len(b) {
-			*a = fast
-			return nil
+	if _, err := dec.ReadToken(); err != nil {
+		return err
+	}
+	var rec AuditLog
+	for dec.PeekKind() != '}' {
+		tok, err := dec.ReadToken()
+		if err != nil {
+			return err
+		}
+		// A known name is matched without a copy of it (the token is
+		// valid only until the value is read); an unknown one is copied.
+		name := knownName(tok.String())
+		if name == "" {
+			name = tok.String()
+		}
+		if err := rec.member(dec, name); err != nil {
+			return err
 		}
 	}
-	return a.decodeSlow(b)
-}
-
-// decodeSlow is the reference decoding: encoding/json into the fields,
-// then a second scan for the unknown members.
-func (a *AuditLog) decodeSlow(b []byte) error {
-	var f auditLogFields
-	if err := json.Unmarshal(b, &f); err != nil {
+	if _, err := dec.ReadToken(); err != nil {
 		return err
 	}
-	extra, err := unknownMembers(b)
-	if err != nil {
-		return err
-	}
-	f.Extra = extra
-	*a = AuditLog(f)
+	*a = rec
 	return nil
 }
 
-// MarshalJSON encodes the record with the API's own member names, Extra
-// included; absent fields are left out.
-func (a AuditLog) MarshalJSON() ([]byte, error) {
-	known, err := json.Marshal(auditLogFields(a))
-	if err != nil || len(a.Extra) == 0 {
-		return known, err
-	}
-	out := known[:len(known)-1] // drop the closing brace
-	for _, name := range slices.Sorted(maps.Keys(a.Extra)) {
-		if knownFields[strings.ToLower(name)] {
-			continue
+// member decodes the value of the member name into its field, or keeps it
+// in Extra. A later member of the same name replaces an earlier one.
+func (a *AuditLog) member(dec *jsontext.Decoder, name string) error {
+	var unfit jsontext.Value // a value read that does not fit its field
+	var err error
+	switch name {
+	case FieldID:
+		unfit, err = readInt(dec, &a.ID)
+	case FieldActorID:
+		unfit, err = readInt(dec, &a.ActorID)
+	case FieldSourceID:
+		unfit, err = readInt(dec, &a.SourceID)
+	case FieldURL:
+		unfit, err = readString(dec, &a.URL)
+	case FieldAction:
+		unfit, err = readString(dec, &a.Action)
+	case FieldActionLabel:
+		unfit, err = readString(dec, &a.ActionLabel)
+	case FieldActorName:
+		unfit, err = readString(dec, &a.ActorName)
+	case FieldChangeDescription:
+		unfit, err = readString(dec, &a.ChangeDescription)
+	case FieldIPAddress:
+		unfit, err = readString(dec, &a.IPAddress)
+	case FieldSourceLabel:
+		unfit, err = readString(dec, &a.SourceLabel)
+	case FieldSourceType:
+		unfit, err = readString(dec, &a.SourceType)
+	case FieldCreatedAt:
+		unfit, err = readTime(dec, &a.CreatedAt)
+	default:
+		v, err := dec.ReadValue()
+		if err != nil {
+			return err
 		}
-		key, _ := json.Marshal(name)
-		if len(out) > 1 {
-			out = append(out, ',')
-		}
-		out = append(out, key...)
-		out = append(out, ':')
-		out = append(out, a.Extra[name]...)
+		a.keep(name, v)
+		return nil
 	}
-	return append(out, '}'), nil
+	if err != nil {
+		return err
+	}
+	a.forget(name)
+	if unfit != nil {
+		a.keep(name, unfit)
+		a.Mistyped = append(a.Mistyped, MistypedField{Name: name, Got: jsonType(unfit.Kind()), Want: want(name)})
+	}
+	return nil
 }
 
-// unknownMembers returns the members of the JSON object b whose names are
-// not in knownFields, or nil when there are none. b must be valid JSON (it
-// has been through json.Unmarshal already); the scan allocates only for
-// unknown members.
-func unknownMembers(b []byte) (map[string]json.RawMessage, error) {
-	s := scanner{b: b}
-	s.space()
-	if !s.eat('{') {
-		return nil, errors.New("audit log is not a JSON object")
+// keep stores a copy of v in Extra.
+func (a *AuditLog) keep(name string, v jsontext.Value) {
+	if a.Extra == nil {
+		a.Extra = make(map[string]jsontext.Value)
 	}
-	var extra map[string]json.RawMessage
-	for {
-		s.space()
-		if s.eat('}') {
-			return extra, nil
-		}
-		keyStart := s.i
-		if !s.skipString() {
-			return nil, errMalformed
-		}
-		rawKey := s.b[keyStart:s.i]
-		s.space()
-		if !s.eat(':') {
-			return nil, errMalformed
-		}
-		s.space()
-		valStart := s.i
-		if !s.skipValue() {
-			return nil, errMalformed
-		}
-		name, ok := plainString(rawKey)
-		if !ok { // escaped name: let encoding/json decode it
-			if err := json.Unmarshal(rawKey, &name); err != nil {
-				return nil, err
+	a.Extra[name] = v.Clone()
+}
+
+// forget drops an earlier mistyped value of the known member name: a later
+// member of the same name replaces it.
+func (a *AuditLog) forget(name string) {
+	for i, m := range a.Mistyped {
+		if m.Name == name {
+			a.Mistyped = append(a.Mistyped[:i], a.Mistyped[i+1:]...)
+			delete(a.Extra, name)
+			if len(a.Mistyped) == 0 {
+				a.Mistyped = nil
 			}
-		}
-		// encoding/json matches member names without regard to case.
-		if !knownFields[strings.ToLower(name)] {
-			if extra == nil {
-				extra = make(map[string]json.RawMessage)
+			if len(a.Extra) == 0 {
+				a.Extra = nil
 			}
-			extra[name] = json.RawMessage(slices.Clone(s.b[valStart:s.i]))
-		}
-		s.space()
-		if s.eat(',') {
-			continue
-		}
-		if s.eat('}') {
-			return extra, nil
-		}
-		return nil, errMalformed
-	}
-}
-
-var errMalformed = errors.New("malformed JSON object")
-
-// plainString returns the content of a quoted JSON string that holds no
-// escape and only valid UTF-8; otherwise ok is false.
-func plainString(quoted []byte) (string, bool) {
-	inner := quoted[1 : len(quoted)-1]
-	for _, c := range inner {
-		if c == '\\' || c >= utf8.RuneSelf {
-			return "", false
-		}
-	}
-	return string(inner), true
-}
-
-// scanner walks valid JSON without decoding it.
-type scanner struct {
-	b []byte
-	i int
-}
-
-func (s *scanner) space() {
-	for s.i < len(s.b) {
-		switch s.b[s.i] {
-		case ' ', '\t', '\n', '\r':
-			s.i++
-		default:
 			return
 		}
 	}
 }
 
-func (s *scanner) eat(c byte) bool {
-	if s.i < len(s.b) && s.b[s.i] == c {
-		s.i++
-		return true
+// knownName is the constant of the documented member name s, or "".
+func knownName(s string) string {
+	switch s {
+	case FieldID:
+		return FieldID
+	case FieldURL:
+		return FieldURL
+	case FieldAction:
+		return FieldAction
+	case FieldActionLabel:
+		return FieldActionLabel
+	case FieldActorID:
+		return FieldActorID
+	case FieldActorName:
+		return FieldActorName
+	case FieldChangeDescription:
+		return FieldChangeDescription
+	case FieldCreatedAt:
+		return FieldCreatedAt
+	case FieldIPAddress:
+		return FieldIPAddress
+	case FieldSourceID:
+		return FieldSourceID
+	case FieldSourceLabel:
+		return FieldSourceLabel
+	case FieldSourceType:
+		return FieldSourceType
 	}
-	return false
+	return ""
 }
 
-func (s *scanner) skipString() bool {
-	if !s.eat('"') {
-		return false
+func want(name string) string {
+	switch name {
+	case FieldID, FieldActorID, FieldSourceID:
+		return wantInteger
+	case FieldCreatedAt:
+		return wantTime
 	}
-	for s.i < len(s.b) {
-		switch s.b[s.i] {
-		case '\\':
-			s.i += 2
-		case '"':
-			s.i++
-			return true
-		default:
-			s.i++
-		}
-	}
-	return false
+	return wantString
 }
 
-// skipValue skips one value; nested containers are tracked by depth only,
-// which is enough for input that is known to be valid.
-func (s *scanner) skipValue() bool {
-	if s.i >= len(s.b) {
-		return false
-	}
-	switch s.b[s.i] {
+// The readers below decode the next value into o (null: absent). A value
+// that does not fit leaves o absent and is returned, as read, to be kept;
+// it is valid until the decoder reads on.
+
+func readString(dec *jsontext.Decoder, o *Optional[string]) (jsontext.Value, error) {
+	*o = Optional[string]{}
+	switch dec.PeekKind() {
+	case 'n':
+		_, err := dec.ReadToken()
+		return nil, err
 	case '"':
-		return s.skipString()
-	case '{', '[':
-		depth := 0
-		for s.i < len(s.b) {
-			switch s.b[s.i] {
-			case '"':
-				if !s.skipString() {
-					return false
-				}
-				continue
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					s.i++
-					return true
-				}
-			}
-			s.i++
+		tok, err := dec.ReadToken()
+		if err != nil {
+			return nil, err
 		}
-		return false
-	default: // number, true, false, null
-		start := s.i
-		for s.i < len(s.b) {
-			switch s.b[s.i] {
-			case ',', '}', ']', ' ', '\t', '\n', '\r':
-				return s.i > start
-			}
-			s.i++
-		}
-		return s.i > start
+		*o = Some(tok.String())
+		return nil, nil
 	}
+	return dec.ReadValue()
+}
+
+// readInt takes an integer that fits an int64; any other number (1.5,
+// 1e3, 2^63) is kept as sent.
+func readInt(dec *jsontext.Decoder, o *Optional[int64]) (jsontext.Value, error) {
+	*o = Optional[int64]{}
+	if dec.PeekKind() == 'n' {
+		_, err := dec.ReadToken()
+		return nil, err
+	}
+	v, err := dec.ReadValue()
+	if err != nil || v.Kind() != '0' {
+		return v, err
+	}
+	i, err := strconv.ParseInt(string(v), 10, 64)
+	if err != nil {
+		return v, nil
+	}
+	*o = Some(i)
+	return nil, nil
+}
+
+// readTime takes an RFC 3339 time string, as encoding/json decodes a
+// time.Time.
+func readTime(dec *jsontext.Decoder, o *Optional[time.Time]) (jsontext.Value, error) {
+	*o = Optional[time.Time]{}
+	if dec.PeekKind() == 'n' {
+		_, err := dec.ReadToken()
+		return nil, err
+	}
+	v, err := dec.ReadValue()
+	if err != nil || v.Kind() != '"' {
+		return v, err
+	}
+	var buf [64]byte
+	s, err := jsontext.AppendUnquote(buf[:0], v)
+	if err != nil {
+		return v, nil
+	}
+	t, err := time.Parse(time.RFC3339, string(s))
+	if err != nil {
+		return v, nil
+	}
+	*o = Some(t)
+	return nil, nil
+}
+
+// jsonType names a JSON kind.
+func jsonType(k jsontext.Kind) string {
+	switch k {
+	case '"':
+		return "string"
+	case '0':
+		return "number"
+	case 't', 'f':
+		return "boolean"
+	case '{':
+		return "object"
+	case '[':
+		return "array"
+	case 'n':
+		return "null"
+	}
+	return "invalid JSON"
+}
+
+// auditLogFields has AuditLog's fields without its methods.
+type auditLogFields AuditLog
+
+// MarshalJSON encodes the record with the API's member names: the fields
+// present, then Extra's members (sorted by name).
+func (a AuditLog) MarshalJSON() ([]byte, error) {
+	return json.Marshal(auditLogFields(a), jsonOptions, json.Deterministic(true))
+}
+
+// UnmarshalJSON decodes one record, as UnmarshalJSONFrom, for callers of
+// encoding/json.
+func (a *AuditLog) UnmarshalJSON(b []byte) error {
+	return json.Unmarshal(b, a, jsonOptions)
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -29,6 +28,9 @@ const (
 	DefaultMaxAttempts = 5
 	// DefaultRequestTimeout bounds one request, body included.
 	DefaultRequestTimeout = time.Minute
+	// DefaultMaxExportWait bounds how long Export waits for rate limits in
+	// all: two turns of the export limit (one per minute).
+	DefaultMaxExportWait = 2 * time.Minute
 )
 
 // Credentials authenticate requests. Set Email and APIToken, or
@@ -68,9 +70,10 @@ const (
 // Hooks observe the client, e.g. for metrics. Each may be nil. They are
 // called synchronously and must be quick.
 type Hooks struct {
-	// OnResponse is called once per request with its status code, 0 when
-	// no response arrived.
-	OnResponse func(op string, statusCode int)
+	// OnRequest is called once per request sent, when its outcome is
+	// known: the status code (0 when no response arrived) and the failure
+	// (nil when the request succeeded; see Error.Type).
+	OnRequest func(op string, statusCode int, err *Error)
 	// OnWait is called before the client waits.
 	OnWait func(reason WaitReason, d time.Duration)
 	// OnRateLimit is called with what a response said of the budget.
@@ -101,8 +104,17 @@ type Options struct {
 	RequestTimeout time.Duration
 	// MaxBodyBytes caps response bodies; 0 means DefaultMaxBodyBytes.
 	MaxBodyBytes int64
-	UserAgent    string
-	Hooks        Hooks
+	// MaxExportWait bounds how long Export waits for rate limits in all
+	// before it gives up; 0 means DefaultMaxExportWait.
+	MaxExportWait time.Duration
+	UserAgent     string
+	Hooks         Hooks
+	// Now and Sleep are the client's clock, for tests: every wait (the
+	// server's Retry-After, pacing, the budget, backoff) is measured with
+	// Now and spent in Sleep. Nil means time.Now and a timer; Sleep must
+	// return ctx.Err() once ctx is done.
+	Now   func() time.Time
+	Sleep func(ctx context.Context, d time.Duration) error
 }
 
 // Client calls the Zendesk Audit Logs API. It is safe for concurrent use.
@@ -113,6 +125,7 @@ type Client struct {
 	opts    Options
 	limiter *rate.Limiter // nil without a budget
 	now     func() time.Time
+	sleep   func(ctx context.Context, d time.Duration) error
 	// secrets are credential strings that must never appear in an error,
 	// even when a server or proxy echoes them back.
 	secrets []string
@@ -159,6 +172,15 @@ func New(opts Options) (*Client, error) {
 	if opts.MaxBodyBytes <= 0 {
 		opts.MaxBodyBytes = DefaultMaxBodyBytes
 	}
+	if opts.MaxExportWait <= 0 {
+		opts.MaxExportWait = DefaultMaxExportWait
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Sleep == nil {
+		opts.Sleep = sleep
+	}
 	if opts.UserAgent == "" {
 		opts.UserAgent = "zendesk-audit-logs-go"
 	}
@@ -178,12 +200,13 @@ func New(opts Options) (*Client, error) {
 		return nil
 	}
 	c := &Client{
-		base: base,
-		http: &hc,
-		auth: opts.Credentials.authorization(),
-		opts: opts,
-		now:  time.Now,
-		rng:  rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
+		base:  base,
+		http:  &hc,
+		auth:  opts.Credentials.authorization(),
+		opts:  opts,
+		now:   opts.Now,
+		sleep: opts.Sleep,
+		rng:   rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
 	}
 	// The encoded form first: it does not contain the token.
 	if basic, ok := strings.CutPrefix(c.auth, "Basic "); ok {
@@ -205,16 +228,16 @@ func (c *Client) BaseURL() string { return c.base.String() }
 
 // call makes a request with retries and decodes a JSON success body into
 // out (when out is not nil).
-func (c *Client) call(ctx context.Context, method, path string, q url.Values, out any) error {
+func (c *Client) call(ctx context.Context, method, path string, q url.Values, out bodyDecoder) error {
 	return c.do(ctx, method, path, q, out, c.opts.MaxAttempts)
 }
 
 // callOnce is call without retries.
-func (c *Client) callOnce(ctx context.Context, method, path string, q url.Values, out any) error {
+func (c *Client) callOnce(ctx context.Context, method, path string, q url.Values, out bodyDecoder) error {
 	return c.do(ctx, method, path, q, out, 1)
 }
 
-func (c *Client) do(ctx context.Context, method, path string, q url.Values, out any, maxAttempts int) error {
+func (c *Client) do(ctx context.Context, method, path string, q url.Values, out bodyDecoder, maxAttempts int) error {
 	op := opName(method, path)
 	u := *c.base
 	u.Path = c.base.Path + path
@@ -260,11 +283,12 @@ func (c *Client) waitTurn(ctx context.Context, op string) error {
 		return err
 	}
 	if c.limiter != nil {
-		r := c.limiter.Reserve()
-		if d := r.Delay(); d > 0 {
+		now := c.now()
+		r := c.limiter.ReserveN(now, 1)
+		if d := r.DelayFrom(now); d > 0 {
 			c.hookWait(WaitBudget, d)
-			if err := sleep(ctx, d); err != nil {
-				r.Cancel()
+			if err := c.sleep(ctx, d); err != nil {
+				r.CancelAt(c.now())
 				return err
 			}
 		}
@@ -286,7 +310,7 @@ func (c *Client) waitHold(ctx context.Context, op string) error {
 		if wait <= 0 {
 			return ctx.Err()
 		}
-		if err := sleep(ctx, wait); err != nil {
+		if err := c.sleep(ctx, wait); err != nil {
 			return err
 		}
 	}
@@ -323,7 +347,7 @@ func (c *Client) holdUntil(scope holdScope, t time.Time) {
 // the account-wide limit (APIRateLimitExceeded) and anything else bind
 // every request.
 func retryAfterScope(op string, e *Error) holdScope {
-	if op == opExport && e.StatusCode == http.StatusTooManyRequests && e.Code != "APIRateLimitExceeded" {
+	if op == opExport && e.ExportLimited() {
 		return scopeExport
 	}
 	return scopeAccount
@@ -347,7 +371,7 @@ func (c *Client) hookWait(reason WaitReason, d time.Duration) {
 }
 
 // once sends one request and returns nil or an *Error.
-func (c *Client) once(ctx context.Context, op, method, target string, out any) *Error {
+func (c *Client) once(ctx context.Context, op, method, target string, out bodyDecoder) (apiErr *Error) {
 	ctx, cancel := context.WithTimeout(ctx, c.opts.RequestTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, target, http.NoBody)
@@ -359,16 +383,17 @@ func (c *Client) once(ctx context.Context, op, method, target string, out any) *
 	if c.auth != "" {
 		req.Header.Set("Authorization", c.auth)
 	}
+	status := 0 // until a response arrives
+	defer func() { c.hookRequest(op, status, apiErr) }()
 	sent := c.now()
 	resp, err := c.http.Do(req)
 	if err != nil {
 		if resp != nil {
 			// CheckRedirect refused a redirect (resp is the redirect, its
 			// body closed): asking again would get the same answer.
-			c.hookResponse(op, resp.StatusCode)
+			status = resp.StatusCode
 			return &Error{Kind: KindUnknown, Op: op, StatusCode: resp.StatusCode, Err: scrubURLError(err)}
 		}
-		c.hookResponse(op, 0)
 		kind := KindNetwork
 		var certErr *tls.CertificateVerificationError
 		if errors.As(err, &certErr) {
@@ -377,7 +402,7 @@ func (c *Client) once(ctx context.Context, op, method, target string, out any) *
 		return &Error{Kind: kind, Op: op, Err: scrubURLError(err)}
 	}
 	defer resp.Body.Close()
-	c.hookResponse(op, resp.StatusCode)
+	status = resp.StatusCode
 	c.observeRateLimit(resp.Header)
 
 	buf := c.getBody()
@@ -406,7 +431,7 @@ func (c *Client) once(ctx context.Context, op, method, target string, out any) *
 	if out == nil {
 		return nil
 	}
-	if err := decodeBody(body, out); err != nil {
+	if err := out.decode(body); err != nil {
 		return &Error{Kind: KindDecode, Op: op, StatusCode: resp.StatusCode, Err: fmt.Errorf("reading the %d-byte body: %w", len(body), err)}
 	}
 	if d, ok := out.(dated); ok {
@@ -423,9 +448,9 @@ type dated interface {
 	setResponse(date time.Time, roundTrip time.Duration)
 }
 
-func (c *Client) hookResponse(op string, status int) {
-	if c.opts.Hooks.OnResponse != nil {
-		c.opts.Hooks.OnResponse(op, status)
+func (c *Client) hookRequest(op string, status int, err *Error) {
+	if c.opts.Hooks.OnRequest != nil {
+		c.opts.Hooks.OnRequest(op, status, err)
 	}
 }
 
@@ -531,12 +556,5 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// decodeBody decodes a success body: with the body's own one-pass decoder
-// where it has one (a page of records), else with encoding/json. Both
-// give the same result.
-func decodeBody(body []byte, out any) error {
-	if d, ok := out.(interface{ decode([]byte) error }); ok {
-		return d.decode(body)
-	}
-	return json.Unmarshal(body, out)
-}
+// bodyDecoder is a success body: one of the body types of page.go.
+type bodyDecoder interface{ decode([]byte) error }

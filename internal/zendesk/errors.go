@@ -1,11 +1,14 @@
 package zendesk
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"mime"
+	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -132,6 +135,39 @@ func (e *Error) Retryable() bool {
 		return true
 	}
 	return false
+}
+
+// ErrorTypeOther is what Type returns for a failure it has no name for
+// (the semantic conventions' fallback value of error.type).
+const ErrorTypeOther = "_OTHER"
+
+// Type names the failure with a value of low cardinality, for the
+// error.type attribute of the semantic conventions: the status code of an
+// error response ("429", "503"); else, what went wrong: "timeout",
+// "canceled" (the caller gave up), "network", "tls", "decode",
+// "too_large", or ErrorTypeOther.
+func (e *Error) Type() string {
+	if e.StatusCode >= 400 {
+		return strconv.Itoa(e.StatusCode)
+	}
+	switch e.Kind {
+	case KindNetwork:
+		switch {
+		case errors.Is(e.Err, context.Canceled):
+			return "canceled"
+		case isTimeout(e.Err):
+			return "timeout"
+		}
+		return "network"
+	case KindTLS, KindDecode, KindTooLarge:
+		return e.Kind.String()
+	}
+	return ErrorTypeOther
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()
 }
 
 // IsRetryable reports whether err is an *Error that is retryable.

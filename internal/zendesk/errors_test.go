@@ -1,9 +1,13 @@
 package zendesk_test
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -193,25 +197,30 @@ func TestSimulatorRefusalCarriesCodeAndDescription(t *testing.T) {
 func TestTransientFailuresAreRetried(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
-		name   string
-		fault  zendesksim.Faults
-		n      int
-		status int
+		name      string
+		fault     zendesksim.Faults
+		n         int
+		status    int
+		errorType string
 	}{
-		{"500", zendesksim.Faults{P500: 1}, 3, http.StatusInternalServerError},
-		{"503 with HTML and Retry-After", zendesksim.Faults{P503HTML: 1, RetryAfter: time.Second}, 1, http.StatusServiceUnavailable},
-		{"truncated JSON", zendesksim.Faults{PTruncated: 1}, 3, http.StatusOK},
-		{"429 JSON with Retry-After", zendesksim.Faults{P429: 1, RetryAfter: time.Second}, 1, http.StatusTooManyRequests},
-		{"429 text/plain without Retry-After", zendesksim.Faults{P429NoRetryAfter: 1}, 3, http.StatusTooManyRequests},
+		{"500", zendesksim.Faults{P500: 1}, 3, http.StatusInternalServerError, "500"},
+		{"503 with HTML and Retry-After", zendesksim.Faults{P503HTML: 1, RetryAfter: time.Second}, 1, http.StatusServiceUnavailable, "503"},
+		{"truncated JSON", zendesksim.Faults{PTruncated: 1}, 3, http.StatusOK, "decode"},
+		{"429 JSON with Retry-After", zendesksim.Faults{P429: 1, RetryAfter: time.Second}, 1, http.StatusTooManyRequests, "429"},
+		{"429 text/plain without Retry-After", zendesksim.Faults{P429NoRetryAfter: 1}, 3, http.StatusTooManyRequests, "429"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			sim, ts, fs := newFaultySim(t, tc.fault, tc.n)
 			var statuses []int
+			var errorTypes []string
 			opts := fastOptions(ts.URL)
-			opts.Hooks.OnResponse = func(op string, status int) {
+			opts.Hooks.OnRequest = func(op string, status int, err *zendesk.Error) {
 				assert.Equal(t, "list", op)
 				statuses = append(statuses, status)
+				if err != nil {
+					errorTypes = append(errorTypes, err.Type())
+				}
 			}
 			c := newClient(t, opts)
 			page, err := c.List(ctxBG, zendesk.ListParams{PageSize: 100})
@@ -223,6 +232,7 @@ func TestTransientFailuresAreRetried(t *testing.T) {
 				want = append(want, tc.status)
 			}
 			assert.Equal(t, append(want, http.StatusOK), statuses)
+			assert.Equal(t, slices.Repeat([]string{tc.errorType}, tc.n), errorTypes, "one per failed request, none for the success")
 			assert.Zero(t, sim.Stats().RetryAfterViolations)
 		})
 	}
@@ -305,7 +315,11 @@ func TestNetworkFailure(t *testing.T) {
 	opts := fastOptions(url)
 	opts.MaxAttempts = 2
 	var statuses []int
-	opts.Hooks.OnResponse = func(_ string, status int) { statuses = append(statuses, status) }
+	var errorTypes []string
+	opts.Hooks.OnRequest = func(_ string, status int, err *zendesk.Error) {
+		statuses = append(statuses, status)
+		errorTypes = append(errorTypes, err.Type())
+	}
 	c := newClient(t, opts)
 	_, err := c.List(ctxBG, zendesk.ListParams{})
 	e := asError(t, err)
@@ -314,6 +328,7 @@ func TestNetworkFailure(t *testing.T) {
 	assert.True(t, e.Retryable())
 	assert.Equal(t, 2, e.Attempts)
 	assert.Equal(t, []int{0, 0}, statuses)
+	assert.Equal(t, []string{"network", "network"}, errorTypes)
 	assert.NotNil(t, errors.Unwrap(err))
 }
 
@@ -355,4 +370,66 @@ func TestNewValidatesOptions(t *testing.T) {
 	c, err := zendesk.New(zendesk.Options{BaseURL: "https://acme.zendesk.com/?x=1#y"})
 	require.NoError(t, err)
 	assert.Equal(t, "https://acme.zendesk.com", c.BaseURL())
+}
+
+// Type gives error.type a value of low cardinality: the status code of an
+// error response, else what went wrong.
+func TestErrorType(t *testing.T) {
+	t.Parallel()
+	for want, e := range map[string]*zendesk.Error{
+		"429":                  {Kind: zendesk.KindRateLimited, StatusCode: http.StatusTooManyRequests},
+		"503":                  {Kind: zendesk.KindServer, StatusCode: http.StatusServiceUnavailable},
+		"401":                  {Kind: zendesk.KindAuth, StatusCode: http.StatusUnauthorized},
+		"418":                  {Kind: zendesk.KindUnknown, StatusCode: http.StatusTeapot},
+		"network":              {Kind: zendesk.KindNetwork, Err: errors.New("connection refused")},
+		"timeout":              {Kind: zendesk.KindNetwork, Err: fmt.Errorf("reading: %w", context.DeadlineExceeded)},
+		"canceled":             {Kind: zendesk.KindNetwork, Err: context.Canceled},
+		"tls":                  {Kind: zendesk.KindTLS, Err: errors.New("x509: unknown authority")},
+		"decode":               {Kind: zendesk.KindDecode, StatusCode: http.StatusOK},
+		"too_large":            {Kind: zendesk.KindTooLarge, StatusCode: http.StatusOK},
+		zendesk.ErrorTypeOther: {Kind: zendesk.KindUnknown, StatusCode: http.StatusFound},
+	} {
+		assert.Equal(t, want, e.Type(), "%+v", e)
+	}
+}
+
+// A request that gets no answer within RequestTimeout is reported without a
+// status code, as a timeout; one the caller abandons, as canceled.
+func TestRequestHookNamesTimeoutsAndCancellations(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	_, ts := newCapture(t, func(_ int, _ http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	})
+	t.Cleanup(func() { close(release) })
+	type outcome struct {
+		status    int
+		errorType string
+	}
+	var mu sync.Mutex
+	var got []outcome
+	opts := fastOptions(ts.URL)
+	opts.MaxAttempts = 1
+	opts.RequestTimeout = 50 * time.Millisecond
+	opts.Hooks.OnRequest = func(_ string, status int, err *zendesk.Error) {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, outcome{status, err.Type()})
+	}
+	c := newClient(t, opts)
+	_, err := c.List(ctxBG, zendesk.ListParams{})
+	require.Error(t, err)
+
+	ctx, cancel := context.WithCancel(ctxBG)
+	time.AfterFunc(20*time.Millisecond, cancel)
+	opts.RequestTimeout = 10 * time.Second
+	_, err = newClient(t, opts).List(ctx, zendesk.ListParams{})
+	require.Error(t, err)
+
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, []outcome{{0, "timeout"}, {0, "canceled"}}, got)
 }

@@ -1,35 +1,49 @@
 package zendesk
 
 import (
-	"encoding/json"
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesksim"
 )
 
-// FuzzDecodePage: any body gives records or an error, never a panic; what
+// FuzzDecodePage: any body gives a page or an error, never a panic; a body
+// that is not valid JSON is always an error, never an empty page; what
 // decodes re-encodes to JSON that decodes to the same records.
 func FuzzDecodePage(f *testing.F) {
 	f.Add([]byte(`{"audit_logs":[{"id":1,"created_at":"2024-05-01T11:32:44Z","ip_address":null,"extra":{"a":[1,"}"]}}],"meta":{"has_more":true,"after_cursor":"x"}}`))
 	f.Add([]byte(`{"audit_logs":[{"\u0069d":2,"action":"up\"date"}]}`))
-	f.Add([]byte(`{"audit_logs":[{"id":"1"}]}`))
+	f.Add([]byte(`{"audit_logs":[{"id":"1","actor_id":"system","source_id":"n/a","action":["update","bulk"],"ip_address":{"v4":"1.2.3.4"},"created_at":17}]}`))
+	f.Add([]byte(`{"audit_logs":[{"id":1,"id":"x","created_at":"yesterday"},null]}`))
 	f.Add([]byte(`{"audit_logs":[{"id":1,`))
 	f.Add([]byte(`<html>503</html>`))
+	f.Add(zendesksim.SamplePage(2))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		var page cursorPageBody
-		if json.Unmarshal(b, &page) != nil {
+		page, err := DecodeCursorPage(b)
+		if err != nil {
 			return
 		}
+		if !jsontext.Value(b).IsValid(jsonOptions) {
+			t.Fatalf("invalid JSON %q decoded without error: %+v", b, page)
+		}
 		for _, a := range page.AuditLogs {
-			out, err := json.Marshal(a)
+			for _, m := range a.Mistyped {
+				if _, ok := a.Extra[m.Name]; !ok {
+					t.Fatalf("mistyped %s not kept in Extra: %+v", m.Name, a)
+				}
+			}
+			out, err := a.MarshalJSON()
 			if err != nil {
 				t.Fatalf("re-encoding %+v: %v", a, err)
 			}
 			var back AuditLog
-			if err := json.Unmarshal(out, &back); err != nil {
+			if err := back.UnmarshalJSON(out); err != nil {
 				t.Fatalf("decoding re-encoded %s: %v", out, err)
 			}
-			again, _ := json.Marshal(back)
+			again, _ := back.MarshalJSON()
 			if string(again) != string(out) {
 				t.Fatalf("round trip changed %s into %s", out, again)
 			}

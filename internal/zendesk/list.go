@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // MaxPageSize is the most records the API returns in one page.
@@ -54,18 +56,6 @@ type Page struct {
 	RoundTrip time.Duration
 }
 
-type cursorPageBody struct {
-	// date and roundTrip describe the response (see dated).
-	date      time.Time
-	roundTrip time.Duration
-	AuditLogs []AuditLog `json:"audit_logs"`
-	Meta      struct {
-		HasMore      bool    `json:"has_more"`
-		AfterCursor  *string `json:"after_cursor"`
-		BeforeCursor *string `json:"before_cursor"`
-	} `json:"meta"`
-}
-
 // List fetches one page with cursor pagination, the API's recommended
 // pagination. To move on, call List again with After set to the page's
 // AfterCursor: the request is built on the configured base URL, never taken
@@ -79,13 +69,11 @@ func (c *Client) List(ctx context.Context, p ListParams) (*Page, error) {
 	if err := c.call(ctx, http.MethodGet, listPath, q, &body); err != nil {
 		return nil, err
 	}
-	page := &Page{AuditLogs: body.AuditLogs, HasMore: body.Meta.HasMore, Date: body.date, RoundTrip: body.roundTrip}
-	if body.Meta.AfterCursor != nil {
-		page.AfterCursor = *body.Meta.AfterCursor
+	page, err := body.page()
+	if err != nil {
+		return nil, &Error{Kind: KindDecode, Op: "list", StatusCode: http.StatusOK, Err: err}
 	}
-	if body.Meta.BeforeCursor != nil {
-		page.BeforeCursor = *body.Meta.BeforeCursor
-	}
+	page.Date, page.RoundTrip = body.date, body.roundTrip
 	if page.HasMore && page.AfterCursor == "" && p.Before == "" {
 		return nil, &Error{Kind: KindDecode, Op: "list", Description: "has_more is true but meta.after_cursor is empty"}
 	}
@@ -154,13 +142,6 @@ type OffsetPage struct {
 	PreviousPage string
 }
 
-type offsetPageBody struct {
-	AuditLogs    []AuditLog `json:"audit_logs"`
-	Count        int        `json:"count"`
-	NextPage     *string    `json:"next_page"`
-	PreviousPage *string    `json:"previous_page"`
-}
-
 // ListOffset fetches one page with offset pagination. It exists in the API
 // but is not for backfills or continuous reading: Zendesk refuses requests
 // beyond the first 10,000 records, and offsets shift while records are
@@ -198,7 +179,11 @@ func (c *Client) ListOffset(ctx context.Context, p OffsetParams) (*OffsetPage, e
 	if err := c.call(ctx, http.MethodGet, listPath, q, &body); err != nil {
 		return nil, err
 	}
-	page := &OffsetPage{AuditLogs: body.AuditLogs, Count: body.Count}
+	logs, err := decodeRecords(body.AuditLogs)
+	if err != nil {
+		return nil, &Error{Kind: KindDecode, Op: "list", StatusCode: http.StatusOK, Err: err}
+	}
+	page := &OffsetPage{AuditLogs: logs, Count: body.Count}
 	if body.NextPage != nil {
 		page.NextPage = *body.NextPage
 	}
@@ -208,10 +193,6 @@ func (c *Client) ListOffset(ctx context.Context, p OffsetParams) (*OffsetPage, e
 	return page, nil
 }
 
-type showBody struct {
-	AuditLog *AuditLog `json:"audit_log"`
-}
-
 // Get fetches one audit log by id (ShowAuditLog). An unknown id is an
 // *Error of KindNotFound.
 func (c *Client) Get(ctx context.Context, id int64) (*AuditLog, error) {
@@ -219,23 +200,12 @@ func (c *Client) Get(ctx context.Context, id int64) (*AuditLog, error) {
 	if err := c.call(ctx, http.MethodGet, listPath+"/"+strconv.FormatInt(id, 10), nil, &body); err != nil {
 		return nil, err
 	}
-	if body.AuditLog == nil {
+	if len(body.AuditLog) == 0 || body.AuditLog.Kind() == 'n' {
 		return nil, &Error{Kind: KindDecode, Op: "show", Description: "response has no audit_log"}
 	}
-	return body.AuditLog, nil
-}
-
-// Export asks Zendesk to prepare a CSV of the matching audit logs
-// (ExportAuditLogs). Zendesk answers 202 with an empty body and delivers
-// the CSV out of band (by email); nothing is returned here. The endpoint
-// has its own limit of one request per minute per account: a refusal is an
-// *Error of KindRateLimited whose RetryAfter says when to try again. Export
-// is not retried, since a retry would wait up to a minute.
-func (c *Client) Export(ctx context.Context, f Filter) error {
-	if err := f.Validate(); err != nil {
-		return err
+	logs, err := decodeRecords([]jsontext.Value{body.AuditLog})
+	if err != nil {
+		return nil, &Error{Kind: KindDecode, Op: "show", StatusCode: http.StatusOK, Err: err}
 	}
-	q := url.Values{}
-	f.encode(q)
-	return c.callOnce(ctx, http.MethodPost, listPath+"/export", q, nil)
+	return &logs[0], nil
 }

@@ -1,8 +1,8 @@
 package zendesk
 
 import (
-	"bytes"
-	"encoding/json"
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // Optional is a value that may be absent or JSON null. Every field of an
@@ -23,24 +23,10 @@ func (o Optional[T]) Get() (T, bool) { return o.Value, o.Valid }
 // keeps absent fields out of encoded JSON.
 func (o Optional[T]) IsZero() bool { return !o.Valid }
 
-// MarshalJSON encodes an absent value as null.
-func (o Optional[T]) MarshalJSON() ([]byte, error) {
+// MarshalJSONTo encodes the value, or null when it is absent.
+func (o Optional[T]) MarshalJSONTo(enc *jsontext.Encoder) error {
 	if !o.Valid {
-		return []byte("null"), nil
+		return enc.WriteToken(jsontext.Null)
 	}
-	return json.Marshal(o.Value)
-}
-
-// UnmarshalJSON decodes null as absent.
-func (o *Optional[T]) UnmarshalJSON(b []byte) error {
-	if bytes.Equal(b, []byte("null")) {
-		*o = Optional[T]{}
-		return nil
-	}
-	var v T
-	if err := json.Unmarshal(b, &v); err != nil {
-		return err
-	}
-	*o = Optional[T]{Value: v, Valid: true}
-	return nil
+	return json.MarshalEncode(enc, o.Value)
 }

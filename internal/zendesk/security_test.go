@@ -76,7 +76,7 @@ func TestRedirectToAnotherHostIsRefused(t *testing.T) {
 			})
 			var statuses []int
 			opts := tc.opts(fastOptions(apiTS.URL))
-			opts.Hooks.OnResponse = func(_ string, status int) { statuses = append(statuses, status) }
+			opts.Hooks.OnRequest = func(_ string, status int, _ *zendesk.Error) { statuses = append(statuses, status) }
 			c := newClient(t, opts)
 
 			_, err := c.List(ctxBG, zendesk.ListParams{})

@@ -46,6 +46,15 @@ type sourceKind struct {
 	idSpan     int64
 	labels     []string
 	changes    map[string][]string // by action; "" entries give empty descriptions
+	// settings, when set, replace labels and changes: a label whose
+	// changes are its own.
+	settings []setting
+}
+
+// setting is a source label with the changes (by action) it has.
+type setting struct {
+	label   string
+	changes map[string][]string
 }
 
 var sourceKinds = []sourceKind{
@@ -54,7 +63,7 @@ var sourceKinds = []sourceKind{
 		labels: []string{"John Doe", "Zoë Müller", "山田 太郎", "Ærøskøbing Support", "Priya 🚀 Sharma", "Jane \"JJ\" Roe"},
 		changes: map[string][]string{
 			"create":  {"Created", "", "Role set to Agent"},
-			"update":  {"Role changed from Administrator to End User", "Name changed from \"Zoe Muller\" to \"Zoë Müller\"", "Email changed from old@example.com to new@example.com\nPhone changed from  to +49 30 1234567\nTime zone changed from Berlin to 東京", "Suspended changed from false to true", ""},
+			"update":  {"Role changed from Administrator to End User", "Role changed from End User to Administrator", "Explore role changed from not set to Admin\nGuide role changed from Viewer to Agent", "Role changed from End User to Agent", "Phone changed from  to +1 555 0100", "Tags changed from vip to none", "Alias changed from not set to JJ", "Organization changed from Acme to Globex", "Name changed from \"Zoe Muller\" to \"Zoë Müller\"", "Email changed from old@example.com to new@example.com\nPhone changed from  to +49 30 1234567\nTime zone changed from Berlin to 東京", "Suspended changed from false to true", ""},
 			"destroy": {"Deleted", ""},
 		},
 	},
@@ -78,6 +87,15 @@ var sourceKinds = []sourceKind{
 		},
 	},
 	{
+		// Zendesk's docs spell it apitoken, and real data api_token.
+		sourceType: "api_token", weight: 1, idBase: 4200000, idSpan: 100000,
+		labels: []string{"API token", "API token: SIEM export"},
+		changes: map[string][]string{
+			"create":  {""},
+			"destroy": {""},
+		},
+	},
+	{
 		sourceType: "apitoken", weight: 5, idBase: 4200000, idSpan: 100000,
 		labels: []string{"API token", "Zapier integration token", "Audit log shipper"},
 		changes: map[string][]string{
@@ -87,11 +105,35 @@ var sourceKinds = []sourceKind{
 		},
 	},
 	{
+		// A setting's changes depend on the setting: settings, not labels
+		// and changes, describe them.
 		sourceType: "account_setting", weight: 10, idBase: 1234567, idSpan: 1,
-		labels: []string{"Password policy", "Two-factor authentication", "Session expiration", "IP restrictions", "Single sign-on", "Audit log"},
+		settings: []setting{
+			{"Password policy", map[string][]string{"update": {"Minimum password length changed from 6 to 12"}}},
+			{"Two-Factor authentication for all admins and agents", map[string][]string{"update": {"Enabled", "Disabled"}}},
+			{"Require two factor", map[string][]string{"update": {"Enabled", "Disabled\nApplies to: admins, agents"}}},
+			{"Session expiration", map[string][]string{"update": {"Session expiration changed from 8 hours to 30 minutes"}}},
+			{"IP restrictions", map[string][]string{"update": {"IP restrictions changed from \"\" to \"203.0.113.0/24, 2001:db8::/32\"", "Turned off", "Turned on"}}},
+			{"Credit card redaction", map[string][]string{"update": {"Enabled", "Disabled"}}},
+			{"Account assumption", map[string][]string{"create": {"Enabled"}, "update": {"Enabled", "Disabled"}}},
+			{"Assumption duration", map[string][]string{"update": {"Changed from 1 day to 1 week"}}},
+			{"Zendesk Support mobile app access", map[string][]string{"update": {"Enabled", "Disabled"}}},
+			{"Single sign-on", map[string][]string{"update": {"Enabled"}}},
+			{"Audit log", map[string][]string{"exported": {"Audit log CSV export requested", ""}}},
+		},
+	},
+	{
+		sourceType: "account", weight: 1, idBase: 1234567, idSpan: 1,
+		labels: []string{"Account"},
 		changes: map[string][]string{
-			"update":   {"Minimum password length changed from 6 to 12", "Require two factor authentication changed from off to on\nApplies to: admins, agents", "IP restrictions changed from \"\" to \"203.0.113.0/24, 2001:db8::/32\"", "Session expiration changed from 8 hours to 30 minutes"},
-			"exported": {"Audit log CSV export requested", ""},
+			"update": {"Owner changed from Sameer Patel to Zoë Müller", "Name changed from \"Acme\" to \"Acme Inc\""},
+		},
+	},
+	{
+		sourceType: "user_setting", weight: 2, idBase: 361782900000, idSpan: 90000,
+		labels: []string{"Suspension state: John Doe", "Suspension state: Jane \"JJ\" Roe"},
+		changes: map[string][]string{
+			"update": {"Suspended", "Unsuspended"},
 		},
 	},
 	{
@@ -159,9 +201,14 @@ func (s *Server) randomRecordLocked(at time.Time) Record {
 			}
 			w -= sourceKinds[i].weight
 		}
-		actions := make([]string, 0, len(k.changes))
+		labels, changes := k.labels, k.changes
+		if len(k.settings) > 0 {
+			st := pick(rng, k.settings)
+			labels, changes = []string{st.label}, st.changes
+		}
+		actions := make([]string, 0, len(changes))
 		for _, a := range []string{"create", "update", "destroy", "exported"} {
-			if _, ok := k.changes[a]; ok {
+			if _, ok := changes[a]; ok {
 				actions = append(actions, a)
 			}
 		}
@@ -176,8 +223,8 @@ func (s *Server) randomRecordLocked(at time.Time) Record {
 		}
 		r.Action, r.SourceType = a, k.sourceType
 		r.SourceID = k.idBase + rng.Int64N(k.idSpan)
-		r.SourceLabel = pick(rng, k.labels)
-		r.ChangeDescription = pick(rng, k.changes[a])
+		r.SourceLabel = pick(rng, labels)
+		r.ChangeDescription = pick(rng, changes[a])
 		if k.sourceType == "ticket" {
 			r.SourceLabel = fmt.Sprintf("#%d %s", r.SourceID, r.SourceLabel)
 		}
@@ -189,6 +236,7 @@ func (s *Server) randomRecordLocked(at time.Time) Record {
 		ip := pick(rng, act.ips)
 		r.ActorID, r.ActorName, r.IPAddress = act.id, act.name, &ip
 	}
+	s.mistypeLocked(&r)
 	return r
 }
 

@@ -73,7 +73,7 @@ func TestGenerateRealistic(t *testing.T) {
 	for _, a := range []string{"create", "update", "destroy", "login", "exported"} {
 		assert.Positive(t, actions[a], a)
 	}
-	for _, st := range []string{"user", "rule", "ticket", "apitoken", "account_setting", "brand", "ticket_field", "zendesk/app_market/app"} {
+	for _, st := range []string{"user", "rule", "ticket", "apitoken", "api_token", "account_setting", "account", "user_setting", "brand", "ticket_field", "zendesk/app_market/app"} {
 		assert.Positive(t, types[st], st)
 	}
 	for name, n := range map[string]int{"system": system, "ipv4": ipv4, "ipv6": ipv6, "empty": emptyDesc, "multiline": multiline, "non-ASCII": nonASCII} {

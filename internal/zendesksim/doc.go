@@ -22,6 +22,10 @@
 //     null when there is nothing more in the forward direction and
 //     links.prev is null on a first page or when nothing lies before.
 //   - Faults are drawn per authenticated API request; see [Faults].
+//   - Schema drift: with Options.MistypedFraction, that share of the
+//     generated records carries one field of an unexpected JSON type
+//     ("actor_id":"system", "source_id":"n/a", "action":[...],
+//     "ip_address":{...}, in turn; see [MistypedKinds]).
 //   - A request whose context ends while a slow fault delays it is recorded
 //     in Stats.ByStatus under 499.
 //

@@ -37,6 +37,10 @@ type Options struct {
 	// client does not follow foreign hosts). Record urls keep the request's
 	// own base.
 	LinksBaseURL string
+	// MistypedFraction (0..1) of the generated records carry one field
+	// with a value of an unexpected JSON type ("actor_id":"system", ...;
+	// see MistypedKinds), as a Zendesk whose schema drifted would send.
+	MistypedFraction float64
 }
 
 // Server simulates the Zendesk Audit Logs API. It implements http.Handler.
@@ -59,6 +63,11 @@ type Server struct {
 
 	dataRNG, faultRNG, saltRNG *rand.Rand
 	offsetSalt                 uint64
+
+	// schema drift (mistyped.go)
+	mistypedFraction float64
+	mistypedRNG      *rand.Rand
+	mistypedNext     int
 
 	// account rate limit: fixed minute windows.
 	windowStart time.Time
@@ -92,8 +101,11 @@ func New(opts Options) *Server {
 		dataRNG:    rand.New(rand.NewPCG(seed, 0x64617461)), // "data"
 		faultRNG:   rand.New(rand.NewPCG(seed, 0x6661756c)), // "faul"
 		saltRNG:    rand.New(rand.NewPCG(seed, 0x73616c74)), // "salt"
-		deadlines:  make(map[string]deadline),
-		stats:      Stats{ByStatus: map[int]int{}},
+
+		mistypedFraction: opts.MistypedFraction,
+		mistypedRNG:      rand.New(rand.NewPCG(seed, 0x74797065)), // "type"
+		deadlines:        make(map[string]deadline),
+		stats:            Stats{ByStatus: map[int]int{}},
 	}
 	if s.now == nil {
 		s.now = time.Now

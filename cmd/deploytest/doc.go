@@ -1,0 +1,7 @@
+// Package deploytest holds the tests of what deploy/ ships: the Kubernetes
+// manifests (decoded strictly into the k8s.io/api types, their collector
+// configuration validated by the built collector, their invariants
+// checked) and the many-accounts configuration (two accounts against two
+// simulators, through a restart). It lives in the tools' module so that
+// k8s.io/api never reaches the receiver's module.
+package deploytest

@@ -1,0 +1,100 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+)
+
+// pageSize is the receiver's page_size in every template: the most
+// records one ConsumeLogs call carries.
+const pageSize = 100
+
+// A variant is one setup of the collector under test, with its own config
+// template in --config-dir, checked under the same kills, sink outage and
+// API faults.
+type variant struct {
+	Name     string
+	Template string
+	// Setup says in a few words what the collector under test runs.
+	Setup string
+	// duplicatesPerKill is how many records one SIGKILL may make the sink
+	// receive twice in this setup, with the config rendered from p.
+	duplicatesPerKill func(p collectorParams) int
+}
+
+// The variants.
+var variants = []variant{
+	{
+		Name:     "sync",
+		Template: "collector.yaml.tmpl",
+		Setup:    "synchronous otlp_http exporter, no queue, no batching",
+		// ConsumeLogs returns once the sink answered. A kill between the
+		// sink's answer and the checkpoint's write makes the receiver read
+		// that page again: at most one page.
+		duplicatesPerKill: func(collectorParams) int { return pageSize },
+	},
+	{
+		Name:     "queue",
+		Template: "collector-queue.yaml.tmpl",
+		Setup:    "otlp_http with its sending_queue persisted in file_storage, batching in the queue, memory_limiter",
+		// ConsumeLogs returns once the page is in the persistent queue.
+		// A kill can repeat (1) the page the queue had persisted and the
+		// receiver had not checkpointed yet, which the receiver reads
+		// again (one page), and (2) the batches the sink had accepted
+		// and the queue had not yet marked done, which the queue sends
+		// again after the restart: one batch per consumer, and a batch
+		// holds at most min_size-1 records plus one page (batches are
+		// flushed once they reach min_size; without max_size a page is
+		// never split).
+		duplicatesPerKill: func(p collectorParams) int {
+			return pageSize + p.QueueConsumers*(p.BatchMinSize+pageSize-1)
+		},
+	},
+	{
+		Name:     "memory",
+		Template: "collector-memory.yaml.tmpl",
+		Setup:    "batch processor and otlp_http's default in-memory sending_queue: NOT crash-safe, expected to fail",
+		// ConsumeLogs returns once the batch processor holds the page. A
+		// kill loses what the processor and the queue hold (the check
+		// fails on that); the receiver reads again only the page it had
+		// not checkpointed.
+		duplicatesPerKill: func(collectorParams) int { return pageSize },
+	},
+}
+
+// defaultVariants is what runs when --variant is not given: the setups
+// that must pass (`memory` is expected to lose records).
+const defaultVariants = "sync,queue"
+
+// parseVariants reads a comma-separated list of variant names. Each may
+// be given once.
+func parseVariants(s string) ([]variant, error) {
+	var out []variant
+	seen := map[string]bool{}
+	for name := range strings.SplitSeq(s, ",") {
+		name = strings.TrimSpace(name)
+		i := -1
+		for j, v := range variants {
+			if v.Name == name {
+				i = j
+			}
+		}
+		switch {
+		case i < 0:
+			return nil, fmt.Errorf("--variant: unknown variant %q (known: %s)", name, variantNames())
+		case seen[name]:
+			return nil, fmt.Errorf("--variant: %q is given twice", name)
+		}
+		seen[name] = true
+		out = append(out, variants[i])
+	}
+	return out, nil
+}
+
+func variantNames() string {
+	names := make([]string, len(variants))
+	for i, v := range variants {
+		names[i] = v.Name
+	}
+	return strings.Join(names, ", ")
+}

@@ -1,0 +1,69 @@
+package zendeskauditlogsreceiver // import "github.com/zendesk-audit-otel/zendeskauditlogsreceiver"
+
+import (
+	"context"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	semconv "go.opentelemetry.io/otel/semconv/v1.38.0"
+	"go.uber.org/zap"
+
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesk"
+)
+
+// The attributes of the receiver's own metrics, as metadata.yaml declares
+// them.
+const (
+	attrReason = "reason"
+
+	reasonRetryAfter   = "retry_after"   // Zendesk answered with a Retry-After
+	reasonRemainingLow = "remaining_low" // Zendesk's headers said little of the budget remains
+	reasonClientBudget = "client_budget" // the receiver's own max_requests_per_minute
+)
+
+// clientHooks count the client's requests and rate-limit waits.
+func (r *logsReceiver) clientHooks() zendesk.Hooks {
+	ctx := context.Background()
+	return zendesk.Hooks{
+		OnRequest: func(_ string, status int, err *zendesk.Error) {
+			r.tb.ZendeskAuditLogsAPIRequests.Add(ctx, 1, metric.WithAttributes(requestAttributes(status, err)...))
+		},
+		OnWait: func(reason zendesk.WaitReason, d time.Duration) {
+			value, ok := waitReason(reason)
+			if !ok {
+				return
+			}
+			r.tb.ZendeskAuditLogsRateLimitWaits.Add(ctx, 1, metric.WithAttributes(attribute.String(attrReason, value)))
+			r.logger.Debug("Waiting for the Zendesk rate limit", zap.String("reason", value), zap.Duration("wait", d))
+		},
+	}
+}
+
+// requestAttributes follow the semantic conventions of an HTTP client's
+// requests: the status code only when a response arrived, error.type only
+// when the request failed.
+func requestAttributes(status int, err *zendesk.Error) []attribute.KeyValue {
+	attrs := make([]attribute.KeyValue, 0, 2)
+	if status != 0 {
+		attrs = append(attrs, semconv.HTTPResponseStatusCode(status))
+	}
+	if err != nil {
+		attrs = append(attrs, semconv.ErrorTypeKey.String(err.Type()))
+	}
+	return attrs
+}
+
+// waitReason is the reason attribute of a wait, false for a wait that is no
+// rate limit (the backoff after a failure that named no wait).
+func waitReason(reason zendesk.WaitReason) (string, bool) {
+	switch reason {
+	case zendesk.WaitRetryAfter:
+		return reasonRetryAfter, true
+	case zendesk.WaitRateLimitRemaining:
+		return reasonRemainingLow, true
+	case zendesk.WaitBudget:
+		return reasonClientBudget, true
+	}
+	return "", false
+}

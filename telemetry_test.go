@@ -1,0 +1,110 @@
+package zendeskauditlogsreceiver
+
+import (
+	"context"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
+
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/metadatatest"
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesk"
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesksim"
+)
+
+// withTelemetry makes the receiver of e report to a test meter provider.
+func withTelemetry(t *testing.T, e *env) *componenttest.Telemetry {
+	t.Helper()
+	tel := componenttest.NewTelemetry()
+	t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })
+	logger := e.set.Logger
+	e.set = metadatatest.NewSettings(tel)
+	e.set.Logger = logger
+	return tel
+}
+
+func TestRequestsThatGotNoResponseHaveAnErrorTypeAndNoStatusCode(t *testing.T) {
+	e := newEnv(t)
+	closed := httptest.NewServer(nil)
+	closed.Close()
+	e.cfg.Endpoint = closed.URL
+	tel := withTelemetry(t, e)
+	r := e.start(t, new(consumertest.LogsSink), componenttest.NewNopHost())
+	defer func() { require.NoError(t, r.Shutdown(context.Background())) }()
+	require.Eventually(t, func() bool {
+		_, err := tel.GetMetric("otelcol_zendesk_audit_logs_api_requests")
+		return err == nil
+	}, 10*time.Second, 10*time.Millisecond)
+
+	// Before shutdown: a request that shutdown cancels would be "canceled".
+	metadatatest.AssertEqualZendeskAuditLogsAPIRequests(t, tel, []metricdata.DataPoint[int64]{{
+		Attributes: attribute.NewSet(attribute.String("error.type", "network")),
+	}}, metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreValue())
+}
+
+func TestFailedResponsesHaveTheirStatusCodeAsErrorType(t *testing.T) {
+	e := newEnv(t)
+	e.sim.Generate(50, time.Now().Add(-time.Hour), time.Now().Add(-time.Minute))
+	e.sim.SetFaults(zendesksim.Faults{P500: 1})
+	tel := withTelemetry(t, e)
+	sink := new(consumertest.LogsSink)
+	r := e.start(t, sink, componenttest.NewNopHost())
+	require.Eventually(t, func() bool { return e.sim.Stats().ByStatus[500] > 0 }, 10*time.Second, 10*time.Millisecond)
+	e.sim.SetFaults(zendesksim.Faults{})
+	requireExactly(t, simIDs(e.sim), sink)
+	require.NoError(t, r.Shutdown(context.Background()))
+
+	stats := e.sim.Stats()
+	metadatatest.AssertEqualZendeskAuditLogsAPIRequests(t, tel, []metricdata.DataPoint[int64]{
+		{
+			Attributes: attribute.NewSet(attribute.Int("http.response.status_code", 500), attribute.String("error.type", "500")),
+			Value:      int64(stats.ByStatus[500]),
+		},
+		{
+			Attributes: attribute.NewSet(attribute.Int("http.response.status_code", 200)),
+			Value:      int64(stats.ByStatus[200]),
+		},
+	}, metricdatatest.IgnoreTimestamp())
+}
+
+func TestRateLimitWaitsSayWhy(t *testing.T) {
+	e := newEnv(t)
+	e.sim.Generate(250, time.Now().Add(-time.Hour), time.Now().Add(-time.Minute))
+	e.sim.SetFaults(zendesksim.Faults{P429: 1, RetryAfter: time.Second})
+	e.cfg.PageSize = 50
+	e.cfg.MaxRequestsPerMinute = 1200 // one request every 50ms
+	tel := withTelemetry(t, e)
+	sink := new(consumertest.LogsSink)
+	r := e.start(t, sink, componenttest.NewNopHost())
+	require.Eventually(t, func() bool { return e.sim.Stats().ByStatus[429] > 0 }, 10*time.Second, 10*time.Millisecond)
+	e.sim.SetFaults(zendesksim.Faults{})
+	requireExactly(t, simIDs(e.sim), sink)
+	require.NoError(t, r.Shutdown(context.Background()))
+
+	metadatatest.AssertEqualZendeskAuditLogsRateLimitWaits(t, tel, []metricdata.DataPoint[int64]{
+		{Attributes: attribute.NewSet(attribute.String("reason", "retry_after"))},
+		{Attributes: attribute.NewSet(attribute.String("reason", "client_budget"))},
+	}, metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreValue())
+	assert.Zero(t, e.sim.Stats().RetryAfterViolations)
+}
+
+func TestWaitReasons(t *testing.T) {
+	for reason, want := range map[zendesk.WaitReason]string{
+		zendesk.WaitRetryAfter:         "retry_after",
+		zendesk.WaitRateLimitRemaining: "remaining_low",
+		zendesk.WaitBudget:             "client_budget",
+	} {
+		got, ok := waitReason(reason)
+		assert.True(t, ok)
+		assert.Equal(t, want, got)
+	}
+	_, ok := waitReason(zendesk.WaitBackoff)
+	assert.False(t, ok, "the backoff after a failure that named no wait is no rate limit")
+}
