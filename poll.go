@@ -42,7 +42,7 @@ func (r *logsReceiver) poll(ctx context.Context) error {
 	end = bound(end, page, r.cfg.SettleDelay)
 	logs, past := clip(page.AuditLogs, end)
 	first, last, placed := span(logs)
-	if err := r.deliver(ctx, logs, arrived); err != nil {
+	if err := r.timedDeliver(ctx, logs, arrived); err != nil {
 		return err
 	}
 	if page.HasMore && !past {
@@ -69,13 +69,11 @@ func (r *logsReceiver) poll(ctx context.Context) error {
 
 // readSlices reads the planner's slices, several at once, and delivers
 // them in order, moving the checkpoint past each slice read to its end.
-// It reads as many slices at once as the budget needs (two without a
-// budget), and twice as many each time delivery finds the slice it
-// delivers waiting for the API, up to sliceConcurrency;
-// slices read to their end wait for their turn, up to twice as many slices
-// in all. So a delivery slower than the API (the next consumer is the
-// bottleneck) holds few pages, and an API slower than its budget gets the
-// requests in flight it needs. It returns once every reader has stopped.
+// As many slices are read at once as sliceConcurrency says. Slices read
+// to their end wait for their turn: with a budget up to twice as many
+// slices in all, so that a slow slice being delivered does not leave the
+// budget unused; without one, no more than are read. It returns once
+// every reader has stopped.
 func (r *logsReceiver) readSlices(ctx context.Context, planner *slicePlanner) error {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -86,20 +84,17 @@ func (r *logsReceiver) readSlices(ctx context.Context, planner *slicePlanner) er
 	var (
 		open    []*sliceRead // in time order; open[0] is being delivered
 		reading atomic.Int32 // readers still reading
-		// wanted is how many slices to read at once, at most
-		// sliceConcurrency: with a budget, what it needs from the start;
-		// without one, two to begin with.
-		wanted = 2
 		// stopped wakes the loop when a reader stops reading.
 		stopped = make(chan struct{}, 1)
 	)
-	if r.cfg.MaxRequestsPerMinute > 0 {
-		wanted = max(wanted, r.sliceConcurrency())
-	}
 	fill := func() {
 		for {
-			n := min(wanted, r.sliceConcurrency())
-			if int(reading.Load()) >= n || len(open) >= 2*n {
+			n := r.sliceConcurrency()
+			maxOpen := n
+			if r.cfg.MaxRequestsPerMinute > 0 {
+				maxOpen = 2 * n
+			}
+			if int(reading.Load()) >= n || len(open) >= maxOpen {
 				return
 			}
 			var sr *sliceRead
@@ -140,10 +135,6 @@ func (r *logsReceiver) readSlices(ctx context.Context, planner *slicePlanner) er
 	}
 	for fill(); len(open) > 0; fill() {
 		head := open[0]
-		if len(head.pages) == 0 && !head.read.Load() {
-			// Delivery waits for the API: read twice as many at once.
-			wanted = min(2*wanted, r.cfg.MaxConcurrentRequests)
-		}
 		select {
 		case <-stopped:
 			continue
@@ -153,7 +144,7 @@ func (r *logsReceiver) readSlices(ctx context.Context, planner *slicePlanner) er
 				return p.err
 			case ok:
 				r.observeRoundTrip(p.roundTrip)
-				if err := r.deliver(ctx, p.logs, p.arrived); err != nil {
+				if err := r.timedDeliver(ctx, p.logs, p.arrived); err != nil {
 					return err
 				}
 				continue
@@ -174,17 +165,34 @@ func (r *logsReceiver) readSlices(ctx context.Context, planner *slicePlanner) er
 
 // sliceConcurrency is how many slices are read at once now.
 func (r *logsReceiver) sliceConcurrency() int {
-	return sliceConcurrency(r.cfg.MaxConcurrentRequests, r.cfg.MaxRequestsPerMinute, r.roundTrip)
+	return sliceConcurrency(r.cfg.MaxConcurrentRequests, r.cfg.MaxRequestsPerMinute, r.roundTrip, r.deliverTime)
+}
+
+// timedDeliver is deliver, timed for the moving average of how long a page
+// takes to deliver.
+func (r *logsReceiver) timedDeliver(ctx context.Context, logs []zendesk.AuditLog, arrived time.Time) error {
+	if len(logs) == 0 {
+		return nil
+	}
+	start := time.Now()
+	err := r.deliver(ctx, logs, arrived)
+	if err == nil {
+		average(&r.deliverTime, time.Since(start))
+	}
+	return err
 }
 
 // observeRoundTrip follows the API's answer time (a moving average).
-func (r *logsReceiver) observeRoundTrip(d time.Duration) {
+func (r *logsReceiver) observeRoundTrip(d time.Duration) { average(&r.roundTrip, d) }
+
+// average moves a moving average towards d.
+func average(avg *time.Duration, d time.Duration) {
 	switch {
 	case d <= 0:
-	case r.roundTrip == 0:
-		r.roundTrip = d
+	case *avg == 0:
+		*avg = d
 	default:
-		r.roundTrip = (3*r.roundTrip + d) / 4
+		*avg = (3**avg + d) / 4
 	}
 }
 

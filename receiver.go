@@ -56,6 +56,9 @@ type logsReceiver struct {
 	pos       checkpoint.Position
 	clock     apiClock
 	roundTrip time.Duration
+	// deliverTime is how long a page takes to deliver (a moving average),
+	// owned by the poll goroutine.
+	deliverTime time.Duration
 }
 
 func newLogsReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*logsReceiver, error) {

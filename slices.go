@@ -114,16 +114,28 @@ func (p *slicePlanner) Observe(s slice, records int) {
 	p.width = max(w.Truncate(time.Second), minSliceWidth)
 }
 
+// unbudgetedSlices is how many slices are read at once without a request
+// budget: one ahead of delivery. Without a budget nothing says how many
+// requests a minute are wanted, and every slice read ahead holds pages.
+const unbudgetedSlices = 2
+
 // sliceConcurrency is how many slices to read at once: as many requests in
-// flight as the budget (requests per minute, 0 for none) needs at this
-// round trip, with a quarter more for its jitter and one to spare, never
-// more than limit.
-func sliceConcurrency(limit, perMinute int, roundTrip time.Duration) int {
-	if perMinute <= 0 {
-		return max(limit, 1)
+// flight as the budget (requests per minute; without one,
+// unbudgetedSlices) needs at this round trip, and as delivery can take (a
+// page delivered in deliverTime), each with a quarter more for jitter and
+// one to spare, never more than limit. What is not known yet (zero) does
+// not bound it.
+func sliceConcurrency(limit, perMinute int, roundTrip, deliverTime time.Duration) int {
+	n := max(limit, 1)
+	if perMinute > 0 {
+		n = min(n, int(math.Ceil(float64(perMinute)/60*roundTrip.Seconds()*1.25))+1)
+	} else {
+		n = min(n, unbudgetedSlices)
 	}
-	need := int(math.Ceil(float64(perMinute)/60*roundTrip.Seconds()*1.25)) + 1
-	return min(max(need, 1), max(limit, 1))
+	if deliverTime > 0 {
+		n = min(n, int(math.Ceil(roundTrip.Seconds()/deliverTime.Seconds()*1.25))+1)
+	}
+	return n
 }
 
 // slicePage is what a slice's reader hands over: a page of records (those

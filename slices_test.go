@@ -98,12 +98,15 @@ func TestInitialSliceWidth(t *testing.T) {
 
 func TestSliceConcurrencyIsWhatTheBudgetNeeds(t *testing.T) {
 	ms := time.Millisecond
-	assert.Equal(t, 2, sliceConcurrency(8, 100, 300*ms), "the default budget: one or two in flight")
-	assert.Equal(t, 6, sliceConcurrency(8, 700, 300*ms), "700 a minute at 300 ms: 3.5 in flight, and room")
-	assert.Equal(t, 8, sliceConcurrency(8, 2500, 300*ms), "never more than max_concurrent_requests")
-	assert.Equal(t, 8, sliceConcurrency(8, 0, 300*ms), "no budget: max_concurrent_requests")
-	assert.Equal(t, 1, sliceConcurrency(1, 700, 300*ms))
-	assert.Equal(t, 1, sliceConcurrency(8, 700, 0), "answers take no time: one at a time keeps up")
+	assert.Equal(t, 2, sliceConcurrency(8, 100, 300*ms, ms), "the default budget: one or two in flight")
+	assert.Equal(t, 6, sliceConcurrency(8, 700, 300*ms, ms), "700 a minute at 300 ms: 3.5 in flight, and room")
+	assert.Equal(t, 8, sliceConcurrency(8, 2500, 300*ms, ms), "never more than max_concurrent_requests")
+	assert.Equal(t, 2, sliceConcurrency(8, 0, 300*ms, ms), "no budget: one slice ahead of delivery")
+	assert.Equal(t, 4, sliceConcurrency(8, 600_000, 2*ms, ms), "an API that answers in 2 ms and pages delivered in 1 ms")
+	assert.Equal(t, 2, sliceConcurrency(8, 600_000, ms, 10*ms), "a slow next consumer: one slice ahead")
+	assert.Equal(t, 8, sliceConcurrency(8, 2500, 300*ms, 0), "delivery not measured yet")
+	assert.Equal(t, 1, sliceConcurrency(1, 700, 300*ms, ms))
+	assert.Equal(t, 1, sliceConcurrency(8, 700, 0, ms), "answers take no time: one at a time keeps up")
 }
 
 // listRequest is a list request the API answered.
@@ -179,6 +182,7 @@ func TestSliceBoundariesInSameSecondBurstsLoseAndRepeatNothing(t *testing.T) {
 // request until its Retry-After runs out.
 func TestRetryAfterDuringConcurrentReadingIsHonouredByEveryRequest(t *testing.T) {
 	e := newEnvWith(t, zendesksim.Options{Faults: zendesksim.Faults{P429: 0.05, RetryAfter: time.Second, Latency: 20 * time.Millisecond}}, nil)
+	e.cfg.MaxRequestsPerMinute = 6000 // 100 a second: 2 in flight at 20 ms, and room
 	now := time.Now()
 	e.sim.Generate(6000, now.Add(-3*time.Hour), now.Add(-time.Minute))
 	sink := new(consumertest.LogsSink)
@@ -233,6 +237,7 @@ func TestSlicesAreDeliveredInOrderWhenALaterSliceFinishesFirst(t *testing.T) {
 	}}
 	e := newEnvWith(t, zendesksim.Options{}, log.wrap)
 	e.cfg.MaxConcurrentRequests = 4
+	e.cfg.MaxRequestsPerMinute = 6000
 	e.sim.Generate(3000, now.Add(-2*time.Hour), now.Add(-time.Minute))
 	sink := &orderSink{}
 	r := e.start(t, sink, componenttest.NewNopHost())
