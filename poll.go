@@ -53,7 +53,7 @@ func (r *logsReceiver) poll(ctx context.Context) error {
 			from = last
 			r.pos = r.pos.ReadBefore(from)
 		}
-		target := slicePages * r.cfg.PageSize
+		target := slicePagesFor(r.cfg.MaxRequestsPerMinute) * r.cfg.PageSize
 		width := initialSliceWidth(placed, last.Sub(first), end.Sub(from), target, r.sliceConcurrency())
 		if err := r.readSlices(ctx, newSlicePlanner(from, end, width, target)); err != nil {
 			return err
@@ -87,6 +87,7 @@ func (r *logsReceiver) readSlices(ctx context.Context, planner *slicePlanner) er
 		// stopped wakes the loop when a reader stops reading.
 		stopped = make(chan struct{}, 1)
 	)
+	buffer := sliceBufferPages(slicePagesFor(r.cfg.MaxRequestsPerMinute))
 	fill := func() {
 		for {
 			n := r.sliceConcurrency()
@@ -99,7 +100,7 @@ func (r *logsReceiver) readSlices(ctx context.Context, planner *slicePlanner) er
 			}
 			var sr *sliceRead
 			if s, ok := planner.Next(); ok {
-				sr = newSliceRead(s)
+				sr = newSliceRead(s, buffer)
 				open = append(open, sr)
 			} else {
 				// The window is planned to its end: split the slice with
@@ -116,8 +117,8 @@ func (r *logsReceiver) readSlices(ctx context.Context, planner *slicePlanner) er
 				}
 				var ok bool
 				// Each chain ends in a part-empty page: no split
-				// for less than a quarter of a slice.
-				if sr, ok = open[i].split(planner.width / 4); !ok {
+				// for less than a few pages.
+				if sr, ok = open[i].split(planner.widthOf(splitMinPages * r.cfg.PageSize)); !ok {
 					return
 				}
 				open = slices.Insert(open, i+1, sr)

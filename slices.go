@@ -21,16 +21,23 @@ import (
 // id as the checkpoint's own second always was.
 
 const (
-	// slicePages is how many pages a slice is sized to hold: one last
-	// page per slice is partly empty, so smaller slices waste more of the
-	// request budget (about half a page per slice: 2 % at 24).
+	// slicePages is how many pages a slice is sized to hold without a
+	// request budget: every page read ahead of delivery is memory, and a
+	// request more or less costs nothing.
 	slicePages = 24
-	// sliceBufferPages is how many pages a slice's reader reads ahead of
-	// delivery before it waits: a little more than a slice, so that a
-	// slice read ahead never waits for the ones before it, and memory
-	// stays bounded whatever the backlog (max_concurrent_requests slices
-	// of at most this many pages).
-	sliceBufferPages = 28
+	// budgetSlicePages is how many with a budget: a slice's last page is
+	// partly empty (about half a page wasted per slice, and the second it
+	// shares with the slice before is read twice), and every request
+	// counts against the budget: about 3 % of it with 24-page slices,
+	// 1.5 % with 48 (at 2,500 a minute and 300 ms, 0.962 of the budget
+	// used instead of 0.949, see docs/performance.md).
+	budgetSlicePages = 48
+	// splitMinPages is the least a slice must have left to read, in
+	// pages, to be split at the end of a window (see sliceRead.split):
+	// each split ends one more chain in a part-empty page, but a chain
+	// left alone at the end keeps the budget idle for as long as it
+	// takes, a round trip per page.
+	splitMinPages = 3
 	// minSliceWidth keeps slices wide enough that the seconds they share
 	// with their neighbours, read twice, are a small part of them, however
 	// dense (a burst of hundreds of records in one second is read by one
@@ -114,6 +121,12 @@ func (p *slicePlanner) Observe(s slice, records int) {
 	p.width = max(w.Truncate(time.Second), minSliceWidth)
 }
 
+// widthOf is how wide a part of the window holding about records is, by
+// the density the planner sizes its slices with.
+func (p *slicePlanner) widthOf(records int) time.Duration {
+	return time.Duration(float64(p.width) * float64(records) / float64(max(p.target, 1)))
+}
+
 // unbudgetedSlices is how many slices are read at once without a request
 // budget: one ahead of delivery. Without a budget nothing says how many
 // requests a minute are wanted, and every slice read ahead holds pages.
@@ -136,6 +149,26 @@ func sliceConcurrency(limit, perMinute int, roundTrip, deliverTime time.Duration
 		n = min(n, int(math.Ceil(roundTrip.Seconds()/deliverTime.Seconds()*1.25))+1)
 	}
 	return n
+}
+
+// slicePagesFor is how many pages a slice is sized to hold, with a budget
+// of perMinute requests a minute (0: none).
+func slicePagesFor(perMinute int) int {
+	if perMinute > 0 {
+		return budgetSlicePages
+	}
+	return slicePages
+}
+
+// sliceBufferPages is how many pages a reader of a slice sized to hold
+// pages reads ahead of delivery before it waits: a quarter more than the
+// slice is sized for (slices are sized by the density of those before, so
+// some hold more), so that a slice read ahead seldom waits for the ones
+// before it, and memory stays bounded whatever the backlog (at most
+// twice the concurrency of slices open, each holding at most this many
+// pages).
+func sliceBufferPages(pages int) int {
+	return pages + pages/4
 }
 
 // slicePage is what a slice's reader hands over: a page of records (those
@@ -167,8 +200,9 @@ type sliceRead struct {
 	read atomic.Bool
 }
 
-func newSliceRead(s slice) *sliceRead {
-	sr := &sliceRead{start: s.start, pages: make(chan slicePage, sliceBufferPages)}
+// newSliceRead is s to be read, at most buffer pages ahead of delivery.
+func newSliceRead(s slice, buffer int) *sliceRead {
+	sr := &sliceRead{start: s.start, pages: make(chan slicePage, buffer)}
 	sr.end.Store(s.end.Unix())
 	sr.at.Store(s.start.Unix())
 	return sr
@@ -198,7 +232,7 @@ func (sr *sliceRead) split(minLeft time.Duration) (*sliceRead, bool) {
 	if !sr.end.CompareAndSwap(end, mid) {
 		return nil, false
 	}
-	return newSliceRead(slice{start: time.Unix(mid, 0).UTC(), end: time.Unix(end, 0).UTC()}), true
+	return newSliceRead(slice{start: time.Unix(mid, 0).UTC(), end: time.Unix(end, 0).UTC()}, cap(sr.pages)), true
 }
 
 // remaining is how much of its slice sr has left to read.
@@ -209,7 +243,7 @@ func (sr *sliceRead) remaining() time.Duration {
 	return time.Duration(sr.end.Load()-sr.at.Load()) * time.Second
 }
 
-// readSlice reads s's cursor chain into s.pages, at most sliceBufferPages
+// readSlice reads s's cursor chain into s.pages, at most its buffer
 // ahead of delivery, and closes it: after the last page, after an error
 // (sent first), or when ctx ends.
 func (r *logsReceiver) readSlice(ctx context.Context, s *sliceRead) {
