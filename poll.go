@@ -87,7 +87,7 @@ func (r *logsReceiver) readSlices(ctx context.Context, planner *slicePlanner) er
 		// stopped wakes the loop when a reader stops reading.
 		stopped = make(chan struct{}, 1)
 	)
-	buffer := sliceBufferPages(slicePagesFor(r.cfg.MaxRequestsPerMinute))
+	buffer := sliceBufferPages(r.cfg.MaxRequestsPerMinute)
 	fill := func() {
 		for {
 			n := r.sliceConcurrency()

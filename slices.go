@@ -32,6 +32,10 @@ const (
 	// 1.5 % with 48 (at 2,500 a minute and 300 ms, 0.962 of the budget
 	// used instead of 0.949, see docs/performance.md).
 	budgetSlicePages = 48
+	// unbudgetedSliceBufferPages and budgetSliceBufferPages are how many
+	// pages a slice's reader reads ahead (see sliceBufferPages).
+	unbudgetedSliceBufferPages = 28
+	budgetSliceBufferPages     = 60
 	// splitMinPages is the least a slice must have left to read, in
 	// pages, to be split at the end of a window (see sliceRead.split):
 	// each split ends one more chain in a part-empty page, but a chain
@@ -160,15 +164,19 @@ func slicePagesFor(perMinute int) int {
 	return slicePages
 }
 
-// sliceBufferPages is how many pages a reader of a slice sized to hold
-// pages reads ahead of delivery before it waits: a quarter more than the
-// slice is sized for (slices are sized by the density of those before, so
-// some hold more), so that a slice read ahead seldom waits for the ones
-// before it, and memory stays bounded whatever the backlog (at most
-// twice the concurrency of slices open, each holding at most this many
-// pages).
-func sliceBufferPages(pages int) int {
-	return pages + pages/4
+// sliceBufferPages is how many pages a slice's reader reads ahead of
+// delivery before it waits, with a budget of perMinute requests a minute
+// (0: none): a little more than the slice is sized for (slices are sized
+// by the density of those before, so some hold more: the first ones, by
+// the first page's density, up to a quarter more), so that a slice read
+// ahead seldom waits for the ones before it, and memory stays bounded
+// whatever the backlog (at most twice the concurrency of slices open,
+// each holding at most this many pages).
+func sliceBufferPages(perMinute int) int {
+	if perMinute > 0 {
+		return budgetSliceBufferPages
+	}
+	return unbudgetedSliceBufferPages
 }
 
 // slicePage is what a slice's reader hands over: a page of records (those
