@@ -323,3 +323,45 @@ func TestMalformedWarningIsRateLimited(t *testing.T) {
 	assert.Equal(t, `"`+strings.Repeat("x", 63)+"…", recordID(&long))
 	assert.Equal(t, "absent", recordID(&zendesk.AuditLog{}))
 }
+
+// A page whose audit_logs holds an element that is not a JSON object (drift
+// of the whole record) is JSON all the same: the element is delivered, its
+// value the body, and counted; the records around it are delivered as
+// usual, each once, and the receiver goes on.
+func TestARecordThatIsNotAnObjectIsDeliveredAndDoesNotStopTheOthers(t *testing.T) {
+	s := &spoiler{spoil: func(b []byte) []byte {
+		return []byte(strings.Replace(string(b), `"audit_logs":[`, `"audit_logs":["drift",`, 1))
+	}}
+	e := newEnvWith(t, zendesksim.Options{}, s.wrap)
+	e.sim.Generate(250, time.Now().Add(-time.Hour), time.Now().Add(-time.Minute))
+	tel := componenttest.NewTelemetry()
+	defer func() { require.NoError(t, tel.Shutdown(context.Background())) }()
+	e.set = metadatatest.NewSettings(tel)
+
+	sink := new(consumertest.LogsSink)
+	r := e.start(t, sink, componenttest.NewNopHost())
+	defer func() { require.NoError(t, r.Shutdown(context.Background())) }()
+
+	// placed splits what was delivered: the records with an id, and the
+	// number of those without (the drifted elements).
+	placed := func() (got []int64, drifted int) {
+		for _, lr := range records(sink) {
+			if id, ok := lr.Attributes().Get(convert.AttrID); ok {
+				got = append(got, id.Int())
+				continue
+			}
+			assert.Equal(t, "drift", lr.Body().AsRaw())
+			drifted++
+		}
+		return sorted(got), drifted
+	}
+	want := simIDs(e.sim)
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		got, _ := placed()
+		assert.Equal(c, want, got, "every record exactly once")
+	}, 20*time.Second, 10*time.Millisecond)
+	_, drifted := placed()
+	require.Positive(t, drifted, "the element that is not an object was delivered")
+	metadatatest.AssertEqualZendeskAuditLogsRecordsMalformed(t, tel,
+		[]metricdata.DataPoint[int64]{{Value: int64(drifted)}}, metricdatatest.IgnoreTimestamp())
+}

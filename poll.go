@@ -135,6 +135,9 @@ func (r *logsReceiver) readSlices(ctx context.Context, planner *slicePlanner) er
 		}
 	}
 	for fill(); len(open) > 0; fill() {
+		if err := ctx.Err(); err != nil {
+			return err // shutting down: pages read ahead are read again later
+		}
 		head := open[0]
 		select {
 		case <-stopped:

@@ -50,6 +50,11 @@ type logsReceiver struct {
 	status  *statusReporter
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
+	// consumeCtx is the context of ConsumeLogs calls. Shutdown cancels it
+	// only after the call in flight had shutdownGrace to finish (see
+	// Shutdown).
+	consumeCtx    context.Context
+	cancelConsume context.CancelFunc
 
 	// pos, clock and roundTrip (the API's answer time, a moving average)
 	// are owned by the poll goroutine once it runs.
@@ -143,19 +148,33 @@ func (r *logsReceiver) Start(ctx context.Context, host component.Host) error {
 
 	runCtx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
+	r.consumeCtx, r.cancelConsume = context.WithCancel(context.Background())
 	r.wg.Add(1)
 	go r.run(runCtx)
 	return nil
 }
 
-// Shutdown stops polling, waits for the poll goroutine and closes the
-// storage client. It returns promptly in any state: every wait and request
-// honours the cancelled context.
+// shutdownGrace is how long Shutdown lets a ConsumeLogs call in flight
+// finish before it cancels the call's context. A call cancelled midway
+// (a synchronous exporter whose backend was storing the page) leaves the
+// page to be read again after the restart: a duplicate that a graceful
+// restart can avoid.
+const shutdownGrace = 5 * time.Second
+
+// Shutdown stops polling at once (no new request, page or retry starts),
+// lets a ConsumeLogs call in flight finish for up to shutdownGrace (or
+// until ctx is done), saving the checkpoint after it, then waits for the
+// poll goroutine and closes the storage client.
 func (r *logsReceiver) Shutdown(ctx context.Context) error {
 	if r.cancel != nil {
 		r.cancel()
+		grace := time.AfterFunc(shutdownGrace, r.cancelConsume)
+		stop := context.AfterFunc(ctx, r.cancelConsume)
+		r.wg.Wait()
+		grace.Stop()
+		stop()
+		r.cancelConsume()
 	}
-	r.wg.Wait()
 	var errs []error
 	if r.storage != nil {
 		if err := r.storage.Close(ctx); err != nil {
@@ -318,7 +337,8 @@ func (r *logsReceiver) consumeOnce(ctx context.Context, records []zendesk.AuditL
 	// pipeline may release what it was handed (with the collector's
 	// pdata.useProtoPooling gate, its objects go back to pools).
 	ld := convert.Logs(records, r.convSet, observed)
-	opCtx := r.obsrecv.StartLogsOp(ctx)
+	// Not ctx: a call in flight at shutdown may finish (see Shutdown).
+	opCtx := r.obsrecv.StartLogsOp(r.consumeCtx)
 	err := r.next.ConsumeLogs(opCtx, ld)
 	r.obsrecv.EndLogsOp(opCtx, dataFormat, len(records), err)
 	if err != nil && consumererror.IsPermanent(err) {

@@ -322,6 +322,53 @@ func (b *blockingConsumer) ConsumeLogs(ctx context.Context, ld plog.Logs) error 
 	return ctx.Err()
 }
 
+// slowConsumer accepts its first pages at once; the one after them takes
+// a while, as a backend storing a page does, unless its context ends
+// first.
+type slowConsumer struct {
+	consumertest.LogsSink
+	fast     int
+	inFlight chan struct{} // closed when the slow call began
+	once     sync.Once
+}
+
+func (c *slowConsumer) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
+	if len(c.AllLogs()) < c.fast {
+		return c.LogsSink.ConsumeLogs(ctx, ld)
+	}
+	c.once.Do(func() { close(c.inFlight) })
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(300 * time.Millisecond):
+		return c.LogsSink.ConsumeLogs(ctx, ld)
+	}
+}
+
+// A graceful shutdown lets the ConsumeLogs call in flight finish and
+// checkpoints its page: after the restart that page is not read again.
+func TestShutdownLetsTheDeliveryInFlightFinish(t *testing.T) {
+	e := newEnv(t)
+	dir := t.TempDir()
+	now := time.Now()
+	e.sim.Generate(900, now.Add(-2*time.Hour), now.Add(-time.Minute))
+	first := &slowConsumer{fast: 3, inFlight: make(chan struct{})}
+	r := e.start(t, first, withFileStorage(e, dir))
+	select {
+	case <-first.inFlight:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the fourth page never reached the consumer")
+	}
+	require.NoError(t, r.Shutdown(context.Background()))
+	require.Len(t, first.AllLogs(), 4, "the page in flight at shutdown was delivered")
+
+	second := new(consumertest.LogsSink)
+	r = e.start(t, second, withFileStorage(e, dir))
+	defer func() { require.NoError(t, r.Shutdown(context.Background())) }()
+	want := slices.DeleteFunc(simIDs(e.sim), func(id int64) bool { return slices.Contains(ids(first.AllLogs()), id) })
+	requireExactly(t, want, second)
+}
+
 func TestShutdownMidDrainThenRestartLosesAndRepeatsNothing(t *testing.T) {
 	e := newEnv(t)
 	dir := t.TempDir()

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -90,7 +91,14 @@ func (c *cli) cmdCheckpoint(ctx context.Context, args []string) error {
 	case "reset":
 		err = c.checkpointReset(ctx, st)
 	}
-	if cerr := st.close(ctx); cerr != nil {
+	cerr := st.close(ctx)
+	if sub != "set" {
+		// show and reset found no storage file: they leave none behind.
+		for _, f := range st.created {
+			cerr = errors.Join(cerr, os.Remove(f))
+		}
+	}
+	if cerr != nil {
 		if err == nil {
 			return cerr
 		}
@@ -123,6 +131,10 @@ type openedStorage struct {
 	client   storage.Client
 	receiver component.ID
 	where    string // for messages: "file_storage in DIR"
+	// created are the files that opening the storage created (the
+	// receiver had none): removed again by the commands that only read
+	// or delete, so that they leave the directory as they found it.
+	created []string
 }
 
 func (s *openedStorage) close(ctx context.Context) error {
@@ -211,7 +223,26 @@ func (c *cli) openStorage(ctx context.Context, cmd string, o *checkpointOpts) (*
 	if err := adoptNewFiles(o.storageDir, before); err != nil {
 		fmt.Fprintf(c.stderr, "zendesk-audit: warning: %s; run this as the collector's user\n", err)
 	}
-	return &openedStorage{ext: ext, client: client, receiver: receiverID, where: fmt.Sprintf("%s in %s", extID, o.storageDir)}, nil
+	var created []string
+	for name := range dirEntries(o.storageDir) {
+		if !before[name] {
+			created = append(created, filepath.Join(o.storageDir, name))
+		}
+	}
+	return &openedStorage{ext: ext, client: client, receiver: receiverID, where: fmt.Sprintf("%s in %s", extID, o.storageDir), created: created}, nil
+}
+
+// dirEntries returns the names in dir, or nil when it cannot be read.
+func dirEntries(dir string) map[string]bool {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	names := make(map[string]bool, len(entries))
+	for _, e := range entries {
+		names[e.Name()] = true
+	}
+	return names
 }
 
 func (c *cli) checkpointShow(ctx context.Context, st *openedStorage, o *checkpointOpts) error {

@@ -86,6 +86,12 @@ func TestCheckpointShowNone(t *testing.T) {
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Equal(t, "null\n", r.stdout)
 	assert.Contains(t, r.stderr, "no checkpoint stored")
+
+	r = runCLI(t, nil, "checkpoint", "reset", "--storage-dir", dir, "--receiver", "zendesk_audit_logs/other")
+	require.Equal(t, 0, r.code, r.stderr)
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	assert.Empty(t, entries, "show and reset leave no file where there was none")
 }
 
 func TestCheckpointShowReadsReceiverStore(t *testing.T) {

@@ -11,18 +11,6 @@ import (
 )
 
 // dirEntries returns the names in dir.
-func dirEntries(dir string) map[string]bool {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil
-	}
-	names := make(map[string]bool, len(entries))
-	for _, e := range entries {
-		names[e.Name()] = true
-	}
-	return names
-}
-
 // adoptNewFiles gives the files that appeared in dir since before to the
 // directory's owner, when this runs as root in a directory that root does
 // not own: file_storage creates the receiver's file 0600 when it is

@@ -95,6 +95,9 @@ func fill(lr plog.LogRecord, a *zendesk.AuditLog, observed pcommon.Timestamp) {
 	if d, ok := a.ChangeDescription.Get(); ok {
 		lr.Body().SetStr(d)
 	}
+	if a.NotAnObject != nil { // a record of another JSON type: its value is the body
+		setRaw(lr.Body(), a.NotAnObject)
+	}
 	attrs := lr.Attributes()
 	attrs.EnsureCapacity(attrCount(a))
 	putInt(attrs, AttrID, a.ID)

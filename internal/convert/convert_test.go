@@ -202,3 +202,19 @@ func TestMistypedFieldsKeepTheirValueUnderTheirAttribute(t *testing.T) {
 		assert.NotContains(t, lr.Attributes().AsRaw(), AttributePrefix+"change_description")
 	})
 }
+
+// A record that is not a JSON object is delivered: its value, with its own
+// type, is the body, and it has no attributes.
+func TestARecordThatIsNotAnObjectIsTheBody(t *testing.T) {
+	page, err := zendesk.DecodeCursorPage([]byte(`{"audit_logs":["user 7 deleted",[{"v":1},2],3]}`))
+	require.NoError(t, err)
+	lrs := Logs(page.AuditLogs, settings, observed).ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+	require.Equal(t, 3, lrs.Len())
+	for i, want := range []any{"user 7 deleted", []any{map[string]any{"v": int64(1)}, int64(2)}, int64(3)} {
+		lr := lrs.At(i)
+		assert.Equal(t, want, lr.Body().AsRaw(), "record %d", i)
+		assert.Zero(t, lr.Attributes().Len(), "record %d", i)
+		assert.Zero(t, lr.Timestamp(), "record %d", i)
+		assert.Equal(t, EventName, lr.EventName())
+	}
+}

@@ -54,9 +54,19 @@ type AuditLog struct {
 	Extra map[string]jsontext.Value `json:",embed"`
 
 	// Mistyped lists the known members kept in Extra because of their
-	// value, in the order they came.
+	// value, in the order they came; for a record that is not a JSON
+	// object, it is the one entry FieldRecord.
 	Mistyped []MistypedField `json:"-"`
+
+	// NotAnObject is the record as sent when it is not a JSON object
+	// ("audit_logs":["x", 42]): schema drift of the whole record, which is
+	// delivered all the same. Every other field is then absent.
+	NotAnObject jsontext.Value `json:"-"`
 }
+
+// FieldRecord is the name MistypedField gives a record that is not a JSON
+// object.
+const FieldRecord = "audit_log"
 
 // MistypedField is a member with a documented name whose value did not fit
 // its field: of another JSON type, or of the right type but unusable (an
@@ -80,6 +90,7 @@ const (
 	wantString  = "a string"
 	wantInteger = "an integer"
 	wantTime    = "an RFC 3339 time string"
+	wantObject  = "an object"
 )
 
 // jsonOptions are those of every decode and encode of an API body: a
@@ -91,20 +102,24 @@ var jsonOptions = json.JoinOptions(
 	jsontext.AllowInvalidUTF8(true),
 )
 
-// UnmarshalJSONFrom decodes one record, which must be a JSON object or
-// null (null leaves a unchanged). Only malformed JSON or a value that is
-// not an object is an error; a member of an unexpected type is kept (see
-// AuditLog).
+// UnmarshalJSONFrom decodes one record, a JSON object or null (null
+// leaves a unchanged). Only malformed JSON is an error: a member of an
+// unexpected type is kept (see AuditLog), and so is a record that is not
+// an object (NotAnObject).
 func (a *AuditLog) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 	if k := dec.PeekKind(); k == 'n' {
 		_, err := dec.ReadToken()
 		return err
 	} else if k != '{' {
-		if k == 0 { // a syntax error: reading says which
-			_, err := dec.ReadValue()
+		v, err := dec.ReadValue() // a syntax error (k == 0): reading says which
+		if err != nil {
 			return err
 		}
-		return fmt.Errorf("an audit log is a JSON object, not %s", jsonType(k))
+		*a = AuditLog{
+			NotAnObject: v.Clone(),
+			Mistyped:    []MistypedField{{Name: FieldRecord, Got: jsonType(k), Want: wantObject}},
+		}
+		return nil
 	}
 	if _, err := dec.ReadToken(); err != nil {
 		return err
@@ -339,6 +354,9 @@ type auditLogFields AuditLog
 // MarshalJSON encodes the record with the API's member names: the fields
 // present, then Extra's members (sorted by name).
 func (a AuditLog) MarshalJSON() ([]byte, error) {
+	if a.NotAnObject != nil {
+		return a.NotAnObject.Clone(), nil
+	}
 	return json.Marshal(auditLogFields(a), jsonOptions, json.Deterministic(true))
 }
 

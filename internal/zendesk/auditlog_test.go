@@ -169,8 +169,8 @@ func TestOneMistypedRecordDoesNotTouchTheOthers(t *testing.T) {
 	assert.Equal(t, "actor_id: string, not an integer", p.AuditLogs[1].Mistyped[0].String())
 }
 
-// What stays an error: a body that is not JSON, an envelope not of the
-// API's shape, and a record that is not an object.
+// What stays an error: a body that is not JSON, and an envelope not of
+// the API's shape.
 func TestDecodeCursorPageErrors(t *testing.T) {
 	t.Parallel()
 	for name, body := range map[string]string{
@@ -181,8 +181,6 @@ func TestDecodeCursorPageErrors(t *testing.T) {
 		"audit_logs not an array":       `{"audit_logs":{"id":1}}`,
 		"has_more not a boolean":        `{"audit_logs":[],"meta":{"has_more":"yes"}}`,
 		"after_cursor not a string":     `{"audit_logs":[],"meta":{"after_cursor":5}}`,
-		"a record that is a string":     `{"audit_logs":[{"id":1},"x"]}`,
-		"a record that is an array":     `{"audit_logs":[[]]}`,
 		"an invalid value in a record":  `{"audit_logs":[{"id":01}]}`,
 		"a record cut inside a member":  `{"audit_logs":[{"id":1,"actor_id":"sys`,
 		"not an object at the top":      `[{"id":1}]`,
@@ -191,8 +189,31 @@ func TestDecodeCursorPageErrors(t *testing.T) {
 		_, err := zendesk.DecodeCursorPage([]byte(body))
 		assert.Error(t, err, name)
 	}
-	_, err := zendesk.DecodeCursorPage([]byte(`{"audit_logs":[{"id":1},"x"]}`))
-	assert.ErrorContains(t, err, "audit_logs[1]")
+	_, err := zendesk.DecodeCursorPage([]byte(`{"audit_logs":[{"id":1},{"id":01}]}`))
+	assert.ErrorContains(t, err, "/audit_logs/1", "the error says where")
+}
+
+// A record that is not a JSON object is schema drift of the whole record:
+// it is kept as sent, said to be mistyped, and the records around it are
+// decoded as usual.
+func TestDecodeCursorPageKeepsARecordThatIsNotAnObject(t *testing.T) {
+	t.Parallel()
+	p, err := zendesk.DecodeCursorPage([]byte(`{"audit_logs":[{"id":1},"x",[1,{"a":2}],42,true,{"id":2}],"meta":{"has_more":false}}`))
+	require.NoError(t, err)
+	require.Len(t, p.AuditLogs, 6)
+	assert.Equal(t, zendesk.Some(int64(1)), p.AuditLogs[0].ID)
+	assert.Equal(t, zendesk.Some(int64(2)), p.AuditLogs[5].ID)
+	for i, want := range map[int]struct{ raw, got string }{
+		1: {`"x"`, "string"}, 2: {`[1,{"a":2}]`, "array"}, 3: {`42`, "number"}, 4: {`true`, "boolean"},
+	} {
+		a := p.AuditLogs[i]
+		assert.Equal(t, want.raw, string(a.NotAnObject), "record %d", i)
+		assert.Equal(t, []zendesk.MistypedField{{Name: zendesk.FieldRecord, Got: want.got, Want: "an object"}}, a.Mistyped, "record %d", i)
+		assert.False(t, a.ID.Valid || a.CreatedAt.Valid, "record %d has no fields", i)
+		b, err := json.Marshal(a)
+		require.NoError(t, err)
+		assert.Equal(t, want.raw, string(b), "encoded as it was sent")
+	}
 }
 
 // The envelope: cursors, has_more, nulls, members the client does not read.

@@ -74,7 +74,7 @@ type showBody struct {
 func (p *showBody) decode(b []byte) error { return json.Unmarshal(b, p, jsonOptions) }
 
 // decodeRecords decodes each record on its own. A null record is the zero
-// AuditLog; a record that is not a JSON object is an error that names it.
+// AuditLog; one that is not a JSON object is kept as sent (NotAnObject).
 func decodeRecords(raws []jsontext.Value) ([]AuditLog, error) {
 	logs := make([]AuditLog, len(raws))
 	for i, raw := range raws {

@@ -111,8 +111,12 @@ func (s *Server) runLive(ctx context.Context, loop *liveLoop) {
 		select {
 		case <-ctx.Done():
 			return
-		case t := <-ticker.C:
-			dt := t.Sub(last)
+		case <-ticker.C:
+			// The time read now, not the tick's: a tick's time can lag
+			// behind an earlier reading under load, and a negative step
+			// would make a negative count of records.
+			t := time.Now()
+			dt := max(t.Sub(last), 0)
 			last = t
 			s.mu.Lock()
 			if ctx.Err() != nil {
@@ -131,7 +135,7 @@ func (s *Server) runLive(ctx context.Context, loop *liveLoop) {
 }
 
 func (s *Server) addLiveLocked(n int, cfg liveConfig) {
-	if n == 0 {
+	if n <= 0 {
 		return
 	}
 	now := s.now()

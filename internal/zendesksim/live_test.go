@@ -63,3 +63,15 @@ func TestLiveRateChanges(t *testing.T) {
 	sim.StartLive(context.Background(), 0, 0, 0)
 	sim.Wait()
 }
+
+// A count of no records or fewer (a clock step backwards under load) adds
+// nothing and does not panic, which would leave the server's lock held.
+func TestAddLiveIgnoresCountsBelowOne(t *testing.T) {
+	sim := New(Options{Seed: 5})
+	sim.mu.Lock()
+	for _, n := range []int{0, -2} {
+		sim.addLiveLocked(n, liveConfig{rate: 1})
+	}
+	sim.mu.Unlock()
+	assert.Empty(t, sim.Records())
+}
