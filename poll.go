@@ -53,9 +53,11 @@ func (r *logsReceiver) poll(ctx context.Context) error {
 			from = last
 			r.pos = r.pos.ReadBefore(from)
 		}
-		target := slicePagesFor(r.cfg.MaxRequestsPerMinute) * r.cfg.PageSize
-		width := initialSliceWidth(placed, last.Sub(first), end.Sub(from), target, r.sliceConcurrency())
-		if err := r.readSlices(ctx, newSlicePlanner(from, end, width, target)); err != nil {
+		n := r.sliceConcurrency()
+		pages, buffer := slicePagesFor(n)
+		target := pages * r.cfg.PageSize
+		width := initialSliceWidth(placed, last.Sub(first), end.Sub(from), target, n)
+		if err := r.readSlices(ctx, newSlicePlanner(from, end, width, target), buffer); err != nil {
 			return err
 		}
 	}
@@ -72,9 +74,10 @@ func (r *logsReceiver) poll(ctx context.Context) error {
 // As many slices are read at once as sliceConcurrency says. Slices read
 // to their end wait for their turn: with a budget up to twice as many
 // slices in all, so that a slow slice being delivered does not leave the
-// budget unused; without one, no more than are read. It returns once
+// budget unused; without one, no more than are read. Each reader reads at
+// most buffer pages ahead of delivery. It returns once
 // every reader has stopped.
-func (r *logsReceiver) readSlices(ctx context.Context, planner *slicePlanner) error {
+func (r *logsReceiver) readSlices(ctx context.Context, planner *slicePlanner, buffer int) error {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer func() {
@@ -87,7 +90,6 @@ func (r *logsReceiver) readSlices(ctx context.Context, planner *slicePlanner) er
 		// stopped wakes the loop when a reader stops reading.
 		stopped = make(chan struct{}, 1)
 	)
-	buffer := sliceBufferPages(r.cfg.MaxRequestsPerMinute)
 	fill := func() {
 		for {
 			n := r.sliceConcurrency()

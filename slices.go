@@ -21,21 +21,28 @@ import (
 // id as the checkpoint's own second always was.
 
 const (
-	// slicePages is how many pages a slice is sized to hold without a
-	// request budget: every page read ahead of delivery is memory, and a
-	// request more or less costs nothing.
+	// slicePages is how many pages a slice is sized to hold when one or
+	// two slices are read at once (without a budget, or with a small
+	// one): every page read ahead of delivery is memory.
 	slicePages = 24
-	// budgetSlicePages is how many with a budget: a slice's last page is
-	// partly empty (about half a page wasted per slice, and the second it
-	// shares with the slice before is read twice), and every request
-	// counts against the budget: about 3 % of it with 24-page slices,
-	// 1.5 % with 48 (at 2,500 a minute and 300 ms, 0.962 of the budget
-	// used instead of 0.949, see docs/performance.md).
-	budgetSlicePages = 48
-	// unbudgetedSliceBufferPages and budgetSliceBufferPages are how many
-	// pages a slice's reader reads ahead (see sliceBufferPages).
-	unbudgetedSliceBufferPages = 28
-	budgetSliceBufferPages     = 60
+	// largeSlicePages is how many when the budget needs more slices at
+	// once: a slice's last page is partly empty (about half a page wasted
+	// per slice, and the second it shares with the slice before is read
+	// twice), and every request counts against the budget: about 3 % of
+	// it with 24-page slices, 1.5 % with 48 (at 2,500 a minute and 300 ms,
+	// 0.961-0.963 of the budget used instead of 0.939-0.955, see
+	// docs/performance.md).
+	largeSlicePages = 48
+	// sliceBufferPages and largeSliceBufferPages are how many pages a
+	// slice's reader reads ahead of delivery before it waits: a little
+	// more than the slice is sized for (slices are sized by the density
+	// of those before, so some hold more: the first ones, by the first
+	// page's density, up to a quarter more), so that a slice read ahead
+	// seldom waits for the ones before it, and memory stays bounded
+	// whatever the backlog (at most twice the concurrency of slices open,
+	// each holding at most this many pages).
+	sliceBufferPages      = 28
+	largeSliceBufferPages = 60
 	// splitMinPages is the least a slice must have left to read, in
 	// pages, to be split at the end of a window (see sliceRead.split):
 	// each split ends one more chain in a part-empty page, but a chain
@@ -155,28 +162,14 @@ func sliceConcurrency(limit, perMinute int, roundTrip, deliverTime time.Duration
 	return n
 }
 
-// slicePagesFor is how many pages a slice is sized to hold, with a budget
-// of perMinute requests a minute (0: none).
-func slicePagesFor(perMinute int) int {
-	if perMinute > 0 {
-		return budgetSlicePages
+// slicePagesFor is how many pages a slice is sized to hold, and how many
+// its reader reads ahead of delivery, when concurrency slices are read at
+// once.
+func slicePagesFor(concurrency int) (pages, buffer int) {
+	if concurrency > unbudgetedSlices {
+		return largeSlicePages, largeSliceBufferPages
 	}
-	return slicePages
-}
-
-// sliceBufferPages is how many pages a slice's reader reads ahead of
-// delivery before it waits, with a budget of perMinute requests a minute
-// (0: none): a little more than the slice is sized for (slices are sized
-// by the density of those before, so some hold more: the first ones, by
-// the first page's density, up to a quarter more), so that a slice read
-// ahead seldom waits for the ones before it, and memory stays bounded
-// whatever the backlog (at most twice the concurrency of slices open,
-// each holding at most this many pages).
-func sliceBufferPages(perMinute int) int {
-	if perMinute > 0 {
-		return budgetSliceBufferPages
-	}
-	return unbudgetedSliceBufferPages
+	return slicePages, sliceBufferPages
 }
 
 // slicePage is what a slice's reader hands over: a page of records (those

@@ -41,7 +41,7 @@ func TestSlicePlannerCoversTheWindowNeighboursSharingASecond(t *testing.T) {
 // A reader left without a slice takes the second half of what a slice
 // still being read has left.
 func TestSliceSplitHandsOverTheSecondHalfOfWhatIsLeft(t *testing.T) {
-	sr := newSliceRead(slice{start: tw, end: tw.Add(100 * time.Second)}, sliceBufferPages(0))
+	sr := newSliceRead(slice{start: tw, end: tw.Add(100 * time.Second)}, sliceBufferPages)
 	sr.at.Store(tw.Add(20 * time.Second).Unix()) // read up to second 20
 	assert.Equal(t, 80*time.Second, sr.remaining())
 	rest, ok := sr.split(0)
