@@ -21,9 +21,9 @@ import (
 // id as the checkpoint's own second always was.
 
 const (
-	// slicePages is how many pages a slice is sized to hold when one or
-	// two slices are read at once (without a budget, or with a small
-	// one): every page read ahead of delivery is memory.
+	// slicePages is how many pages a slice is sized to hold when a few
+	// slices are read at once (without a budget, or with a small one,
+	// see largeSlicesFrom): every page read ahead of delivery is memory.
 	slicePages = 24
 	// largeSlicePages is how many when the budget needs more slices at
 	// once: a slice's last page is partly empty (about half a page wasted
@@ -162,11 +162,18 @@ func sliceConcurrency(limit, perMinute int, roundTrip, deliverTime time.Duration
 	return n
 }
 
+// largeSlicesFrom is how many slices read at once make them large: a
+// budget that needs that many is a large one (700 a minute at 300 ms
+// needs 6), while the default budget (100 a minute) needs at most 4 at
+// answers up to 1.4 s, so that a collector of many accounts at the
+// default budget keeps the small read-ahead.
+const largeSlicesFrom = 5
+
 // slicePagesFor is how many pages a slice is sized to hold, and how many
 // its reader reads ahead of delivery, when concurrency slices are read at
 // once.
 func slicePagesFor(concurrency int) (pages, buffer int) {
-	if concurrency > unbudgetedSlices {
+	if concurrency >= largeSlicesFrom {
 		return largeSlicePages, largeSliceBufferPages
 	}
 	return slicePages, sliceBufferPages
