@@ -156,15 +156,7 @@ func planSchedule(rng *rand.Rand, duration time.Duration, kills int, sinkDown ti
 		if err != nil {
 			return nil, err
 		}
-		var stop, start time.Duration
-		for _, a := range acts {
-			switch a.Kind {
-			case actSinkStop:
-				stop = a.At
-			case actSinkStart:
-				start = a.At
-			}
-		}
+		stop, start := outage(acts)
 		var inOutage []int
 		clear := 0
 		for i, a := range acts {
@@ -185,4 +177,17 @@ func planSchedule(rng *rand.Rand, duration time.Duration, kills int, sinkDown ti
 	}
 	return nil, fmt.Errorf("no schedule of %d kills in %s with %d of them during a sink outage of %s found in %d draws",
 		kills, duration, outageKills, sinkDown, maxScheduleDraws)
+}
+
+// outage is when the sink is stopped and started again in acts.
+func outage(acts []action) (stop, start time.Duration) {
+	for _, a := range acts {
+		switch a.Kind {
+		case actSinkStop:
+			stop = a.At
+		case actSinkStart:
+			start = a.At
+		}
+	}
+	return stop, start
 }

@@ -120,15 +120,7 @@ func TestPlanSchedule(t *testing.T) {
 		dur := time.Duration(20+seed%50) * time.Second
 		acts, err := planSchedule(rand.New(rand.NewPCG(seed, 3)), dur, 3, 4*time.Second, 1, 1)
 		require.NoError(t, err, "seed %d", seed)
-		var stop, start time.Duration
-		for _, a := range acts {
-			switch a.Kind {
-			case actSinkStop:
-				stop = a.At
-			case actSinkStart:
-				start = a.At
-			}
-		}
+		stop, start := outage(acts)
 		inOutage := 0
 		for _, a := range acts {
 			inside := a.Kind == actKill && stop+outageKillMargin <= a.At && a.At <= start-outageKillMargin
