@@ -161,10 +161,11 @@ func (r *logsReceiver) Start(ctx context.Context, host component.Host) error {
 // restart can avoid.
 const shutdownGrace = 5 * time.Second
 
-// Shutdown stops polling at once (no new request, page or retry starts),
-// lets a ConsumeLogs call in flight finish for up to shutdownGrace (or
-// until ctx is done), saving the checkpoint after it, then waits for the
-// poll goroutine and closes the storage client.
+// Shutdown stops polling at once (no new request or retry starts, and no
+// page read ahead by a time slice is delivered), lets a ConsumeLogs call
+// in flight (or that of a page already read) finish for up to
+// shutdownGrace (or until ctx is done), saving the checkpoint after it,
+// then waits for the poll goroutine and closes the storage client.
 func (r *logsReceiver) Shutdown(ctx context.Context) error {
 	if r.cancel != nil {
 		r.cancel()
