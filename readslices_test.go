@@ -131,6 +131,13 @@ type sliceHarness struct {
 
 func newSliceHarness(t *testing.T, e *env, hook func(context.Context)) *sliceHarness {
 	t.Helper()
+	return newSliceHarnessWith(t, e, hook, nil)
+}
+
+// newSliceHarnessWith is newSliceHarness with the client's options
+// changed by opts (unless nil) before the client is made.
+func newSliceHarnessWith(t *testing.T, e *env, hook func(context.Context), opts func(*zendesk.Options)) *sliceHarness {
+	t.Helper()
 	sink := new(consumertest.LogsSink)
 	r, err := newLogsReceiver(e.cfg, e.set, sink)
 	require.NoError(t, err)
@@ -138,12 +145,16 @@ func newSliceHarness(t *testing.T, e *env, hook func(context.Context)) *sliceHar
 	r.afterSliceRead = hook
 	httpClient, err := e.cfg.ToClient(context.Background(), nil, e.set.TelemetrySettings)
 	require.NoError(t, err)
-	r.client, err = zendesk.New(zendesk.Options{
+	o := zendesk.Options{
 		BaseURL:           e.cfg.baseURL(),
 		HTTPClient:        httpClient,
 		Credentials:       zendesk.Credentials{Email: testEmail, APIToken: testToken},
 		RequestsPerMinute: e.cfg.MaxRequestsPerMinute,
-	})
+	}
+	if opts != nil {
+		opts(&o)
+	}
+	r.client, err = zendesk.New(o)
 	require.NoError(t, err)
 	r.store = checkpoint.NewStore(storage.NewNopClient())
 	r.consumeCtx = context.Background()

@@ -10,6 +10,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strings"
 	"sync"
@@ -133,6 +134,15 @@ type Client struct {
 	// getBody).
 	bodies sync.Pool
 
+	// sending orders sending a request against setting a hold: a request
+	// is handed to the transport under its read lock, after a last look
+	// at the holds, and a hold is set under its write lock. A request is
+	// therefore either under way before the client learnt of a
+	// Retry-After (it crossed the 429 on the wire), or waits for it; a
+	// check before the handover and the handover itself apart let a
+	// request leave a few microseconds after a concurrent call had read a
+	// 429 (issue #22).
+	sending   sync.RWMutex
 	mu        sync.Mutex
 	notBefore time.Time // no request before this: Retry-After or pacing
 	// exportNotBefore holds back export requests only: the export
@@ -248,7 +258,13 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, out 
 		if err := c.waitTurn(ctx, op); err != nil {
 			return err
 		}
-		apiErr := c.once(ctx, op, method, u.String(), out)
+		c.sending.RLock()
+		if c.holdLeft(op) > 0 { // a hold was set since waitTurn looked
+			c.sending.RUnlock()
+			attempt--
+			continue
+		}
+		apiErr := c.once(ctx, op, method, u.String(), out, sync.OnceFunc(c.sending.RUnlock))
 		if apiErr == nil {
 			return nil
 		}
@@ -300,13 +316,7 @@ func (c *Client) waitTurn(ctx context.Context, op string) error {
 // extended while sleeping.
 func (c *Client) waitHold(ctx context.Context, op string) error {
 	for {
-		c.mu.Lock()
-		until := c.notBefore
-		if op == opExport && c.exportNotBefore.After(until) {
-			until = c.exportNotBefore
-		}
-		wait := until.Sub(c.now())
-		c.mu.Unlock()
+		wait := c.holdLeft(op)
 		if wait <= 0 {
 			return ctx.Err()
 		}
@@ -314,6 +324,17 @@ func (c *Client) waitHold(ctx context.Context, op string) error {
 			return err
 		}
 	}
+}
+
+// holdLeft is how long the holds that bind op still run.
+func (c *Client) holdLeft(op string) time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	until := c.notBefore
+	if op == opExport && c.exportNotBefore.After(until) {
+		until = c.exportNotBefore
+	}
+	return until.Sub(c.now())
 }
 
 // holdScope says which requests a hold binds.
@@ -331,6 +352,8 @@ const opExport = "export"
 
 // holdUntil makes the requests of scope wait until t.
 func (c *Client) holdUntil(scope holdScope, t time.Time) {
+	c.sending.Lock() // after the requests being handed over (see sending)
+	defer c.sending.Unlock()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	hold := &c.notBefore
@@ -370,10 +393,15 @@ func (c *Client) hookWait(reason WaitReason, d time.Duration) {
 	}
 }
 
-// once sends one request and returns nil or an *Error.
-func (c *Client) once(ctx context.Context, op, method, target string, out bodyDecoder) (apiErr *Error) {
+// once sends one request and returns nil or an *Error. It is called
+// under the read lock of c.sending, and calls handedOver once the request
+// is under way: when the transport starts getting a connection for it,
+// or at the latest when the round trip ended.
+func (c *Client) once(ctx context.Context, op, method, target string, out bodyDecoder, handedOver func()) (apiErr *Error) {
+	defer handedOver()
 	ctx, cancel := context.WithTimeout(ctx, c.opts.RequestTimeout)
 	defer cancel()
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GetConn: func(string) { handedOver() }})
 	req, err := http.NewRequestWithContext(ctx, method, target, http.NoBody)
 	if err != nil {
 		return &Error{Kind: KindInvalid, Op: op, Err: err}
@@ -387,6 +415,7 @@ func (c *Client) once(ctx context.Context, op, method, target string, out bodyDe
 	defer func() { c.hookRequest(op, status, apiErr) }()
 	sent := c.now()
 	resp, err := c.http.Do(req)
+	handedOver() // before anything below sets a hold
 	if err != nil {
 		if resp != nil {
 			// CheckRedirect refused a redirect (resp is the redirect, its

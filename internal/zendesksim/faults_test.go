@@ -274,3 +274,45 @@ func TestExport(t *testing.T) {
 	assert.Equal(t, 5, st.ExportRequests)
 	assert.Equal(t, map[int]int{202: 2, 429: 3, 200: 1}, st.ByStatus)
 }
+
+// With a crossing window set, a request counts as crossing a Retry-After
+// by when the client says it sent it (SentAtHeader), and by its arrival
+// when it does not say.
+func TestRetryAfterCrossingWindowIsMeasuredFromTheClientsSendTime(t *testing.T) {
+	clock := newClock(t0)
+	sim, base := newTestServer(t, Options{Now: clock.Now, RetryAfterCrossingWindow: 500 * time.Millisecond,
+		Faults: Faults{P429: 1, RetryAfter: 2 * time.Second}})
+	u := base + "/api/v2/audit_logs"
+	ms := time.Millisecond
+	for i, s := range []struct {
+		arrives, sent time.Duration // since t0; sent 0: no header
+		header        string        // raw header value, when not sent
+		violations    int
+		crossings     int
+	}{
+		{arrives: 0}, // 429: deadline from 0 to 2 s
+		{arrives: 800 * ms, sent: 300 * ms, crossings: 1}, // sent 300 ms after it: crossed, though it arrived 800 ms after
+		{arrives: 1600 * ms, violations: 1, crossings: 1}, // no header: arrived (sent) 800 ms after the 429 before
+		{arrives: 2000 * ms, sent: 1700 * ms, violations: 1, crossings: 2},
+		{arrives: 2700 * ms, sent: 2600 * ms, violations: 2, crossings: 2}, // sent 600 ms after the 429 at 2 s
+		{arrives: 3300 * ms, header: "soon", violations: 3, crossings: 2},  // unreadable: by its arrival, 600 ms after the 429 at 2.7 s
+	} {
+		clock.Set(t0.Add(s.arrives))
+		req, err := http.NewRequest(http.MethodGet, u, nil)
+		require.NoError(t, err)
+		req.Header.Set("Authorization", goodAuth)
+		switch {
+		case s.sent > 0:
+			req.Header.Set(SentAtHeader, t0.Add(s.sent).Format(time.RFC3339Nano))
+		case s.header != "":
+			req.Header.Set(SentAtHeader, s.header)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		require.NoError(t, resp.Body.Close())
+		require.Equal(t, http.StatusTooManyRequests, resp.StatusCode)
+		st := sim.Stats()
+		assert.Equal(t, s.violations, st.RetryAfterViolations, "request %d: violations", i)
+		assert.Equal(t, s.crossings, st.RetryAfterCrossings, "request %d: crossings", i)
+	}
+}

@@ -1,6 +1,7 @@
 package zendesksim
 
 import (
+	"cmp"
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
@@ -41,7 +42,22 @@ type Options struct {
 	// with a value of an unexpected JSON type ("actor_id":"system", ...;
 	// see MistypedKinds), as a Zendesk whose schema drifted would send.
 	MistypedFraction float64
+	// RetryAfterCrossingWindow is how soon after a Retry-After was sent a
+	// request with the same credentials counts as having crossed it (see
+	// Stats.RetryAfterCrossings); 0 means RetryAfterCrossingWindow. It is
+	// measured from the request's arrival, or from when the client sent
+	// it if the request says so in a SentAtHeader.
+	RetryAfterCrossingWindow time.Duration
 }
+
+// SentAtHeader is a request header a test's client may set to when it sent
+// the request (RFC 3339 with nanoseconds, on the simulator's clock): a
+// request then counts as crossing a Retry-After by when it was sent, not by
+// when it arrived. Under load a request sent before the client read a 429
+// can arrive well after it: the 429 itself takes time to reach the client
+// (91-117 ms were seen under -race on a loaded 2-core machine, issue #22),
+// and so does the request.
+const SentAtHeader = "X-Zendesk-Sim-Sent-At"
 
 // Server simulates the Zendesk Audit Logs API. It implements http.Handler.
 // All methods are safe for concurrent use.
@@ -76,6 +92,8 @@ type Server struct {
 	lastExport time.Time
 	// Retry-After deadlines by scope + Authorization value.
 	deadlines map[string]deadline
+	// crossingWindow is Options.RetryAfterCrossingWindow or its default.
+	crossingWindow time.Duration
 	// inFlight is the number of API requests being answered.
 	inFlight int
 
@@ -106,6 +124,7 @@ func New(opts Options) *Server {
 		mistypedRNG:      rand.New(rand.NewPCG(seed, 0x74797065)), // "type"
 		deadlines:        make(map[string]deadline),
 		stats:            Stats{ByStatus: map[int]int{}},
+		crossingWindow:   cmp.Or(opts.RetryAfterCrossingWindow, RetryAfterCrossingWindow),
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -299,7 +318,7 @@ func (s *Server) admit(r *http.Request, rt route, authKey string) plan {
 	s.stats.Requests++
 	s.inFlight++
 	s.stats.PeakInFlight = max(s.stats.PeakInFlight, s.inFlight)
-	s.checkViolationLocked(authKey, rt.kind == routeExport, now)
+	s.checkViolationLocked(authKey, rt.kind == routeExport, now, sentAt(r, now))
 	s.rollWindowLocked(now)
 	p := s.admitLocked(r, rt, authKey, now)
 	p.rateLimit = s.rateLimitHeadersLocked(now)

@@ -2,6 +2,7 @@ package zendesksim
 
 import (
 	"maps"
+	"net/http"
 	"strconv"
 	"time"
 )
@@ -16,13 +17,15 @@ type Stats struct {
 	// RetryAfterViolations counts requests that arrived (with the same
 	// Authorization value) before a previously sent Retry-After expired,
 	// with 50ms tolerance. An export Retry-After only binds export requests.
-	// Requests that arrived within RetryAfterCrossingWindow after it was
-	// sent are counted in RetryAfterCrossings instead.
+	// Requests sent within the crossing window after it was sent (see
+	// Options.RetryAfterCrossingWindow) are counted in RetryAfterCrossings
+	// instead.
 	RetryAfterViolations int `json:"retry_after_violations"`
-	// RetryAfterCrossings counts requests that arrived, with the same
-	// Authorization value, within RetryAfterCrossingWindow after a
-	// Retry-After was sent: a client reading concurrently sent them before
-	// the Retry-After reached it (they crossed on the wire).
+	// RetryAfterCrossings counts requests with the same Authorization
+	// value sent (by their SentAtHeader, or arrival) within the crossing
+	// window after a Retry-After was sent: a client reading concurrently
+	// sent them before the Retry-After reached it (they crossed on the
+	// wire).
 	RetryAfterCrossings int `json:"retry_after_crossings"`
 	// PeakInFlight is the most API requests being answered at once (a
 	// request counts from its arrival until its answer is written).
@@ -61,8 +64,20 @@ const retryAfterTolerance = 50 * time.Millisecond
 // RetryAfterCrossingWindow is how soon after a Retry-After was sent a
 // request with the same credentials counts as having crossed it on the
 // wire (sent concurrently, before the answer reached the client) rather
-// than as a violation.
+// than as a violation, unless Options.RetryAfterCrossingWindow says
+// otherwise.
 const RetryAfterCrossingWindow = 50 * time.Millisecond
+
+// sentAt is when the client sent r, by its SentAtHeader, or arrived
+// without one (or with one that cannot be read).
+func sentAt(r *http.Request, arrived time.Time) time.Time {
+	if v := r.Header.Get(SentAtHeader); v != "" {
+		if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+			return t
+		}
+	}
+	return arrived
+}
 
 // deadline is a Retry-After sent: no request before until; sent is when.
 type deadline struct{ sent, until time.Time }
@@ -70,14 +85,16 @@ type deadline struct{ sent, until time.Time }
 func deadlineKey(scope, authKey string) string { return scope + "\x00" + authKey }
 
 // checkViolationLocked counts a violation if a Retry-After sent for this
-// Authorization value has not expired yet.
-func (s *Server) checkViolationLocked(authKey string, export bool, now time.Time) {
+// Authorization value has not expired yet when a request arrives (now),
+// or a crossing if the request was sent (sent) within the crossing window
+// after the Retry-After.
+func (s *Server) checkViolationLocked(authKey string, export bool, now, sent time.Time) {
 	early := func(scope string) (bool, bool) {
 		d, ok := s.deadlines[deadlineKey(scope, authKey)]
 		if !ok || !now.Add(retryAfterTolerance).Before(d.until) {
 			return false, false
 		}
-		return true, now.Before(d.sent.Add(RetryAfterCrossingWindow))
+		return true, sent.Before(d.sent.Add(s.crossingWindow))
 	}
 	violated, crossed := early(scopeAPI)
 	if !violated && export {
