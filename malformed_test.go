@@ -50,8 +50,7 @@ func records(sink *consumertest.LogsSink) []plog.LogRecord {
 // usual, each once.
 func TestMistypedRecordsAreDeliveredCountedAndDoNotStopTheOthers(t *testing.T) {
 	e := newEnvWith(t, zendesksim.Options{MistypedFraction: 0.2}, nil)
-	now := time.Now()
-	e.sim.Generate(600, now.Add(-2*time.Hour), now.Add(-time.Minute))
+	e.backlog(t, 600, 2*time.Hour, time.Minute)
 	mistyped := map[int64]string{} // id -> field
 	for _, r := range e.sim.Records() {
 		for field := range r.Extra {
@@ -218,7 +217,7 @@ func TestNonJSONPageIsRetriedAndDeliversNothing(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			s := &spoiler{spoil: spoil}
 			e := newEnvWith(t, zendesksim.Options{}, s.wrap)
-			e.sim.Generate(250, time.Now().Add(-time.Hour), time.Now().Add(-time.Minute))
+			e.backlog(t, 250, time.Hour, time.Minute)
 			sink := new(consumertest.LogsSink)
 			r := e.start(t, sink, componenttest.NewNopHost())
 			defer func() { require.NoError(t, r.Shutdown(context.Background())) }()
@@ -333,7 +332,7 @@ func TestARecordThatIsNotAnObjectIsDeliveredAndDoesNotStopTheOthers(t *testing.T
 		return []byte(strings.Replace(string(b), `"audit_logs":[`, `"audit_logs":["drift",`, 1))
 	}}
 	e := newEnvWith(t, zendesksim.Options{}, s.wrap)
-	e.sim.Generate(250, time.Now().Add(-time.Hour), time.Now().Add(-time.Minute))
+	e.backlog(t, 250, time.Hour, time.Minute)
 	tel := componenttest.NewTelemetry()
 	defer func() { require.NoError(t, tel.Shutdown(context.Background())) }()
 	e.set = metadatatest.NewSettings(tel)

@@ -32,13 +32,13 @@ var flaggable = []struct {
 	{zendesksim.Record{ID: 109, Action: "update", SourceType: "user_setting", SourceLabel: "Suspension state: Bob Cat", ChangeDescription: "Unsuspended"}, "user_unsuspended"},
 }
 
-func addFlaggable(sim *zendesksim.Server) {
-	at := time.Now().Add(-time.Hour)
+func addFlaggable(t *testing.T, e *env) {
+	at := e.ago(t, time.Hour)
 	for i, f := range flaggable {
 		r := f.rec
 		r.CreatedAt = at.Add(time.Duration(i) * time.Second)
 		r.ActorID, r.ActorName = 1234, "Sameer Patel"
-		sim.Add(r)
+		e.sim.Add(r)
 	}
 }
 
@@ -46,7 +46,7 @@ func addFlaggable(sim *zendesksim.Server) {
 // what it delivered, by audit log id.
 func deliveredByID(t *testing.T, e *env) map[int64]plog.LogRecord {
 	t.Helper()
-	addFlaggable(e.sim)
+	addFlaggable(t, e)
 	sink := new(consumertest.LogsSink)
 	r := e.start(t, sink, componenttest.NewNopHost())
 	defer func() { require.NoError(t, r.Shutdown(context.Background())) }()

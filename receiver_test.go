@@ -145,9 +145,8 @@ func requireExactly(t *testing.T, want []int64, sink *consumertest.LogsSink) {
 
 func TestDrainsBacklogExactlyOnceInTheFirstPoll(t *testing.T) {
 	e := newEnv(t)
-	now := time.Now()
-	e.sim.Generate(1200, now.Add(-2*time.Hour), now.Add(-time.Minute))
-	e.sim.GenerateBurst(350, now.Add(-90*time.Minute)) // a second with more records than 3 pages
+	e.backlog(t, 1200, 2*time.Hour, time.Minute)
+	e.sim.GenerateBurst(350, e.ago(t, 90*time.Minute)) // a second with more records than 3 pages
 
 	sink := new(consumertest.LogsSink)
 	r := e.start(t, sink, componenttest.NewNopHost())
@@ -164,8 +163,7 @@ func TestDrainsBacklogExactlyOnceInTheFirstPoll(t *testing.T) {
 func TestPollsAgainWithoutRepeating(t *testing.T) {
 	e := newEnv(t)
 	e.cfg.PollInterval = time.Second
-	now := time.Now()
-	e.sim.Generate(300, now.Add(-time.Hour), now.Add(-10*time.Second))
+	e.backlog(t, 300, time.Hour, 10*time.Second)
 	sink := new(consumertest.LogsSink)
 	r := e.start(t, sink, componenttest.NewNopHost())
 	defer func() { require.NoError(t, r.Shutdown(context.Background())) }()
@@ -188,7 +186,7 @@ func TestLateArrivalsInsideSettleDelayAreNotMissed(t *testing.T) {
 	e := newEnv(t)
 	e.cfg.PollInterval = time.Second
 	e.cfg.SettleDelay = 3 * time.Second
-	e.sim.Generate(200, time.Now().Add(-time.Hour), time.Now().Add(-time.Minute))
+	e.backlog(t, 200, time.Hour, time.Minute)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	// Half the live records are indexed up to 2s after their created_at.
@@ -225,8 +223,7 @@ func (f *flakyConsumer) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 
 func TestRetryableConsumerErrorLosesAndRepeatsNothing(t *testing.T) {
 	e := newEnv(t)
-	now := time.Now()
-	e.sim.Generate(450, now.Add(-time.Hour), now.Add(-time.Minute))
+	e.backlog(t, 450, time.Hour, time.Minute)
 	next := &flakyConsumer{failures: 5, err: errors.New("memory limiter: data refused")}
 	r := e.start(t, next, componenttest.NewNopHost())
 	defer func() { require.NoError(t, r.Shutdown(context.Background())) }()
@@ -238,8 +235,7 @@ func TestRetryableConsumerErrorLosesAndRepeatsNothing(t *testing.T) {
 
 func TestPermanentConsumerErrorDropsThePageAndSaysSo(t *testing.T) {
 	e := newEnv(t)
-	now := time.Now()
-	e.sim.Generate(250, now.Add(-time.Hour), now.Add(-time.Minute))
+	e.backlog(t, 250, time.Hour, time.Minute)
 	next := &flakyConsumer{failures: 1, err: consumererror.NewPermanent(errors.New("bad data"))}
 	r := e.start(t, next, componenttest.NewNopHost())
 	defer func() { require.NoError(t, r.Shutdown(context.Background())) }()
@@ -288,8 +284,7 @@ func withFileStorage(e *env, dir string) *storageHost {
 func TestRestartResumesExactlyFromTheStoredCheckpoint(t *testing.T) {
 	e := newEnv(t)
 	dir := t.TempDir()
-	now := time.Now()
-	e.sim.Generate(400, now.Add(-2*time.Hour), now.Add(-time.Hour))
+	e.backlog(t, 400, 2*time.Hour, time.Hour)
 	first := new(consumertest.LogsSink)
 	r := e.start(t, first, withFileStorage(e, dir))
 	requireExactly(t, simIDs(e.sim), first)
@@ -353,8 +348,7 @@ func (c *slowConsumer) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 func TestShutdownLetsTheDeliveryInFlightFinish(t *testing.T) {
 	e := newEnv(t)
 	dir := t.TempDir()
-	now := time.Now()
-	e.sim.Generate(900, now.Add(-2*time.Hour), now.Add(-time.Minute))
+	e.backlog(t, 900, 2*time.Hour, time.Minute)
 	first := &slowConsumer{fast: 3, inFlight: make(chan struct{})}
 	r := e.start(t, first, withFileStorage(e, dir))
 	select {
@@ -375,8 +369,7 @@ func TestShutdownLetsTheDeliveryInFlightFinish(t *testing.T) {
 func TestShutdownMidDrainThenRestartLosesAndRepeatsNothing(t *testing.T) {
 	e := newEnv(t)
 	dir := t.TempDir()
-	now := time.Now()
-	e.sim.Generate(900, now.Add(-2*time.Hour), now.Add(-time.Minute))
+	e.backlog(t, 900, 2*time.Hour, time.Minute)
 	first := &blockingConsumer{accept: 4}
 	r := e.start(t, first, withFileStorage(e, dir))
 	require.Eventually(t, func() bool { return len(first.AllLogs()) == 4 }, 10*time.Second, 10*time.Millisecond)
@@ -391,8 +384,7 @@ func TestShutdownMidDrainThenRestartLosesAndRepeatsNothing(t *testing.T) {
 
 func TestCheckpointMovesOnlyAfterDelivery(t *testing.T) {
 	e := newEnv(t)
-	now := time.Now()
-	e.sim.Generate(150, now.Add(-time.Hour), now.Add(-time.Minute))
+	e.backlog(t, 150, time.Hour, time.Minute)
 	e.cfg.BackOffConfig.Enabled = false
 	host := &storageHost{StorageHost: storagetest.NewStorageHost().WithInMemoryStorageExtension("mem")}
 	id := storagetest.NewStorageID("mem")
@@ -430,8 +422,7 @@ func TestCheckpointMovesOnlyAfterDelivery(t *testing.T) {
 
 func TestCorruptCheckpointFallsBackToTheConfiguredStart(t *testing.T) {
 	e := newEnv(t)
-	now := time.Now()
-	e.sim.Generate(120, now.Add(-time.Hour), now.Add(-time.Minute))
+	e.backlog(t, 120, time.Hour, time.Minute)
 	host := withFileStorage(e, t.TempDir())
 	ext := host.GetExtensions()[*e.cfg.StorageID].(storage.Extension)
 	client, err := ext.GetClient(context.Background(), component.KindReceiver, e.set.ID, "")
@@ -460,7 +451,7 @@ func TestWithoutStorageWarnsThatARestartRereads(t *testing.T) {
 
 func TestShutdownDuringRetryAfterIsPrompt(t *testing.T) {
 	e := newEnv(t)
-	e.sim.Generate(50, time.Now().Add(-time.Hour), time.Now().Add(-time.Minute))
+	e.backlog(t, 50, time.Hour, time.Minute)
 	e.sim.SetFaults(zendesksim.Faults{P429: 1, RetryAfter: 60 * time.Second})
 	r := e.start(t, new(consumertest.LogsSink), componenttest.NewNopHost())
 	require.Eventually(t, func() bool { return e.sim.Stats().ByStatus[429] > 0 }, 5*time.Second, 10*time.Millisecond)
@@ -471,7 +462,7 @@ func TestShutdownDuringRetryAfterIsPrompt(t *testing.T) {
 
 func TestShutdownDuringConsumerBackoffIsPrompt(t *testing.T) {
 	e := newEnv(t)
-	e.sim.Generate(50, time.Now().Add(-time.Hour), time.Now().Add(-time.Minute))
+	e.backlog(t, 50, time.Hour, time.Minute)
 	e.cfg.BackOffConfig.InitialInterval = time.Minute
 	e.cfg.BackOffConfig.MaxInterval = time.Minute
 	next := &flakyConsumer{failures: 1, err: errors.New("try later")}
@@ -511,7 +502,7 @@ func TestCredentialsRefusedTwiceIsAPermanentErrorAndFixedCredentialsRecover(t *t
 	t.Cleanup(srv.Close)
 	e.cfg.Endpoint = srv.URL
 	e.cfg.PollInterval = 200 * time.Millisecond
-	e.sim.Generate(30, time.Now().Add(-time.Hour), time.Now().Add(-time.Minute))
+	e.backlog(t, 30, time.Hour, time.Minute)
 	e.sim.SetCredentials(testEmail, "rotated-token", "")
 	host := &storageHost{StorageHost: storagetest.NewStorageHost()}
 	sink := new(consumertest.LogsSink)
@@ -609,7 +600,7 @@ func TestStatusReporterMakesOnlyConsecutiveRefusalsPermanent(t *testing.T) {
 
 func TestTelemetryCountsRequestsAndAcceptedRecords(t *testing.T) {
 	e := newEnv(t)
-	e.sim.Generate(250, time.Now().Add(-time.Hour), time.Now().Add(-time.Minute))
+	e.backlog(t, 250, time.Hour, time.Minute)
 	tel := componenttest.NewTelemetry()
 	defer func() { require.NoError(t, tel.Shutdown(context.Background())) }()
 	e.set = metadatatest.NewSettings(tel)
@@ -716,7 +707,7 @@ func TestTLSSettingsAreHonoured(t *testing.T) {
 
 func TestConsumerRetriesEndAtMaxElapsedTimeAndThePageStaysUnread(t *testing.T) {
 	e := newEnv(t)
-	e.sim.Generate(50, time.Now().Add(-time.Hour), time.Now().Add(-time.Minute))
+	e.backlog(t, 50, time.Hour, time.Minute)
 	e.cfg.BackOffConfig.MaxElapsedTime = 300 * time.Millisecond
 	next := &flakyConsumer{failures: 1 << 30, err: errors.New("memory limiter: data refused")}
 	host := &storageHost{StorageHost: storagetest.NewStorageHost()}
@@ -741,7 +732,7 @@ func TestConsumerRetriesEndAtMaxElapsedTimeAndThePageStaysUnread(t *testing.T) {
 
 func TestConsumerRetriesDisabledLeaveThePageToTheNextPoll(t *testing.T) {
 	e := newEnv(t)
-	e.sim.Generate(50, time.Now().Add(-time.Hour), time.Now().Add(-time.Minute))
+	e.backlog(t, 50, time.Hour, time.Minute)
 	e.cfg.BackOffConfig.Enabled = false
 	e.cfg.PollInterval = 100 * time.Millisecond
 	next := &flakyConsumer{failures: 1, err: errors.New("memory limiter: data refused")}

@@ -157,7 +157,7 @@ func TestSliceBoundariesInSameSecondBurstsLoseAndRepeatNothing(t *testing.T) {
 	log := &listLog{}
 	e := newEnvWith(t, zendesksim.Options{}, log.wrap)
 	e.cfg.PageSize = 50
-	base := time.Now().Add(-time.Hour).Truncate(time.Second)
+	base := e.ago(t, time.Hour).Truncate(time.Second)
 	burstSeconds := map[time.Time]bool{}
 	for i := range 40 { // 40 seconds of 110 records each (more than two pages)
 		at := base.Add(time.Duration(i) * time.Second)
@@ -309,8 +309,7 @@ func (o *orderSink) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 // Issue #12: slices are delivered in time order even when a later one is
 // read before an earlier one.
 func TestSlicesAreDeliveredInOrderWhenALaterSliceFinishesFirst(t *testing.T) {
-	now := time.Now()
-	mid := now.Add(-time.Hour)
+	var mid time.Time // set before the receiver starts
 	log := &listLog{delay: func(start time.Time) time.Duration {
 		if start.Before(mid) {
 			return 100 * time.Millisecond // the older half of the backlog answers slowly
@@ -320,7 +319,8 @@ func TestSlicesAreDeliveredInOrderWhenALaterSliceFinishesFirst(t *testing.T) {
 	e := newEnvWith(t, zendesksim.Options{}, log.wrap)
 	e.cfg.MaxConcurrentRequests = 4
 	e.cfg.MaxRequestsPerMinute = 6000
-	e.sim.Generate(3000, now.Add(-2*time.Hour), now.Add(-time.Minute))
+	mid = e.ago(t, time.Hour)
+	e.backlog(t, 3000, 2*time.Hour, time.Minute)
 	sink := &orderSink{}
 	r := e.start(t, sink, componenttest.NewNopHost())
 	defer func() { require.NoError(t, r.Shutdown(context.Background())) }()
@@ -347,8 +347,7 @@ func TestSlicesAreDeliveredInOrderWhenALaterSliceFinishesFirst(t *testing.T) {
 // of what was delivered, not of what was read.
 func TestShutdownMidBackfillSavesOnlyWhatWasDelivered(t *testing.T) {
 	e := newEnvWith(t, zendesksim.Options{Faults: zendesksim.Faults{Latency: 2 * time.Millisecond}}, nil)
-	now := time.Now()
-	e.sim.Generate(8000, now.Add(-3*time.Hour), now.Add(-time.Minute))
+	e.backlog(t, 8000, 3*time.Hour, time.Minute)
 	dir := t.TempDir()
 	host := withFileStorage(e, dir)
 	first := &blockingConsumer{accept: 7}

@@ -51,7 +51,7 @@ func TestRequestsThatGotNoResponseHaveAnErrorTypeAndNoStatusCode(t *testing.T) {
 
 func TestFailedResponsesHaveTheirStatusCodeAsErrorType(t *testing.T) {
 	e := newEnv(t)
-	e.sim.Generate(50, time.Now().Add(-time.Hour), time.Now().Add(-time.Minute))
+	e.backlog(t, 50, time.Hour, time.Minute)
 	e.sim.SetFaults(zendesksim.Faults{P500: 1})
 	tel := withTelemetry(t, e)
 	sink := new(consumertest.LogsSink)
@@ -76,7 +76,7 @@ func TestFailedResponsesHaveTheirStatusCodeAsErrorType(t *testing.T) {
 
 func TestRateLimitWaitsSayWhy(t *testing.T) {
 	e := newEnv(t)
-	e.sim.Generate(250, time.Now().Add(-time.Hour), time.Now().Add(-time.Minute))
+	e.backlog(t, 250, time.Hour, time.Minute)
 	e.sim.SetFaults(zendesksim.Faults{P429: 1, RetryAfter: time.Second})
 	e.cfg.PageSize = 50
 	e.cfg.MaxRequestsPerMinute = 1200 // one request every 50ms
