@@ -2,9 +2,13 @@ package bench
 
 import (
 	"bufio"
+	"bytes"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -38,18 +42,55 @@ func TestPooledDecodeConvertAllocatesLess(t *testing.T) {
 	assert.False(t, pref.UseProtoPooling.IsEnabled())
 }
 
+// ProcessCPU follows the kernel's own count of this process's CPU time
+// (/proc/self/stat, in ticks of 10 ms): a busy loop that ProcessCPU says
+// took 300 ms of CPU took about as much by that count too.
 func TestProcessCPU(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("/proc/self/stat is Linux's")
+	}
 	a, err := ProcessCPU()
 	require.NoError(t, err)
+	pa := procCPU(t)
+	const burn = 300 * time.Millisecond
+	deadline := time.Now().Add(30 * time.Second) // on a loaded machine the loop gets less than a core
 	x := 0
-	for i := range 5_000_000 {
-		x += i % 7
+	for {
+		for i := range 1_000_000 {
+			x += i % 7
+		}
+		b, err := ProcessCPU()
+		require.NoError(t, err)
+		if b-a >= burn {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "ProcessCPU moved %s in 30 s of a busy loop", b-a)
 	}
 	_ = x
 	b, err := ProcessCPU()
 	require.NoError(t, err)
+	pb := procCPU(t)
 	assert.Positive(t, a)
-	assert.GreaterOrEqual(t, b, a)
+	// Other goroutines (GC, the test runner) run too: the kernel's count
+	// may be a little more, never much less; 20 ms for its ticks.
+	assert.InDelta(t, float64(b-a), float64(pb-pa), float64(burn/2), "ProcessCPU moved %s, /proc/self/stat %s", b-a, pb-pa)
+}
+
+// procCPU is utime + stime of /proc/self/stat (USER_HZ is 100 on Linux).
+func procCPU(t *testing.T) time.Duration {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/stat")
+	require.NoError(t, err)
+	// Fields after the command name (in parentheses, which may hold spaces):
+	// state is field 3, utime 14 and stime 15.
+	rest := string(b[bytes.LastIndexByte(b, ')')+2:])
+	f := strings.Fields(rest)
+	require.Greater(t, len(f), 12)
+	utime, err := strconv.ParseInt(f[11], 10, 64)
+	require.NoError(t, err)
+	stime, err := strconv.ParseInt(f[12], 10, 64)
+	require.NoError(t, err)
+	return time.Duration(utime+stime) * 10 * time.Millisecond
 }
 
 func TestCountPolls(t *testing.T) {

@@ -42,23 +42,28 @@ func TestParseOptionsDefaults(t *testing.T) {
 }
 
 func TestParseOptionsErrors(t *testing.T) {
-	for _, args := range [][]string{
-		{"--settle-delay", "3s", "--max-late", "3s"},
-		{"--duration", "2s"},
-		{"--p429", "0.6", "--p500", "0.6"},
-		{"--slow", "20s"},
-		{"--kills", "1", "--ack-kills", "2"},
-		{"--ack-kills", "-1"},
-		{"--kills", "2", "--ack-kills", "1", "--outage-kills", "2"},
-		{"--outage-kills", "-1"},
-		{"--outage-kills", "1", "--sink-down", "1s"},
-		{"--variant", "nope"},
-		{"--queue-consumers", "0"},
-		{"--batch-min-size", "-1"},
-		{"extra"},
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--settle-delay", "3s", "--max-late", "3s"}, "--settle-delay (3s) must exceed --max-late (3s)"},
+		{[]string{"--duration", "2s"}, "--duration must be at least 5s, got 2s"},
+		{[]string{"--p429", "0.6", "--p500", "0.6"}, "the error fault probabilities add up to 1.29 > 1"},
+		{[]string{"--slow", "20s"}, "--request-timeout (10s) must exceed --slow (20s)"},
+		{[]string{"--kills", "1", "--ack-kills", "2"}, "--ack-kills must be between 0 and --kills (1), got 2"},
+		{[]string{"--ack-kills", "-1"}, "--ack-kills must be between 0 and --kills (3), got -1"},
+		{[]string{"--kills", "2", "--ack-kills", "1", "--outage-kills", "2"}, "--outage-kills must be between 0 and --kills minus --ack-kills (1), got 2"},
+		{[]string{"--outage-kills", "-1"}, "--outage-kills must be between 0 and --kills minus --ack-kills (2), got -1"},
+		{[]string{"--outage-kills", "1", "--sink-down", "1s"}, "--outage-kills needs a --sink-down longer than 1s"},
+		{[]string{"--variant", "nope"}, `--variant: unknown variant "nope"`},
+		{[]string{"--queue-consumers", "0"}, "--queue-consumers, --batch-min-size and --batch-flush-timeout must be positive"},
+		{[]string{"--batch-min-size", "-1"}, "--queue-consumers, --batch-min-size and --batch-flush-timeout must be positive"},
+		{[]string{"extra"}, "unexpected arguments: [extra]"},
 	} {
-		_, err := parseOptions(args, io.Discard)
-		assert.Error(t, err, args)
+		_, err := parseOptions(tc.args, io.Discard)
+		if assert.Error(t, err, tc.args) {
+			assert.Contains(t, err.Error(), tc.want, tc.args)
+		}
 	}
 }
 

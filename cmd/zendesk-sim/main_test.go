@@ -15,6 +15,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesksim"
 )
 
 // syncBuffer is a goroutine-safe stderr sink.
@@ -81,6 +83,7 @@ func getJSON(t *testing.T, url, auth string, v any) int {
 }
 
 func TestRunPrintsURLAndServes(t *testing.T) {
+	began := time.Now()
 	line, stderr, stop := start(t, "--events", "700", "--seed", "3", "--verbose")
 	require.Regexp(t, regexp.MustCompile(`^http://127\.0\.0\.1:\d+\n$`), line)
 	base := line[:len(line)-1]
@@ -95,10 +98,18 @@ func TestRunPrintsURLAndServes(t *testing.T) {
 	}
 	require.Equal(t, http.StatusOK, getJSON(t, base+"/api/v2/audit_logs.json?page[size]=100", auth, &page))
 	assert.Len(t, page.AuditLogs, 100)
-	// The backlog ends about 2 minutes before now.
+	// The backlog (6 hours by default) ends 2 minutes before the simulator
+	// started: its newest record is where the same seed puts it from that
+	// end, which lies between the test's start and now.
 	newest, err := time.Parse(time.RFC3339, page.AuditLogs[0]["created_at"].(string))
 	require.NoError(t, err)
-	assert.WithinDuration(t, time.Now().Add(-2*time.Minute), newest, 10*time.Minute)
+	end := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	recs := zendesksim.New(zendesksim.Options{Seed: 3}).Generate(700, end.Add(-6*time.Hour), end)
+	fromEnd := end.Sub(recs[len(recs)-1].CreatedAt)
+	earliest := began.Add(-2 * time.Minute).Truncate(time.Second).Add(-fromEnd)
+	latest := time.Now().Add(-2 * time.Minute).Truncate(time.Second).Add(-fromEnd)
+	assert.False(t, newest.Before(earliest) || newest.After(latest),
+		"newest record %s, want %s of the backlog's end (2 minutes before the start, %s..%s)", newest, fromEnd, earliest, latest)
 	assert.Equal(t, http.StatusUnauthorized, getJSON(t, base+"/api/v2/audit_logs.json", "", nil))
 
 	require.NoError(t, stop())
