@@ -205,3 +205,24 @@ func TestReadSlicesReturnsNilOnlyWithTheWindowDelivered(t *testing.T) {
 		})
 	}
 }
+
+// Once Shutdown began (it cancels the poll's context first), no
+// ConsumeLogs call starts: not even the one attempt backoff.Retry makes
+// whatever its context says. The page stays unread: nothing is lost.
+func TestNoConsumeLogsCallStartsOnceShutdownBegan(t *testing.T) {
+	e := newEnv(t)
+	h := newSliceHarness(t, e, nil)
+	at := e.ago(t, time.Hour)
+	page := []zendesk.AuditLog{
+		{ID: zendesk.Some[int64](1), CreatedAt: zendesk.Some(at)},
+		{ID: zendesk.Some[int64](2), CreatedAt: zendesk.Some(at.Add(time.Second))},
+	}
+	h.r.pos = checkpoint.Start(e.cfg.StartTime)
+	before := h.r.pos
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := h.r.deliver(ctx, page, time.Now())
+	require.ErrorIs(t, err, context.Canceled)
+	assert.Zero(t, h.sink.LogRecordCount(), "no ConsumeLogs call started")
+	assert.True(t, before.Equal(h.r.pos), "the position stays where it was")
+}

@@ -167,11 +167,12 @@ func (r *logsReceiver) Start(ctx context.Context, host component.Host) error {
 // restart can avoid.
 const shutdownGrace = 5 * time.Second
 
-// Shutdown stops polling at once (no new request or retry starts, and no
-// page read ahead by a time slice is delivered), lets a ConsumeLogs call
-// in flight (or that of a page already read) finish for up to
-// shutdownGrace (or until ctx is done), saving the checkpoint after it,
-// then waits for the poll goroutine and closes the storage client.
+// Shutdown stops polling at once: no new request or retry starts, and no
+// ConsumeLogs call starts (no page already read, by the poll or ahead by
+// a time slice, is delivered: the next start reads it again). It lets
+// the ConsumeLogs call in flight finish for up to shutdownGrace (or until
+// ctx is done), saving the checkpoint after it, then waits for the poll
+// goroutine and closes the storage client.
 func (r *logsReceiver) Shutdown(ctx context.Context) error {
 	if r.cancel != nil {
 		r.cancel()
@@ -328,6 +329,13 @@ func (r *logsReceiver) consume(ctx context.Context, records []zendesk.AuditLog, 
 		opts = append(opts, backoff.WithMaxTries(1))
 	}
 	_, err := backoff.Retry(ctx, func() (struct{}, error) {
+		// Shutdown cancels ctx before anything else: from then on no
+		// ConsumeLogs call starts (issue #20). The check is here, not
+		// before Retry, because Retry runs its operation at least once,
+		// whatever ctx says.
+		if err := ctx.Err(); err != nil {
+			return struct{}{}, backoff.Permanent(err)
+		}
 		return struct{}{}, r.consumeOnce(ctx, records, observed)
 	}, opts...)
 	if err != nil && ctx.Err() == nil {
