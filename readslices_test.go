@@ -3,6 +3,9 @@ package zendeskauditlogsreceiver
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -225,4 +228,80 @@ func TestNoConsumeLogsCallStartsOnceShutdownBegan(t *testing.T) {
 	require.ErrorIs(t, err, context.Canceled)
 	assert.Zero(t, h.sink.LogRecordCount(), "no ConsumeLogs call started")
 	assert.True(t, before.Equal(h.r.pos), "the position stays where it was")
+}
+
+// The invariant under random interleavings (issue #20): one to eight
+// slices read at once, pages of 1 to 100 records, same-second bursts
+// larger than a page (at the window's edges too), answers delayed at
+// random, readers paused at random between closing their channel and
+// waking the loop (some until the window is over), and slices narrow
+// enough that the last ones are split. Every readSlices that returns nil
+// delivered its whole window exactly once. The seed of each round is in
+// its name: -run 'TestReadSlicesStress/seed=N' repeats one.
+func TestReadSlicesStress(t *testing.T) {
+	rounds := 64
+	if testing.Short() {
+		rounds = 16
+	}
+	for round := range rounds {
+		seed := uint64(round)*7919 + 1
+		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) { stressRound(t, seed) })
+	}
+}
+
+func stressRound(t *testing.T, seed uint64) {
+	rng := rand.New(rand.NewPCG(seed, 20))
+	var mu sync.Mutex // rng is shared by the handler and the readers
+	intN := func(n int) int { mu.Lock(); defer mu.Unlock(); return rng.IntN(n) }
+
+	maxDelay := []int{0, 1, 3}[intN(3)] // ms
+	delay := func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if maxDelay > 0 {
+				time.Sleep(time.Duration(intN(maxDelay*1000)) * time.Microsecond)
+			}
+			h.ServeHTTP(w, r)
+		})
+	}
+	e := newEnvWith(t, zendesksim.Options{Seed: int64(seed)}, delay)
+	e.cfg.PageSize = []int{1, 2, 5, 17, 50, 100}[intN(6)]
+	e.cfg.MaxConcurrentRequests = 1 + intN(8)
+	if intN(2) == 0 {
+		e.cfg.MaxRequestsPerMinute = 600_000 // up to twice as many slices open as read
+	}
+	// Readers paused between closing their channel and waking the loop:
+	// not at all, briefly, or until the window is over.
+	hook := func(ctx context.Context) {
+		switch intN(3) {
+		case 1:
+			time.Sleep(time.Duration(intN(2000)) * time.Microsecond)
+		case 2:
+			<-ctx.Done()
+		}
+	}
+	h := newSliceHarness(t, e, hook)
+
+	// A window of 10 minutes to 2 hours, some records outside it; at most
+	// about 250 pages, so that the simulator's rate-limit headers (700 a
+	// minute) never slow the client down.
+	width := time.Duration(10+intN(110)) * time.Minute
+	from := e.ago(t, 150*time.Minute).Truncate(time.Second)
+	to := from.Add(width)
+	n := min(50+intN(1500), 200*e.cfg.PageSize)
+	e.sim.Generate(n, from.Add(-time.Minute), to.Add(time.Minute))
+	edges := []time.Time{from, to, from.Add(width / 2)}
+	for range 1 + intN(3) {
+		at := edges[intN(len(edges))]
+		if intN(2) == 0 {
+			at = from.Add(time.Duration(intN(int(width/time.Second))) * time.Second)
+		}
+		e.sim.GenerateBurst(e.cfg.PageSize+1+intN(2*e.cfg.PageSize), at)
+	}
+	// Slices of a few pages: many slices, and splits at the end.
+	target := e.cfg.PageSize * (2 + intN(10))
+	first := time.Duration(1+intN(20)) * time.Minute
+	p, err := h.read(from, to, first, target)
+	require.NoError(t, err, "page_size %d, max_concurrent_requests %d, budget %d, delay up to %d ms, %d records",
+		e.cfg.PageSize, e.cfg.MaxConcurrentRequests, e.cfg.MaxRequestsPerMinute, maxDelay, n)
+	h.requireWindowDelivered(t, p, from, to)
 }

@@ -66,11 +66,15 @@ func newEnv(t *testing.T) *env {
 	return newEnvWith(t, zendesksim.Options{}, nil)
 }
 
-// newEnvWith is newEnv with simulator options (credentials and seed are
-// set here) and, unless nil, a handler wrapped around the simulator.
+// newEnvWith is newEnv with simulator options (credentials are set here,
+// and the seed unless given) and, unless nil, a handler wrapped around
+// the simulator.
 func newEnvWith(t *testing.T, opts zendesksim.Options, wrap func(http.Handler) http.Handler) *env {
 	t.Helper()
-	opts.Email, opts.APIToken, opts.Seed = testEmail, testToken, 7
+	opts.Email, opts.APIToken = testEmail, testToken
+	if opts.Seed == 0 {
+		opts.Seed = 7
+	}
 	sim := zendesksim.New(opts)
 	var h http.Handler = sim
 	if wrap != nil {
