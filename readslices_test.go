@@ -239,9 +239,9 @@ func TestNoConsumeLogsCallStartsOnceShutdownBegan(t *testing.T) {
 // delivered its whole window exactly once. The seed of each round is in
 // its name: -run 'TestReadSlicesStress/seed=N' repeats one.
 func TestReadSlicesStress(t *testing.T) {
-	rounds := 64
+	rounds := 48
 	if testing.Short() {
-		rounds = 16
+		rounds = 12
 	}
 	for round := range rounds {
 		seed := uint64(round)*7919 + 1
