@@ -187,7 +187,7 @@ fuzz:
 #   make e2e E2E_VARIANTS=queue
 #   make e2e E2E_VARIANTS=memory   (batch processor, in-memory queue: expected to FAIL)
 E2E_ARGS ?= --duration 30s
-E2E_VARIANTS ?= sync,queue
+E2E_VARIANTS ?= sync,queue,serial
 e2e: $(COLLECTOR) $(SIM)
 	cd cmd && $(GO) run ./zendesk-e2e --collector ../$(COLLECTOR) --sim ../$(SIM) --config-dir ../e2e --variant $(E2E_VARIANTS) $(E2E_ARGS)
 

@@ -27,7 +27,10 @@ type collectorParams struct {
 	SettleDelay          time.Duration
 	InitialLookback      time.Duration
 	MaxRequestsPerMinute int
-	SinkURL              string
+	// MaxConcurrentRequests is the variant's max_concurrent_requests (0:
+	// the receiver's default).
+	MaxConcurrentRequests int
+	SinkURL               string
 	// The persistent sending queue's settings (variant queue).
 	QueueConsumers    int
 	BatchMinSize      int

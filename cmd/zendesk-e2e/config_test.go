@@ -73,6 +73,9 @@ func assertReceiverSection(t *testing.T, conf *confmap.Conf, p collectorParams) 
 	assert.Equal(t, p.InitialLookback, cfg.InitialLookback)
 	assert.Equal(t, pageSize, cfg.PageSize)
 	assert.Equal(t, p.MaxRequestsPerMinute, cfg.MaxRequestsPerMinute)
+	if p.MaxConcurrentRequests > 0 {
+		assert.Equal(t, p.MaxConcurrentRequests, cfg.MaxConcurrentRequests)
+	}
 	assert.Equal(t, p.RequestTimeout, cfg.Timeout)
 	require.NotNil(t, cfg.StorageID)
 	assert.Equal(t, "file_storage", cfg.StorageID.String())
@@ -106,6 +109,20 @@ func TestCollectorTemplate(t *testing.T) {
 	}
 	// Nothing may acknowledge data before the sink has it.
 	assert.Nil(t, conf.Get("service::pipelines::logs::processors"))
+}
+
+// Variant serial is sync with one time slice read at a time; sync keeps
+// the receiver's default.
+func TestCollectorSerialTemplate(t *testing.T) {
+	serial := variantByName(t, "serial")
+	p := testCollectorParams()
+	p.MaxConcurrentRequests = serial.MaxConcurrentRequests
+	require.Equal(t, 1, p.MaxConcurrentRequests)
+	assertReceiverSection(t, renderTemplate(t, serial.Template, p), p)
+
+	p.MaxConcurrentRequests = variantByName(t, "sync").MaxConcurrentRequests
+	conf := renderTemplate(t, variantByName(t, "sync").Template, p)
+	assert.Nil(t, conf.Get("receivers::zendesk_audit_logs::max_concurrent_requests"), "sync: the default")
 }
 
 func TestCollectorQueueTemplate(t *testing.T) {

@@ -47,7 +47,7 @@
 // Usage (after make build; `make e2e` runs this):
 //
 //	cd cmd && go run ./zendesk-e2e --collector ../_build/otelcol-zendesk --sim ../bin/zendesk-sim \
-//	    --config-dir ../e2e --seed 1 --duration 30s [--variant sync,queue]
+//	    --config-dir ../e2e --seed 1 --duration 30s [--variant sync,queue,serial]
 package main
 
 import (
@@ -673,17 +673,18 @@ func (r *runner) startCollector() error {
 // the letter case of the credentials for this start.
 func (r *runner) collectorParams(email string) collectorParams {
 	p := collectorParams{
-		StorageDir:           r.path("storage"),
-		SimURL:               r.simURL,
-		Email:                email,
-		APIToken:             e2eToken,
-		RequestTimeout:       r.opts.requestTimeout,
-		SettleDelay:          r.opts.settleDelay,
-		InitialLookback:      r.opts.backlog + time.Hour,
-		MaxRequestsPerMinute: r.opts.maxRPM,
-		QueueConsumers:       r.opts.queueConsumers,
-		BatchMinSize:         r.opts.batchMinSize,
-		BatchFlushTimeout:    r.opts.batchFlushTimeout,
+		StorageDir:            r.path("storage"),
+		SimURL:                r.simURL,
+		Email:                 email,
+		APIToken:              e2eToken,
+		RequestTimeout:        r.opts.requestTimeout,
+		SettleDelay:           r.opts.settleDelay,
+		InitialLookback:       r.opts.backlog + time.Hour,
+		MaxRequestsPerMinute:  r.opts.maxRPM,
+		MaxConcurrentRequests: r.variant.MaxConcurrentRequests,
+		QueueConsumers:        r.opts.queueConsumers,
+		BatchMinSize:          r.opts.batchMinSize,
+		BatchFlushTimeout:     r.opts.batchFlushTimeout,
 	}
 	if r.proxy != nil {
 		p.SinkURL = r.proxy.URL()

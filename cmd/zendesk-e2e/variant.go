@@ -17,6 +17,9 @@ type variant struct {
 	Template string
 	// Setup says in a few words what the collector under test runs.
 	Setup string
+	// MaxConcurrentRequests is the receiver's max_concurrent_requests;
+	// 0 leaves the default.
+	MaxConcurrentRequests int
 	// duplicatesPerKill is how many records one SIGKILL may make the sink
 	// receive twice in this setup, with the config rendered from p.
 	duplicatesPerKill func(p collectorParams) int
@@ -51,6 +54,15 @@ var variants = []variant{
 		},
 	},
 	{
+		Name:     "serial",
+		Template: "collector.yaml.tmpl",
+		Setup:    "as sync, with max_concurrent_requests: 1 (one time slice read at a time)",
+		// Issue #20: one slice at a time is where a poll could end before
+		// its window was read. The same bound as sync.
+		MaxConcurrentRequests: 1,
+		duplicatesPerKill:     func(collectorParams) int { return pageSize },
+	},
+	{
 		Name:     "memory",
 		Template: "collector-memory.yaml.tmpl",
 		Setup:    "batch processor and otlp_http's default in-memory sending_queue: NOT crash-safe, expected to fail",
@@ -64,7 +76,7 @@ var variants = []variant{
 
 // defaultVariants is what runs when --variant is not given: the setups
 // that must pass (`memory` is expected to lose records).
-const defaultVariants = "sync,queue"
+const defaultVariants = "sync,queue,serial"
 
 // parseVariants reads a comma-separated list of variant names. Each may
 // be given once.

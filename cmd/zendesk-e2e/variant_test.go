@@ -12,9 +12,10 @@ import (
 func TestParseVariants(t *testing.T) {
 	vs, err := parseVariants(defaultVariants)
 	require.NoError(t, err)
-	require.Len(t, vs, 2)
+	require.Len(t, vs, 3)
 	assert.Equal(t, "sync", vs[0].Name)
 	assert.Equal(t, "queue", vs[1].Name)
+	assert.Equal(t, "serial", vs[2].Name)
 
 	vs, err = parseVariants(" queue ")
 	require.NoError(t, err)
@@ -27,7 +28,7 @@ func TestParseVariants(t *testing.T) {
 	assert.Equal(t, "memory", vs[0].Name)
 
 	_, err = parseVariants("sync,all")
-	assert.ErrorContains(t, err, `unknown variant "all" (known: sync, queue, memory)`)
+	assert.ErrorContains(t, err, `unknown variant "all" (known: sync, queue, serial, memory)`)
 	_, err = parseVariants("sync,sync")
 	assert.ErrorContains(t, err, `"sync" is given twice`)
 	_, err = parseVariants("")
