@@ -122,8 +122,8 @@ func TestDecodeErrorsOfSuccessBodiesAreRedacted(t *testing.T) {
 			bodies := func(auth string) []string {
 				key := strings.ReplaceAll(auth, `"`, ``)
 				return []string{
-					`{"audit_logs":[],"meta":{"` + key + `": [1,}}`,                      // syntax error inside the member
-					`{"audit_logs":[{"id":1,"` + key + `":{"x": tru}}],"meta":{}}`,      // inside a record
+					`{"audit_logs":[],"meta":{"` + key + `": [1,}}`,                    // syntax error inside the member
+					`{"audit_logs":[{"id":1,"` + key + `":{"x": tru}}],"meta":{}}`,     // inside a record
 					`{"audit_logs":[],"meta":{"has_more":true,"` + key + `":{"a":[}}}`, // nested
 				}
 			}
