@@ -67,6 +67,12 @@ type logsReceiver struct {
 	// saveErr is the last save's error, nil once a save succeeded; owned
 	// by the poll goroutine, then by Shutdown once the goroutine stopped.
 	saveErr error
+
+	// afterSliceRead, when set (by tests only), runs in a slice's reader
+	// goroutine after readSlice returned (the slice's channel is closed)
+	// and before the reader wakes the poll loop: it forces the
+	// interleaving of issue #20.
+	afterSliceRead func(ctx context.Context)
 }
 
 func newLogsReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*logsReceiver, error) {

@@ -90,8 +90,7 @@ func TestEndlessCursorChainFailsThePollAndKeepsTheCheckpoint(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			chain := &endlessChain{mode: mode, giveUp: 2000}
 			e := newEnvWith(t, zendesksim.Options{}, chain.wrap)
-			now := time.Now()
-			e.sim.Generate(600, now.Add(-2*time.Hour), now.Add(-time.Minute))
+			e.backlog(t, 600, 2*time.Hour, time.Minute)
 			e.cfg.PollInterval = 300 * time.Millisecond
 			host := withFileStorage(e, t.TempDir())
 			r := e.start(t, new(consumertest.LogsSink), host)
@@ -143,8 +142,7 @@ func TestUnusableCheckpointStopsPollingWithAPermanentErrorNamingTheFix(t *testin
 	} {
 		t.Run(name, func(t *testing.T) {
 			e := newEnv(t)
-			now := time.Now()
-			e.sim.Generate(120, now.Add(-time.Hour), now.Add(-time.Minute))
+			e.backlog(t, 120, time.Hour, time.Minute)
 			host := withFileStorage(e, t.TempDir())
 			ext := host.GetExtensions()[*e.cfg.StorageID].(storage.Extension)
 			client, err := ext.GetClient(context.Background(), component.KindReceiver, e.set.ID, "")
@@ -253,8 +251,7 @@ func (h *faultyHost) stored(t *testing.T, e *env) checkpoint.Position {
 // it returns (see slowConsumer).
 func startSlowDelivery(t *testing.T, e *env, host component.Host) (*logsReceiver, *slowConsumer) {
 	t.Helper()
-	now := time.Now()
-	e.sim.Generate(900, now.Add(-2*time.Hour), now.Add(-time.Minute))
+	e.backlog(t, 900, 2*time.Hour, time.Minute)
 	next := &slowConsumer{fast: 3, inFlight: make(chan struct{})}
 	r := e.start(t, next, host)
 	select {
