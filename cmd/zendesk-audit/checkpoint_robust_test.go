@@ -137,8 +137,14 @@ func TestCheckpointCommandsDeleteOnlyTheFileTheyCreated(t *testing.T) {
 				stop    = make(chan struct{})
 				mu      sync.Mutex
 				written []string
+				// first is closed once the writer wrote its first file (or
+				// gave up): on a loaded machine the commands could
+				// otherwise all run before it was scheduled (issue #22).
+				first     = make(chan struct{})
+				firstOnce sync.Once
 			)
 			wg.Go(func() {
+				defer firstOnce.Do(func() { close(first) })
 				for i := 0; ; i++ {
 					select {
 					case <-stop:
@@ -152,9 +158,11 @@ func TestCheckpointCommandsDeleteOnlyTheFileTheyCreated(t *testing.T) {
 					mu.Lock()
 					written = append(written, name)
 					mu.Unlock()
+					firstOnce.Do(func() { close(first) })
 					time.Sleep(50 * time.Microsecond)
 				}
 			})
+			<-first
 			for range 5 {
 				r := runCLI(t, nil, "checkpoint", sub, "--storage-dir", dir, "--receiver", "zendesk_audit_logs/"+sub, "--create")
 				require.Equal(t, 0, r.code, r.stderr)
