@@ -39,7 +39,7 @@ func main() {
 }
 
 // measurements are the names --only accepts, in the order they run.
-var measurements = []string{"decode", "drain", "budget", "idle", "rss"}
+var measurements = []string{"decode", "drain", "cpu", "budget", "idle", "rss", "accounts"}
 
 type options struct {
 	collector      string
@@ -75,7 +75,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	latencyRPMs := fs.String("budget-latency-rpm", "700,2500", "comma-separated max_requests_per_minute of the budget runs at --budget-latency (empty: none)")
 	fs.IntVar(&o.idlePolls, "idle-polls", 0, "idle polls watched, 1s apart (default 10; quick 3)")
 	sizes := fs.String("rss-sizes", "", "comma-separated backlogs of the RSS runs; the first is the baseline (default 10000,1000000; quick 10000,50000)")
-	only := fs.String("only", "", "comma-separated subset of the measurements to run: decode, drain, budget, idle, rss (default all)")
+	only := fs.String("only", "", "comma-separated subset of the measurements to run: decode, drain, cpu, budget, idle, rss, accounts (default all)")
 	fs.DurationVar(&o.timeout, "timeout", 20*time.Minute, "bound of the whole run")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work directory (logs, configs, the JSON lines file)")
 	if err := fs.Parse(args); err != nil {
@@ -262,6 +262,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if want("drain") {
 		drains(ctx, s, procs, simPath, dir, o.records, o.runs)
+	}
+	if want("cpu") {
+		cpuRatio(ctx, s, procs, o.collector, simPath, dir, o.records, o.runs)
 	}
 	if want("budget") {
 		budget(ctx, s, procs, simPath, dir, budgetRun{rpm: o.budgetRPM, d: o.budgetDuration})
@@ -562,6 +565,47 @@ func rss(ctx context.Context, s *summary, procs *childproc.Supervisor, collector
 		s.line("rss_ratio_largest_deviation", worst)
 		s.target("rss", math.Abs(worst-1) <= 0.10, "every size within 10% of rss_mib_"+sizeName(sizes[0]))
 	}
+}
+
+// cpuRatio measures the built collector's CPU for the same n records
+// pulled by the receiver and pushed to its OTLP/HTTP receiver as JSON (see
+// bench.CPURatio), runs times, a fresh collector each run, and reports the
+// median of the runs' ratios.
+func cpuRatio(ctx context.Context, s *summary, procs *childproc.Supervisor, collector, simPath, dir string, n, runs int) {
+	const name = "cpu_ratio_vs_otlp_ingest"
+	if collector == "" {
+		s.line(name, "skipped (no --collector)")
+		return
+	}
+	var ratios, pulls, otlps []float64
+	var each []string
+	for i := range runs {
+		s.progress("cpu: %s pulling and ingesting over OTLP/JSON %d records, run %d of %d", collector, n, i+1, runs)
+		r, err := bench.CPURatio(ctx, procs, collector, simPath, n, dir, strconv.Itoa(i))
+		if err != nil {
+			s.fail(name, err)
+			return
+		}
+		us := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(r.Records) }
+		ratios = append(ratios, r.Ratio())
+		pulls = append(pulls, us(r.Pull))
+		otlps = append(otlps, us(r.OTLP))
+		each = append(each, fmt.Sprintf("%.2f/%.2f", us(r.Pull), us(r.OTLP)))
+	}
+	s.line("cpu_records", n)
+	s.line("cpu_runs_pull_over_otlp_us_per_record", strings.Join(each, " "))
+	s.line("pull_cpu_us_per_record", medianOf(pulls))
+	s.line("otlp_json_ingest_cpu_us_per_record", medianOf(otlps))
+	ratio := medianOf(ratios)
+	s.line(name, ratio)
+	s.target(name, ratio <= 0.45, "<= 0.45")
+}
+
+// medianOf is the median of xs (the upper one of an even count).
+func medianOf(xs []float64) float64 {
+	xs = slices.Clone(xs)
+	slices.Sort(xs)
+	return xs[len(xs)/2]
 }
 
 // sizeName is 10k for 10000, 1m for 1000000, 12345 for 12345.
