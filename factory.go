@@ -28,11 +28,20 @@ const (
 )
 
 // NewFactory returns the factory of the zendesk_audit_logs receiver.
+// Every receiver it creates reads ahead from the factory's one pool of
+// pages (see readahead.go): a collector holds one factory per component
+// type, so the pool bounds the collector's read-ahead.
 func NewFactory() receiver.Factory {
+	return newFactory(newReadAheadPool(defaultReadAheadPages))
+}
+
+func newFactory(pool *readAheadPool) receiver.Factory {
 	return receiver.NewFactory(
 		metadata.Type,
 		createDefaultConfig,
-		receiver.WithLogs(createLogsReceiver, metadata.LogsStability),
+		receiver.WithLogs(func(_ context.Context, set receiver.Settings, cfg component.Config, next consumer.Logs) (receiver.Logs, error) {
+			return newLogsReceiver(cfg.(*Config), set, next, pool)
+		}, metadata.LogsStability),
 	)
 }
 
@@ -51,8 +60,4 @@ func createDefaultConfig() component.Config {
 		ResourceAttributes:    metadata.DefaultResourceAttributesConfig(),
 		Detections:            DetectionsConfig{Enabled: true},
 	}
-}
-
-func createLogsReceiver(_ context.Context, set receiver.Settings, cfg component.Config, next consumer.Logs) (receiver.Logs, error) {
-	return newLogsReceiver(cfg.(*Config), set, next)
 }

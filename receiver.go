@@ -42,6 +42,9 @@ type logsReceiver struct {
 	now     func() time.Time
 
 	malformed *malformedReporter
+	// readAhead is the factory's pool of read-ahead pages, and this
+	// receiver's reserve (see readahead.go).
+	readAhead *readAhead
 
 	// Set by Start.
 	client  *zendesk.Client
@@ -66,7 +69,7 @@ type logsReceiver struct {
 	deliverTime time.Duration
 }
 
-func newLogsReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*logsReceiver, error) {
+func newLogsReceiver(cfg *Config, set receiver.Settings, next consumer.Logs, pool *readAheadPool) (*logsReceiver, error) {
 	obsrecv, err := receiverhelper.NewObsReport(receiverhelper.ObsReportSettings{
 		ReceiverID:             set.ID,
 		Transport:              "http",
@@ -98,6 +101,7 @@ func newLogsReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*l
 		},
 		now:       time.Now,
 		malformed: &malformedReporter{logger: set.Logger, counter: tb.ZendeskAuditLogsRecordsMalformed},
+		readAhead: newReadAhead(pool),
 	}, nil
 }
 
