@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -89,6 +90,9 @@ func TestReceiversOfOneFactoryShareItsReadAheadPool(t *testing.T) {
 			e = newEnvWith(t, zendesksim.Options{Faults: zendesksim.Faults{Latency: 5 * time.Millisecond}}, nil)
 		}
 		e.cfg.PageSize = 10
+		// A factory's receivers after the first wait part of a poll
+		// interval for their first poll.
+		e.cfg.PollInterval = time.Second
 		e.cfg.MaxConcurrentRequests = 4
 		e.cfg.MaxRequestsPerMinute = 600_000
 		e.sim.Generate(400+rand.IntN(400), now.Add(-2*time.Hour), now.Add(-time.Minute))
@@ -106,4 +110,34 @@ func TestReceiversOfOneFactoryShareItsReadAheadPool(t *testing.T) {
 	assert.LessOrEqual(t, pool.peak.Load(), int64(poolPages+receivers*reservedPages), "pages read ahead at once")
 	assert.Greater(t, pool.peak.Load(), int64(poolPages), "the test filled the pool")
 	require.Eventually(t, func() bool { return pool.taken.Load() == 0 }, 10*time.Second, time.Millisecond, "every page given back")
+}
+
+func TestFirstPollsOfAFactorysReceiversAreSpreadOverTheInterval(t *testing.T) {
+	assert.Zero(t, firstPollDelay(0, time.Minute), "the first receiver polls at start")
+	for _, n := range []int{10, 100, 300} {
+		// n receivers' first polls fall in n buckets of the interval:
+		// none holds more than a few.
+		buckets := make([]int, n)
+		for k := range n {
+			d := firstPollDelay(int64(k), time.Minute)
+			require.GreaterOrEqual(t, d, time.Duration(0))
+			require.Less(t, d, time.Minute)
+			buckets[int(d*time.Duration(n)/time.Minute)]++
+		}
+		assert.LessOrEqual(t, slices.Max(buckets), 3, "%d receivers: first polls in one %s", n, time.Minute/time.Duration(n))
+	}
+}
+
+func TestAFactorysSecondReceiverWaitsForItsFirstPoll(t *testing.T) {
+	f := newFactory(newReadAheadPool(defaultReadAheadPages))
+	cfg := f.CreateDefaultConfig().(*Config)
+	cfg.Subdomain, cfg.Email, cfg.APIToken = "acme", testEmail, testToken
+	var delays []time.Duration
+	for range 3 {
+		r, err := f.CreateLogs(context.Background(), receivertest.NewNopSettings(metadata.Type), cfg, consumertest.NewNop())
+		require.NoError(t, err)
+		delays = append(delays, r.(*logsReceiver).firstPoll)
+	}
+	assert.Equal(t, []time.Duration{0, firstPollDelay(1, time.Minute), firstPollDelay(2, time.Minute)}, delays)
+	assert.NotZero(t, delays[1])
 }

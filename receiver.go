@@ -42,6 +42,9 @@ type logsReceiver struct {
 	now     func() time.Time
 
 	malformed *malformedReporter
+	// firstPoll is how long after Start the first poll runs (see
+	// firstPollDelay).
+	firstPoll time.Duration
 	// readAhead is the factory's pool of read-ahead pages, and this
 	// receiver's reserve (see readahead.go).
 	readAhead *readAhead
@@ -120,7 +123,8 @@ func newResource(cfg *Config) pcommon.Resource {
 }
 
 // Start opens the API client and the checkpoint storage, loads the
-// checkpoint and starts polling; the first poll runs at once.
+// checkpoint and starts polling: the first poll runs after firstPoll (at
+// once for a factory's first receiver).
 func (r *logsReceiver) Start(ctx context.Context, host component.Host) error {
 	httpClient, err := r.cfg.ToClient(ctx, host.GetExtensions(), r.set.TelemetrySettings)
 	if err != nil {
@@ -233,7 +237,7 @@ func (r *logsReceiver) loadPosition(ctx context.Context) checkpoint.Position {
 
 func (r *logsReceiver) run(ctx context.Context) {
 	defer r.wg.Done()
-	timer := time.NewTimer(0) // the first poll runs at start
+	timer := time.NewTimer(r.firstPoll) // the first receiver of a factory polls at start
 	defer timer.Stop()
 	for {
 		select {
