@@ -22,11 +22,12 @@ import (
 // back what the slices behind it hold.
 
 const (
-	// defaultReadAheadPages is the size of a factory's pool: about 15 MiB
-	// of decoded pages at 60 KB a page, enough for one receiver at 2,500
-	// requests a minute and 300 ms answers to use its budget (see
-	// docs/performance.md).
-	defaultReadAheadPages = 256
+	// defaultReadAheadPages is the size of a factory's pool: about 60 MiB
+	// of decoded pages at 60 KB a page. One receiver at 2,500 requests a
+	// minute and 300 ms answers reads up to about 930 pages ahead to use
+	// its budget (at 700 a minute about 270; see docs/performance.md):
+	// receivers that together want more share the pool, and read slower.
+	defaultReadAheadPages = 1024
 	// reservedPages is what each receiver may read for the slice being
 	// delivered when the pool is empty.
 	reservedPages = 1

@@ -160,12 +160,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if c.verbose {
 			handler = logRequests(sim, stderr)
 		}
-		if c.accounts > 1 {
-			mux := http.NewServeMux()
-			mux.Handle("/", handler)
-			mux.Handle("GET /_sim/accounts", accounts)
-			handler = mux
-		}
+		mux := http.NewServeMux()
+		mux.Handle("/", handler)
+		mux.Handle("GET /_sim/accounts", accounts)
+		handler = mux
 		srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 		srvs = append(srvs, srv)
 		if c.liveRate > 0 {
