@@ -208,4 +208,3 @@ func CollectorAccounts(ctx context.Context, sup *childproc.Supervisor, collector
 	res.IdleCPU, res.IdleRSS = cpu1-cpu0, rss.Current
 	return res, nil
 }
-

@@ -9,8 +9,8 @@ import (
 	"io"
 	"net/http"
 	"regexp"
-	"sync"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
