@@ -12,7 +12,8 @@
 #   make fuzz     each fuzz target for FUZZTIME (30s)
 #   make e2e      the built collector under faults and SIGKILLs: nothing lost
 #                 (synchronous and persistent-queue setups)
-#   make bench    benchmarks (.tmp/bench.txt) + performance summary (docs/performance.md)
+#   make bench    benchmarks (.tmp/bench.txt) + performance summary (docs/performance.md),
+#                 capacity runs included (about 20 min on 2 cores)
 #   make sim      the simulator alone on 127.0.0.1:8089
 #   make image    the container image otelcol-zendesk:dev (FROM scratch; needs dockerd)
 #   make image-test  the image killed mid-backfill and restarted on its volume (needs dockerd)
@@ -181,8 +182,11 @@ e2e: $(COLLECTOR) $(SIM)
 # Go benchmarks of cmd/bench, internal/convert and internal/detect (the
 # detection rules per record, next to decode+convert), BENCH_COUNT runs each, saved
 # in .tmp/bench.txt for benchstat; then one summary, `name: value` a line
-# (recorded in docs/performance.md). Fast check:
+# (recorded in docs/performance.md), the capacity runs (1, 10, 100, 300
+# accounts in one collector, about 12 minutes) last. Fast check:
 #   make bench BENCH_COUNT=1 BENCH_ARGS=--quick
+# Without the capacity runs:
+#   make bench BENCH_ARGS=--only=decode,drain,cpu,budget,idle,rss
 BENCH_COUNT ?= 6
 BENCH_ARGS ?=
 bench: build

@@ -84,7 +84,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	accounts := fs.String("accounts", "", "comma-separated numbers of accounts (receivers in one collector) of the capacity runs (default 1,10,100,300; quick 1,10)")
 	fs.IntVar(&o.accountsRecs, "accounts-records", 2000, "each account's backlog in the capacity runs (a day's records)")
 	accountsRPMs := fs.String("accounts-rpm", "0,700", "comma-separated max_requests_per_minute of the capacity runs' backfills (0: the receiver's default, 100; idle figures come from that run)")
-	fs.DurationVar(&o.accountsIdle, "accounts-idle", time.Minute, "how long the caught-up collector's CPU is watched in the capacity runs")
+	fs.DurationVar(&o.accountsIdle, "accounts-idle", 30*time.Second, "how long the caught-up collector's CPU is watched in the capacity runs")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work directory (logs, configs, the JSON lines file)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
