@@ -123,22 +123,14 @@ func CollectorAccounts(ctx context.Context, sup *childproc.Supervisor, collector
 	for i, a := range accounts {
 		urls[i] = a.URL
 	}
-	confPath := filepath.Join(dir, "accounts-collector-"+tag+".yaml")
-	if err := os.WriteFile(confPath, []byte(accountsCollectorConfig(urls, o)), 0o600); err != nil {
-		return AccountsResult{}, err
-	}
 	t0 := time.Now()
-	col, err := sup.Start("otelcol-zendesk", collectorPath, []string{"--config", confPath},
-		filepath.Join(dir, "accounts-collector-"+tag+".log"), nil)
+	col, err := startCollector(sup, collectorPath, dir, "accounts-collector-"+tag, accountsCollectorConfig(urls, o))
 	if err != nil {
 		return AccountsResult{}, err
 	}
 	defer func() { _ = col.Stop(15 * time.Second) }()
 	fail := func(err error) (AccountsResult, error) {
-		if col.Exited() {
-			err = fmt.Errorf("%w; the collector exited (%s), its log ends:\n%s", err, col.ExitStatus(), col.LogTail(15))
-		}
-		return AccountsResult{}, fmt.Errorf("%d accounts: %w", o.Accounts, err)
+		return AccountsResult{}, fmt.Errorf("%d accounts: %w", o.Accounts, col.explain(err))
 	}
 
 	// Caught up: every account served its whole backlog (a slice's shared

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -20,7 +19,6 @@ import (
 	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/cmd/internal/childproc"
 	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/convert"
 	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesk"
-	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesksim"
 )
 
 // ingestConfig is the built collector for [CPURatio]: the receiver
@@ -127,13 +125,7 @@ func CPURatio(ctx context.Context, sup *childproc.Supervisor, collectorPath, sim
 	if records != n {
 		return CPURatioResult{}, fmt.Errorf("the simulator served %d records, want %d", records, n)
 	}
-	// The faults replace the simulator's: its account budget is given
-	// again (see SimAccountBudget).
-	budget := `"budget_per_minute": ` + strconv.Itoa(SimAccountBudget)
-	if err := sim.SetFaults(ctx, `{"p503_html": 1, "retry_after": "500ms", `+budget+`}`); err != nil {
-		return CPURatioResult{}, err
-	}
-	base, err := sim.Stats(ctx)
+	base, err := holdAPI(ctx, sim.Sim)
 	if err != nil {
 		return CPURatioResult{}, err
 	}
@@ -149,22 +141,12 @@ func CPURatio(ctx context.Context, sup *childproc.Supervisor, collectorPath, sim
 	}{sim.Sim, otlpAddr}); err != nil {
 		return CPURatioResult{}, err
 	}
-	confPath := filepath.Join(dir, "cpu-collector-"+tag+".yaml")
-	if err := os.WriteFile(confPath, conf.Bytes(), 0o600); err != nil {
-		return CPURatioResult{}, err
-	}
-	col, err := sup.Start("otelcol-zendesk", collectorPath, []string{"--config", confPath},
-		filepath.Join(dir, "cpu-collector-"+tag+".log"), nil)
+	col, err := startCollector(sup, collectorPath, dir, "cpu-collector-"+tag, conf.String())
 	if err != nil {
 		return CPURatioResult{}, err
 	}
 	defer func() { _ = col.Stop(15 * time.Second) }()
-	fail := func(err error) (CPURatioResult, error) {
-		if col.Exited() {
-			err = fmt.Errorf("%w; the collector exited (%s), its log ends:\n%s", err, col.ExitStatus(), col.LogTail(15))
-		}
-		return CPURatioResult{}, err
-	}
+	fail := func(err error) (CPURatioResult, error) { return CPURatioResult{}, col.explain(err) }
 
 	url := "http://" + otlpAddr + "/v1/logs"
 	if err := waitListening(ctx, otlpAddr, 30*time.Second); err != nil {
@@ -194,17 +176,8 @@ func CPURatio(ctx context.Context, sup *childproc.Supervisor, collectorPath, sim
 	if err != nil {
 		return fail(err)
 	}
-	if err := sim.SetFaults(ctx, `{`+budget+`}`); err != nil {
+	if err := releaseAndDrain(ctx, sim.Sim, base, n); err != nil {
 		return fail(err)
-	}
-	served, err := sim.WaitStats(ctx, drainTimeout(n), func(st zendesksim.Stats) bool { return st.RecordsServed-base.RecordsServed >= n })
-	if err != nil {
-		return fail(err)
-	}
-	// Polls are sequential: the next list request comes after the last
-	// page went through the exporter.
-	if _, err := sim.WaitStats(ctx, 30*time.Second, func(st zendesksim.Stats) bool { return st.ListRequests > served.ListRequests }); err != nil {
-		return fail(fmt.Errorf("waiting for the poll after the backlog: %w", err))
 	}
 	cpu3, err := childproc.ReadCPU(col.Pid())
 	if err != nil {

@@ -154,8 +154,8 @@ func CollectorRSSGrowth(ctx context.Context, sup *childproc.Supervisor, collecto
 		return RSSGrowthResult{}, err
 	}
 	defer func() { _ = sim.Stop(10 * time.Second) }()
-	budget := `"budget_per_minute": ` + strconv.Itoa(SimAccountBudget)
-	if err := sim.SetFaults(ctx, `{"p503_html": 1, "retry_after": "500ms", `+budget+`}`); err != nil {
+	base, err := holdAPI(ctx, sim.Sim)
+	if err != nil {
 		return RSSGrowthResult{}, err
 	}
 	conf, err := CollectorConfig(sim.Sim)
@@ -163,24 +163,16 @@ func CollectorRSSGrowth(ctx context.Context, sup *childproc.Supervisor, collecto
 		return RSSGrowthResult{}, err
 	}
 	conf = strings.Replace(conf, "max_requests_per_minute: 0", "max_requests_per_minute: "+strconv.Itoa(rpm), 1)
-	confPath := filepath.Join(dir, "rssgrowth-collector-"+tag+".yaml")
-	if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
-		return RSSGrowthResult{}, err
-	}
-	col, err := sup.Start("otelcol-zendesk", collectorPath, []string{"--config", confPath},
-		filepath.Join(dir, "rssgrowth-collector-"+tag+".log"), nil)
+	col, err := startCollector(sup, collectorPath, dir, "rssgrowth-collector-"+tag, conf)
 	if err != nil {
 		return RSSGrowthResult{}, err
 	}
 	defer func() { _ = col.Stop(15 * time.Second) }()
 	fail := func(err error) (RSSGrowthResult, error) {
-		if col.Exited() {
-			err = fmt.Errorf("%w; the collector exited (%s), its log ends:\n%s", err, col.ExitStatus(), col.LogTail(15))
-		}
-		return RSSGrowthResult{}, fmt.Errorf("collector reading %d records at %d requests a minute: %w", n, rpm, err)
+		return RSSGrowthResult{}, fmt.Errorf("collector reading %d records at %d requests a minute: %w", n, rpm, col.explain(err))
 	}
 	// Started: it asked at least once (and got a 503), and its CPU settled.
-	if _, err := sim.WaitStats(ctx, 30*time.Second, func(st zendesksim.Stats) bool { return st.Requests > 0 }); err != nil {
+	if _, err := sim.WaitStats(ctx, 30*time.Second, func(st zendesksim.Stats) bool { return st.Requests > base.Requests }); err != nil {
 		return fail(err)
 	}
 	if _, err := settledCPU(ctx, col.Pid()); err != nil {
@@ -190,19 +182,8 @@ func CollectorRSSGrowth(ctx context.Context, sup *childproc.Supervisor, collecto
 	if err != nil {
 		return fail(err)
 	}
-	base, err := sim.Stats(ctx)
-	if err != nil {
+	if err := releaseAndDrain(ctx, sim.Sim, base, n); err != nil {
 		return fail(err)
-	}
-	if err := sim.SetFaults(ctx, `{`+budget+`}`); err != nil {
-		return fail(err)
-	}
-	served, err := sim.WaitStats(ctx, drainTimeout(n), func(st zendesksim.Stats) bool { return st.RecordsServed-base.RecordsServed >= n })
-	if err != nil {
-		return fail(err)
-	}
-	if _, err := sim.WaitStats(ctx, 30*time.Second, func(st zendesksim.Stats) bool { return st.ListRequests > served.ListRequests }); err != nil {
-		return fail(fmt.Errorf("waiting for the poll after the backlog: %w", err))
 	}
 	end, err := childproc.ReadRSS(col.Pid())
 	if err != nil {
