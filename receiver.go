@@ -123,13 +123,9 @@ func (r *logsReceiver) Start(ctx context.Context, host component.Host) error {
 		return fmt.Errorf("creating the HTTP client: %w", err)
 	}
 	r.client, err = zendesk.New(zendesk.Options{
-		BaseURL:    r.cfg.baseURL(),
-		HTTPClient: httpClient,
-		Credentials: zendesk.Credentials{
-			Email:      r.cfg.Email,
-			APIToken:   string(r.cfg.APIToken),
-			OAuthToken: string(r.cfg.OAuthToken),
-		},
+		BaseURL:           r.cfg.baseURL(),
+		HTTPClient:        httpClient,
+		Credentials:       r.cfg.credentials(),
 		RequestsPerMinute: r.cfg.MaxRequestsPerMinute,
 		RequestTimeout:    r.cfg.Timeout,
 		UserAgent:         "otelcol-zendesk_audit_logs/" + r.set.BuildInfo.Version,
@@ -169,6 +165,7 @@ const shutdownGrace = 5 * time.Second
 func (r *logsReceiver) Shutdown(ctx context.Context) error {
 	if r.cancel != nil {
 		r.cancel()
+		r.client.Close() // a token request in flight ends too
 		grace := time.AfterFunc(shutdownGrace, r.cancelConsume)
 		stop := context.AfterFunc(ctx, r.cancelConsume)
 		r.wg.Wait()
@@ -392,6 +389,19 @@ func (s *statusReporter) ok() {
 // credentials were refused in refusedPollsForPermanent polls in a row; a
 // new kind of failure is a change, a repeat of the same kind is not.
 func (s *statusReporter) failed(err error) {
+	if zendesk.OAuthClientRefused(err) {
+		// The token endpoint's refusal is no moment's inconsistency: it
+		// needs someone in Admin Center now.
+		s.refused = refusedPollsForPermanent
+		if s.last != "permanent" {
+			s.last = "permanent"
+			s.logger.Error("Zendesk refused the OAuth client: the component status is now a permanent error. "+
+				"The receiver keeps polling every poll_interval and resumes once the client is accepted",
+				zap.Error(err))
+			componentstatus.ReportStatus(s.host, componentstatus.NewPermanentErrorEvent(err))
+		}
+		return
+	}
 	kind := zendesk.KindOf(err)
 	if kind == zendesk.KindAuth || kind == zendesk.KindForbidden {
 		s.refused++

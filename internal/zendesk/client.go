@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/oauth2"
 	"golang.org/x/time/rate"
 )
 
@@ -33,9 +34,12 @@ const (
 	DefaultMaxExportWait = 2 * time.Minute
 )
 
-// Credentials authenticate requests. Set Email and APIToken, or
-// OAuthToken, or nothing when the *http.Client authenticates by itself.
+// Credentials authenticate requests. Set Client, or Email and APIToken,
+// or OAuthToken, or nothing when the *http.Client authenticates by itself.
 type Credentials struct {
+	// Client is an OAuth client whose access tokens the client asks for
+	// and renews by itself (client credentials grant).
+	Client     *ClientCredentials
 	Email      string
 	APIToken   string
 	OAuthToken string
@@ -78,6 +82,10 @@ type Hooks struct {
 	OnWait func(reason WaitReason, d time.Duration)
 	// OnRateLimit is called with what a response said of the budget.
 	OnRateLimit func(RateLimit)
+	// OnToken is called when an OAuth access token was issued, with its
+	// lifetime (0 when Zendesk named none). Token requests are also
+	// reported to OnRequest, with op "token".
+	OnToken func(lifetime time.Duration)
 }
 
 // Options configure a Client.
@@ -139,6 +147,11 @@ type Client struct {
 	// endpoint's own limit (one per minute) says nothing of the account's.
 	exportNotBefore time.Time
 	rng             *rand.Rand
+
+	// tokens is set with client credentials; closeTokens ends a token
+	// request in flight.
+	tokens      *tokens
+	closeTokens context.CancelFunc
 }
 
 // New returns a client for the account at opts.BaseURL.
@@ -217,6 +230,19 @@ func New(opts Options) (*Client, error) {
 			c.secrets = append(c.secrets, s)
 		}
 	}
+	if cc := opts.Credentials.Client; cc != nil {
+		if c.auth != "" {
+			return nil, errors.New("zendesk: give an OAuth client or a token, not both")
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		f, err := newTokenFetcher(c, *cc, ctx)
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		c.tokens, c.closeTokens = newTokens(f), cancel
+		c.secrets = append(c.secrets, cc.ClientSecret)
+	}
 	if opts.RequestsPerMinute > 0 {
 		c.limiter = rate.NewLimiter(rate.Limit(float64(opts.RequestsPerMinute)/60), 1)
 	}
@@ -225,6 +251,35 @@ func New(opts Options) (*Client, error) {
 
 // BaseURL returns the base URL every request goes to.
 func (c *Client) BaseURL() string { return c.base.String() }
+
+// Close ends a token request in flight; the client asks for no token
+// after it. It does nothing without client credentials.
+func (c *Client) Close() {
+	if c.closeTokens != nil {
+		c.closeTokens()
+	}
+}
+
+// CheckToken asks for an access token now, with client credentials, and
+// returns the lifetime Zendesk gave it (0 when it named none). Without
+// client credentials it returns 0 and nil. The token is kept for the next
+// requests.
+func (c *Client) CheckToken(ctx context.Context) (time.Duration, error) {
+	if c.tokens == nil {
+		return 0, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	tok, err := c.tokens.token()
+	if err != nil {
+		return 0, err
+	}
+	if tok.Expiry.IsZero() {
+		return 0, nil
+	}
+	return time.Until(tok.Expiry), nil
+}
 
 // call makes a request with retries and decodes a JSON success body into
 // out (when out is not nil).
@@ -244,6 +299,7 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, out 
 	if len(q) > 0 {
 		u.RawQuery = q.Encode()
 	}
+	renewed := false
 	for attempt := 1; ; attempt++ {
 		if err := c.waitTurn(ctx, op); err != nil {
 			return err
@@ -253,6 +309,13 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, out 
 			return nil
 		}
 		apiErr.Attempts = attempt
+		if apiErr.tokenRefused && !renewed && ctx.Err() == nil {
+			// The API refused the access token before its expiry (revoked,
+			// or a clock ahead of ours): once is the renewal's due, and
+			// the same request goes again with the new token.
+			renewed = true
+			continue
+		}
 		if !apiErr.Retryable() || attempt >= maxAttempts || ctx.Err() != nil {
 			return apiErr
 		}
@@ -314,6 +377,23 @@ func (c *Client) waitHold(ctx context.Context, op string) error {
 			return err
 		}
 	}
+}
+
+// holdRemaining is how long every request is still held back.
+func (c *Client) holdRemaining() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.notBefore.Sub(c.now())
+}
+
+// tokenError is the *Error of a failed token request. ReuseTokenSource
+// passes the fetcher's errors on as they are.
+func tokenError(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return &Error{Kind: KindUnknown, Op: OpToken, Err: err}
 }
 
 // holdScope says which requests a hold binds.
@@ -383,6 +463,13 @@ func (c *Client) once(ctx context.Context, op, method, target string, out bodyDe
 	if c.auth != "" {
 		req.Header.Set("Authorization", c.auth)
 	}
+	var tok *oauth2.Token
+	if c.tokens != nil {
+		if tok, err = c.tokens.token(); err != nil {
+			return tokenError(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	}
 	status := 0 // until a response arrives
 	defer func() { c.hookRequest(op, status, apiErr) }()
 	sent := c.now()
@@ -414,8 +501,19 @@ func (c *Client) once(ctx context.Context, op, method, target string, out bodyDe
 		// Redacted before the excerpt is cut, so that no part of a
 		// credential survives at its end; and after, for one that was
 		// written with JSON escapes.
-		apiErr := errorFromResponse(op, resp.StatusCode, resp.Header, []byte(c.redact(string(body))), c.now())
-		apiErr.Code, apiErr.Description = c.redact(apiErr.Code), c.redact(apiErr.Description)
+		redact := c.redact
+		if tok != nil {
+			redact = func(s string) string { return strings.ReplaceAll(c.redact(s), tok.AccessToken, "[REDACTED]") }
+		}
+		apiErr := errorFromResponse(op, resp.StatusCode, resp.Header, []byte(redact(string(body))), c.now())
+		apiErr.Code, apiErr.Description = redact(apiErr.Code), redact(apiErr.Description)
+		if tok != nil {
+			apiErr.oauthClient = true
+			if resp.StatusCode == http.StatusUnauthorized {
+				c.tokens.refuse(tok)
+				apiErr.tokenRefused = true
+			}
+		}
 		if apiErr.RetryAfter > 0 {
 			// Kept for the next call too, retried or not.
 			c.holdUntil(retryAfterScope(op, apiErr), c.now().Add(apiErr.RetryAfter))
