@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -65,7 +66,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.email, "email", "demo@example.com", "API-token auth email")
 	fs.StringVar(&c.apiToken, "api-token", "demo-token", "API token")
 	fs.StringVar(&c.oauthToken, "oauth-token", "", "OAuth bearer token (empty: OAuth disabled)")
-	fs.StringVar(&c.oauthClientID, "oauth-client-id", "demo-collector", "identifier of the OAuth client allowed the client credentials grant at POST /oauth/tokens (empty: none)")
+	fs.StringVar(&c.oauthClientID, "oauth-client-id", "demo-collector", "identifiers (comma-separated) of the OAuth clients allowed the client credentials grant at POST /oauth/tokens, all with --oauth-client-secret (empty: none)")
 	fs.StringVar(&c.oauthClientSecret, "oauth-client-secret", "demo-client-secret", "that OAuth client's secret")
 	fs.DurationVar(&c.tokenLifetime, "token-lifetime", 0, "lifetime of the access tokens issued (0: the request's expires_in, or 30m)")
 	fs.Float64Var(&c.liveRate, "live-rate", 0, "live arrivals per second")
@@ -118,7 +119,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		TokenLifetime:    c.tokenLifetime,
 	})
 	if c.oauthClientID != "" {
-		sim.SetOAuthClients(zendesksim.OAuthClient{ID: c.oauthClientID, Secret: c.oauthClientSecret})
+		var clients []zendesksim.OAuthClient
+		for id := range strings.SplitSeq(c.oauthClientID, ",") {
+			clients = append(clients, zendesksim.OAuthClient{ID: strings.TrimSpace(id), Secret: c.oauthClientSecret})
+		}
+		sim.SetOAuthClients(clients...)
 	}
 	to := sim.Now().Add(-2 * time.Minute)
 	sim.Generate(c.events, to.Add(-c.backlog), to)
