@@ -252,6 +252,10 @@ func New(opts Options) (*Client, error) {
 // BaseURL returns the base URL every request goes to.
 func (c *Client) BaseURL() string { return c.base.String() }
 
+// HasClientCredentials reports whether the client authenticates as an
+// OAuth client (client credentials grant).
+func (c *Client) HasClientCredentials() bool { return c.tokens != nil }
+
 // Close ends a token request in flight; the client asks for no token
 // after it. It does nothing without client credentials.
 func (c *Client) Close() {
