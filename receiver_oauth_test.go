@@ -1,0 +1,190 @@
+package zendeskauditlogsreceiver
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/storagetest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componentstatus"
+	"go.opentelemetry.io/collector/config/configopaque"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesk"
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesksim"
+)
+
+const (
+	testClientID     = "receiver-test-client"
+	testClientSecret = "Receiver-Client-S3cret-4242"
+)
+
+// bearerSeen records the access tokens the API requests carried.
+type bearerSeen struct {
+	next http.Handler
+	mu   sync.Mutex
+	seen map[string]bool
+}
+
+func (b *bearerSeen) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+		b.mu.Lock()
+		if b.seen == nil {
+			b.seen = map[string]bool{}
+		}
+		b.seen[tok] = true
+		b.mu.Unlock()
+	}
+	b.next.ServeHTTP(w, r)
+}
+
+func (b *bearerSeen) tokens() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []string
+	for tok := range b.seen {
+		out = append(out, tok)
+	}
+	return out
+}
+
+// newOAuthEnv is newEnvWith whose receiver authenticates as an OAuth
+// client of the simulator, whose tokens live lifetime.
+func newOAuthEnv(t *testing.T, opts zendesksim.Options, secret string) (*env, *bearerSeen) {
+	t.Helper()
+	seen := &bearerSeen{}
+	opts.OAuthClients = []zendesksim.OAuthClient{{ID: testClientID, Secret: testClientSecret}}
+	e := newEnvWith(t, opts, func(h http.Handler) http.Handler { seen.next = h; return seen })
+	e.cfg.Email, e.cfg.APIToken = "", ""
+	e.cfg.OAuth = configoptional.Some(OAuthConfig{ClientID: testClientID, ClientSecret: configopaque.String(secret), Scope: zendesk.DefaultScope})
+	require.NoError(t, e.cfg.Validate())
+	return e, seen
+}
+
+// requireNoOAuthSecret: no log line (message or field, at any level, debug
+// included) and no status event holds the client secret or a token.
+func requireNoOAuthSecret(t *testing.T, e *env, host *storageHost, secrets ...string) {
+	t.Helper()
+	var texts []string
+	for _, entry := range e.logs.All() {
+		texts = append(texts, entry.Message, fmt.Sprint(entry.ContextMap()))
+	}
+	host.mu.Lock()
+	for _, ev := range host.events {
+		if ev.Err() != nil {
+			texts = append(texts, ev.Err().Error())
+		}
+	}
+	host.mu.Unlock()
+	require.NotEmpty(t, texts)
+	for _, text := range texts {
+		for _, secret := range secrets {
+			require.NotContains(t, text, secret)
+		}
+	}
+}
+
+// TestOAuthBackfillWithTokensExpiringEverySecond reads a backlog in time
+// slices while the access tokens expire every second: every record once,
+// no token refused twice, no token asked for twice at once, and neither
+// the secret nor a token in any log line at debug level.
+func TestOAuthBackfillWithTokensExpiringEverySecond(t *testing.T) {
+	e, seen := newOAuthEnv(t, zendesksim.Options{
+		TokenLifetime: time.Second,
+		Faults:        zendesksim.Faults{Latency: 60 * time.Millisecond},
+	}, testClientSecret)
+	now := time.Now()
+	e.sim.Generate(6000, now.Add(-3*time.Hour), now.Add(-time.Minute))
+	host := &storageHost{StorageHost: storagetest.NewStorageHost()}
+	sink := new(consumertest.LogsSink)
+	start := time.Now()
+	r := e.start(t, sink, host)
+	defer func() { require.NoError(t, r.Shutdown(context.Background())) }()
+
+	requireExactly(t, simIDs(e.sim), sink)
+	elapsed := time.Since(start)
+	st := e.sim.Stats()
+	t.Logf("%s: %d tokens issued, %d token requests, %d API requests refused with an expired token, most refusals of one token %d",
+		elapsed, st.TokensIssued, st.TokenRequests, st.ExpiredTokenRequests, st.MaxRefusalsPerToken)
+	assert.LessOrEqual(t, st.MaxRefusalsPerToken, 1, "no token sent again once refused")
+	// One at start, one per renewal (every 0.75 s at most), one per refusal.
+	assert.LessOrEqual(t, st.TokensIssued, 1+int(elapsed/(750*time.Millisecond))+1+st.ExpiredTokenRequests,
+		"no token asked for more than once per renewal")
+	assert.Equal(t, st.TokensIssued, st.TokenRequests)
+	assert.NotContains(t, host.statuses(), componentstatus.StatusRecoverableError)
+	assert.NotEmpty(t, e.logs.FilterMessageSnippet("Zendesk issued an OAuth access token").All(), "debug logs were on")
+	requireNoOAuthSecret(t, e, host, append(seen.tokens(), testClientSecret)...)
+}
+
+func TestOAuthWrongSecretIsAPermanentErrorAtOnceWithItsHint(t *testing.T) {
+	e, _ := newOAuthEnv(t, zendesksim.Options{}, "Wrong-Client-Secret-1717")
+	e.cfg.PollInterval = 100 * time.Millisecond
+	e.sim.Generate(10, time.Now().Add(-time.Hour), time.Now().Add(-time.Minute))
+	host := &storageHost{StorageHost: storagetest.NewStorageHost()}
+	sink := new(consumertest.LogsSink)
+	r := e.start(t, sink, host)
+	defer func() { require.NoError(t, r.Shutdown(context.Background())) }()
+
+	require.Eventually(t, func() bool { return len(host.statuses()) >= 1 }, 5*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return e.sim.Stats().TokenRequests >= 3 }, 5*time.Second, 10*time.Millisecond)
+	assert.Equal(t, []componentstatus.Status{componentstatus.StatusPermanentError}, host.statuses(),
+		"the first refusal of the client is permanent, and repeated refusals are no new status")
+	host.mu.Lock()
+	msg := host.events[0].Err().Error()
+	host.mu.Unlock()
+	assert.Contains(t, msg, "invalid_client")
+	assert.Contains(t, msg, "Admin Center > Apps and integrations > APIs > OAuth clients")
+	assert.Len(t, e.logs.FilterMessageSnippet("Zendesk refused the OAuth client").All(), 1)
+	assert.Zero(t, e.sim.Stats().Requests, "no API request without a token")
+	assert.Empty(t, sink.AllLogs())
+	requireNoOAuthSecret(t, e, host, "Wrong-Client-Secret-1717")
+}
+
+func TestOAuthTokenEndpointDownKeepsTheCheckpointAndRecovers(t *testing.T) {
+	e, seen := newOAuthEnv(t, zendesksim.Options{}, testClientSecret)
+	e.cfg.PollInterval = 100 * time.Millisecond
+	e.sim.Generate(300, time.Now().Add(-time.Hour), time.Now().Add(-time.Minute))
+	e.sim.SetTokenEndpointDown(http.StatusServiceUnavailable)
+	host := withFileStorage(e, t.TempDir())
+	sink := new(consumertest.LogsSink)
+	r := e.start(t, sink, host)
+	defer func() { require.NoError(t, r.Shutdown(context.Background())) }()
+
+	require.Eventually(t, func() bool { return e.sim.Stats().TokenRequests >= 2 }, 10*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return len(host.statuses()) >= 1 }, 10*time.Second, 10*time.Millisecond)
+	assert.Equal(t, componentstatus.StatusRecoverableError, host.statuses()[0], "a token endpoint down is no reason to give up")
+	assert.Empty(t, sink.AllLogs())
+
+	e.sim.SetTokenEndpointDown(0)
+	requireExactly(t, simIDs(e.sim), sink)
+	require.Eventually(t, func() bool { return len(host.statuses()) >= 2 }, 10*time.Second, 10*time.Millisecond)
+	assert.Equal(t, componentstatus.StatusOK, host.statuses()[1])
+	requireNoOAuthSecret(t, e, host, append(seen.tokens(), testClientSecret)...)
+}
+
+func TestOAuthRevokedTokenIsRenewedWithoutAnError(t *testing.T) {
+	e, _ := newOAuthEnv(t, zendesksim.Options{}, testClientSecret)
+	e.cfg.PollInterval = 50 * time.Millisecond
+	e.cfg.SettleDelay = 0
+	host := &storageHost{StorageHost: storagetest.NewStorageHost()}
+	sink := new(consumertest.LogsSink)
+	r := e.start(t, sink, host)
+	defer func() { require.NoError(t, r.Shutdown(context.Background())) }()
+	require.Eventually(t, func() bool { return e.sim.Stats().TokensIssued == 1 && e.sim.Stats().ListRequests >= 1 }, 10*time.Second, 5*time.Millisecond)
+
+	e.sim.RevokeTokens()
+	// Created ahead of the window's end: read by a later poll.
+	e.sim.Generate(50, time.Now().Add(500*time.Millisecond), time.Now().Add(time.Second))
+	requireExactly(t, simIDs(e.sim), sink)
+	st := e.sim.Stats()
+	assert.Equal(t, 2, st.TokensIssued)
+	assert.Equal(t, 1, st.RevokedTokenRequests)
+	assert.NotContains(t, host.statuses(), componentstatus.StatusRecoverableError, "a 401 before expiry renews the token; the poll does not fail")
+}
