@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -187,4 +188,41 @@ func TestOAuthRevokedTokenIsRenewedWithoutAnError(t *testing.T) {
 	assert.Equal(t, 2, st.TokensIssued)
 	assert.Equal(t, 1, st.RevokedTokenRequests)
 	assert.NotContains(t, host.statuses(), componentstatus.StatusRecoverableError, "a 401 before expiry renews the token; the poll does not fail")
+}
+
+// TestMigratingFromAnAPITokenKeepsTheCheckpoint is the README's migration:
+// the same receiver, its email and api_token replaced by an oauth block,
+// restarted on the same storage, reads on from where the API token left
+// off: nothing missed, nothing repeated.
+func TestMigratingFromAnAPITokenKeepsTheCheckpoint(t *testing.T) {
+	e, _ := newOAuthEnv(t, zendesksim.Options{}, testClientSecret)
+	oauth := e.cfg.OAuth
+	e.cfg.OAuth = configoptional.None[OAuthConfig]()
+	e.cfg.Email, e.cfg.APIToken = testEmail, testToken
+	require.NoError(t, e.cfg.Validate())
+	dir := t.TempDir()
+	now := time.Now()
+	e.sim.Generate(300, now.Add(-2*time.Hour), now.Add(-time.Hour))
+	first := new(consumertest.LogsSink)
+	r := e.start(t, first, withFileStorage(e, dir))
+	requireExactly(t, simIDs(e.sim), first)
+	require.NoError(t, r.Shutdown(context.Background()))
+	assert.Zero(t, e.sim.Stats().TokenRequests, "read with the API token")
+	delivered := ids(first.AllLogs())
+
+	e.cfg.Email, e.cfg.APIToken = "", ""
+	e.cfg.OAuth = oauth
+	require.NoError(t, e.cfg.Validate())
+	// Written while it was down.
+	stopped := time.Now()
+	require.Eventually(t, func() bool { return time.Since(stopped) > 1100*time.Millisecond }, 3*time.Second, 10*time.Millisecond)
+	e.sim.Generate(100, stopped.Add(time.Second), time.Now())
+	second := new(consumertest.LogsSink)
+	r = e.start(t, second, withFileStorage(e, dir))
+	defer func() { require.NoError(t, r.Shutdown(context.Background())) }()
+	want := slices.DeleteFunc(simIDs(e.sim), func(id int64) bool { return slices.Contains(delivered, id) })
+	require.Len(t, want, 100)
+	requireExactly(t, want, second)
+	assert.NotEmpty(t, e.logs.FilterMessageSnippet("Resuming from the stored checkpoint").All())
+	assert.Equal(t, 1, e.sim.Stats().TokensIssued, "read with the OAuth client")
 }
