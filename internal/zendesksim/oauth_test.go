@@ -1,7 +1,6 @@
 package zendesksim
 
 import (
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -16,15 +15,7 @@ var testClient = OAuthClient{ID: "collector", Secret: "client-secret"}
 // postToken sends a token request with the given content type and body.
 func postToken(t *testing.T, base, contentType, body string) result {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, base+tokenPath, strings.NewReader(body))
-	require.NoError(t, err)
-	req.Header.Set("Content-Type", contentType)
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return result{resp.StatusCode, resp.Header, b}
+	return send(t, http.MethodPost, base+tokenPath, http.Header{"Content-Type": {contentType}}, strings.NewReader(body))
 }
 
 const grant = `{"grant_type":"client_credentials","client_id":"collector","client_secret":"client-secret","scope":"auditlogs:read"}`
