@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -69,7 +70,20 @@ type tokenRequest struct {
 type tokenResponse struct {
 	AccessToken string `json:"access_token"`
 	TokenType   string `json:"token_type"`
-	ExpiresIn   int64  `json:"expires_in"`
+	// ExpiresIn is seconds, a number or (as some servers send it) a
+	// string; absent or unreadable means the token names no expiry, and is
+	// used until the API refuses it.
+	ExpiresIn json.RawMessage `json:"expires_in"`
+}
+
+// lifetime reads expires_in; 0 when it names none.
+func (tr tokenResponse) lifetime() time.Duration {
+	raw := strings.Trim(string(tr.ExpiresIn), `"`)
+	secs, err := strconv.ParseFloat(raw, 64)
+	if err != nil || secs <= 0 || secs > 10*365*24*3600 {
+		return 0
+	}
+	return time.Duration(secs * float64(time.Second))
 }
 
 // renewMargin is how long before its expiry a token of the given lifetime
@@ -225,8 +239,7 @@ func (f *tokenFetcher) request() (tok *oauth2.Token, apiErr *Error) {
 			Err: fmt.Errorf("token_type %q is not bearer", excerpt([]byte(tr.TokenType)))}
 	}
 	tok = &oauth2.Token{AccessToken: tr.AccessToken, TokenType: "Bearer"}
-	if tr.ExpiresIn > 0 {
-		lifetime = time.Duration(tr.ExpiresIn) * time.Second
+	if lifetime = tr.lifetime(); lifetime > 0 {
 		// Expiry holds the renewal margin (see tokens.newReuse).
 		tok.Expiry = received.Add(lifetime - renewMargin(lifetime))
 	}
