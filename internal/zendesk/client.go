@@ -264,10 +264,13 @@ func (c *Client) Close() {
 	}
 }
 
-// CheckToken asks for an access token now, with client credentials, and
-// returns the lifetime Zendesk gave it (0 when it named none). Without
-// client credentials it returns 0 and nil. The token is kept for the next
-// requests.
+// CheckToken makes sure the client holds an access token, with client
+// credentials, asking the token endpoint for one unless a valid one is
+// cached, and returns how long until it is renewed (0 when Zendesk named
+// no expiry). Without client credentials it returns 0 and nil. The token
+// is kept for the next requests. The token request is bounded by the
+// client's request timeout and by Close, not by ctx (requests that wait
+// for the same token share it).
 func (c *Client) CheckToken(ctx context.Context) (time.Duration, error) {
 	if c.tokens == nil {
 		return 0, nil
