@@ -242,6 +242,9 @@ func New(opts Options) (*Client, error) {
 		}
 		c.tokens, c.closeTokens = newTokens(f), cancel
 		c.secrets = append(c.secrets, cc.ClientSecret)
+		if cc.RefreshToken != "" {
+			c.secrets = append(c.secrets, cc.RefreshToken)
+		}
 	}
 	if opts.RequestsPerMinute > 0 {
 		c.limiter = rate.NewLimiter(rate.Limit(float64(opts.RequestsPerMinute)/60), 1)
@@ -564,6 +567,12 @@ func (c *Client) hookRequest(op string, status int, err *Error) {
 func (c *Client) redact(s string) string {
 	for _, secret := range c.secrets {
 		s = strings.ReplaceAll(s, secret, "[REDACTED]")
+	}
+	if c.tokens != nil {
+		// The refresh token rotates.
+		if rt := c.tokens.fetch.refreshToken(); rt != "" {
+			s = strings.ReplaceAll(s, rt, "[REDACTED]")
+		}
 	}
 	return s
 }

@@ -54,6 +54,14 @@ type ClientCredentials struct {
 	// ExpiresIn asks for a token lifetime in seconds (between MinExpiresIn
 	// and MaxExpiresIn); 0 leaves it to Zendesk.
 	ExpiresIn int
+
+	// RefreshToken, when set, makes the grant refresh_token instead: for
+	// a client that already holds an authorization-code token pair.
+	// Zendesk answers with a new pair and invalidates the old one, so the
+	// client keeps the rotated refresh token and tells OnRefreshToken,
+	// which must keep it where a restart finds it.
+	RefreshToken   string
+	OnRefreshToken func(refreshToken string)
 }
 
 // tokenRequest is the body of a client credentials grant: Zendesk
@@ -61,6 +69,7 @@ type ClientCredentials struct {
 // clientcredentials package) send a form.
 type tokenRequest struct {
 	GrantType    string `json:"grant_type"`
+	RefreshToken string `json:"refresh_token,omitempty"`
 	ClientID     string `json:"client_id"`
 	ClientSecret string `json:"client_secret"`
 	Scope        string `json:"scope"`
@@ -68,8 +77,9 @@ type tokenRequest struct {
 }
 
 type tokenResponse struct {
-	AccessToken string `json:"access_token"`
-	TokenType   string `json:"token_type"`
+	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token"`
+	TokenType    string `json:"token_type"`
 	// ExpiresIn is seconds, a number or (as some servers send it) a
 	// string; absent or unreadable means the token names no expiry, and is
 	// used until the API refuses it.
@@ -150,9 +160,13 @@ func (t *tokens) refuse(tok *oauth2.Token) {
 // tokenFetcher asks Zendesk for a token: the oauth2.TokenSource that
 // ReuseTokenSource calls when its token is missing or about to expire.
 type tokenFetcher struct {
-	c    *Client
-	url  string
-	body []byte // the JSON grant; holds the secret
+	c     *Client
+	url   string
+	grant tokenRequest // holds the secret
+	// onRefresh is ClientCredentials.OnRefreshToken.
+	onRefresh func(string)
+	// mu guards grant.RefreshToken, rotated by each refresh.
+	mu   sync.Mutex
 	http *http.Client
 	// ctx ends with Client.Close, so that a token request in flight does
 	// not hold up a shutdown.
@@ -189,7 +203,14 @@ func (f *tokenFetcher) Token() (*oauth2.Token, error) {
 func (f *tokenFetcher) request() (tok *oauth2.Token, apiErr *Error) {
 	ctx, cancel := context.WithTimeout(f.ctx, f.c.opts.RequestTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, f.url, bytes.NewReader(f.body))
+	f.mu.Lock()
+	grant := f.grant
+	f.mu.Unlock()
+	body, err := json.Marshal(grant)
+	if err != nil {
+		return nil, &Error{Kind: KindInvalid, Op: OpToken, Err: errors.New("encoding the token request failed")}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, f.url, bytes.NewReader(body))
 	if err != nil {
 		return nil, &Error{Kind: KindInvalid, Op: OpToken, Err: errors.New("building the token request failed")}
 	}
@@ -238,12 +259,32 @@ func (f *tokenFetcher) request() (tok *oauth2.Token, apiErr *Error) {
 		return nil, &Error{Kind: KindDecode, Op: OpToken, StatusCode: status,
 			Err: fmt.Errorf("token_type %q is not bearer", excerpt([]byte(tr.TokenType)))}
 	}
+	if grant.GrantType == grantRefreshToken && tr.RefreshToken != "" && tr.RefreshToken != grant.RefreshToken {
+		// The old pair is invalid from now on: keep the new refresh
+		// token before anything else.
+		f.mu.Lock()
+		f.grant.RefreshToken = tr.RefreshToken
+		f.mu.Unlock()
+		if f.onRefresh != nil {
+			f.onRefresh(tr.RefreshToken)
+		}
+	}
 	tok = &oauth2.Token{AccessToken: tr.AccessToken, TokenType: "Bearer"}
 	if lifetime = tr.lifetime(); lifetime > 0 {
 		// Expiry holds the renewal margin (see tokens.newReuse).
 		tok.Expiry = received.Add(lifetime - renewMargin(lifetime))
 	}
 	return tok, nil
+}
+
+// grantRefreshToken is the grant of a client that holds a refresh token.
+const grantRefreshToken = "refresh_token"
+
+// refreshToken is the refresh token held now, "" with client credentials.
+func (f *tokenFetcher) refreshToken() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.grant.RefreshToken
 }
 
 // tokenErrorCodes are the OAuth errors (RFC 6749 §5.2) that asking again
@@ -271,6 +312,10 @@ func classifyTokenError(e *Error) {
 func tokenHint(e *Error) string {
 	switch e.Kind {
 	case KindAuth:
+		if e.Code == "invalid_grant" {
+			return "Zendesk refused the refresh token (used already, revoked or expired): authorize the OAuth client again " +
+				"and give its new refresh_token; the receiver keeps the token it rotated to in its storage"
+		}
 		return "Zendesk refused the OAuth client: in Admin Center > Apps and integrations > APIs > OAuth clients, " +
 			"check the client's identifier (client_id) and secret, that its kind is Confidential and that it allows the client credentials grant"
 	case KindForbidden:
@@ -310,19 +355,19 @@ func newTokenFetcher(c *Client, cc ClientCredentials, ctx context.Context) (*tok
 	if cc.Scope == "" {
 		cc.Scope = DefaultScope
 	}
-	body, err := json.Marshal(tokenRequest{
+	grant := tokenRequest{
 		GrantType:    "client_credentials",
 		ClientID:     cc.ClientID,
 		ClientSecret: cc.ClientSecret,
 		Scope:        cc.Scope,
 		ExpiresIn:    cc.ExpiresIn,
-	})
-	if err != nil {
-		return nil, errors.New("zendesk: encoding the token request failed")
+	}
+	if cc.RefreshToken != "" {
+		grant.GrantType, grant.RefreshToken, grant.ExpiresIn = grantRefreshToken, cc.RefreshToken, 0
 	}
 	hc := *c.http
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &tokenFetcher{c: c, url: tokenURL, body: body, http: &hc, ctx: ctx}, nil
+	return &tokenFetcher{c: c, url: tokenURL, grant: grant, onRefresh: cc.OnRefreshToken, http: &hc, ctx: ctx}, nil
 }
 
 // CheckTokenURL checks a token URL: https, or http to a loopback host,

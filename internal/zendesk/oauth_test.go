@@ -372,3 +372,46 @@ func TestCloseEndsATokenRequestInFlight(t *testing.T) {
 		t.Fatal("Close did not end the token request")
 	}
 }
+
+// TestRefreshTokenGrantRotatesOncePerRenewal: with a refresh token, each
+// renewal is one refresh_token grant, shared by concurrent calls, and the
+// rotated refresh token is handed on before the new access token is used.
+func TestRefreshTokenGrantRotatesOncePerRenewal(t *testing.T) {
+	sim, base := newOAuthSim(t, 0, nil)
+	initial := sim.IssueRefreshToken(testClientID)
+	var mu sync.Mutex
+	var rotated []string
+	opts := oauthOptions(base)
+	opts.Credentials.Client.RefreshToken = initial
+	opts.Credentials.Client.OnRefreshToken = func(rt string) {
+		mu.Lock()
+		rotated = append(rotated, rt)
+		mu.Unlock()
+	}
+	c := newClient(t, opts)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() { assert.NoError(t, list(context.Background(), c)) })
+	}
+	wg.Wait()
+	sim.RevokeTokens() // the access token only: the refresh token still works
+	require.NoError(t, list(context.Background(), c))
+
+	st := sim.Stats()
+	assert.Equal(t, 2, st.RefreshGrants, "one at start, one after the revocation")
+	mu.Lock()
+	require.Len(t, rotated, 2)
+	assert.NotEqual(t, initial, rotated[0])
+	assert.NotEqual(t, rotated[0], rotated[1])
+	mu.Unlock()
+
+	// A refresh token Zendesk no longer knows: permanent, with its hint.
+	opts.Credentials.Client.RefreshToken = initial
+	stale := newClient(t, opts)
+	err := list(context.Background(), stale)
+	require.Error(t, err)
+	assert.True(t, zendesk.OAuthClientRefused(err))
+	assert.Contains(t, err.Error(), "invalid_grant")
+	assert.Contains(t, err.Error(), "refresh token")
+	assert.NotContains(t, err.Error(), initial)
+}

@@ -42,6 +42,7 @@ type issuedToken struct {
 // documents.
 type tokenRequest struct {
 	GrantType    string `json:"grant_type"`
+	RefreshToken string `json:"refresh_token"`
 	ClientID     string `json:"client_id"`
 	ClientSecret string `json:"client_secret"`
 	Scope        string `json:"scope"`
@@ -93,12 +94,29 @@ func (s *Server) grantLocked(r *http.Request, body []byte) response {
 	if mediaType != "application/json" || json.Unmarshal(body, &req) != nil {
 		return oauthError(http.StatusBadRequest, "invalid_request", "the parameters must be formatted as JSON")
 	}
-	if req.GrantType != "client_credentials" {
-		return oauthError(http.StatusBadRequest, "unsupported_grant_type", "grant_type must be client_credentials")
+	if req.GrantType != "client_credentials" && req.GrantType != "refresh_token" {
+		return oauthError(http.StatusBadRequest, "unsupported_grant_type", "grant_type must be client_credentials or refresh_token")
 	}
 	client, ok := s.oauthClients[req.ClientID]
 	if !ok || subtle.ConstantTimeCompare([]byte(req.ClientSecret), []byte(client.Secret)) != 1 {
 		return oauthError(http.StatusUnauthorized, "invalid_client", "Client authentication failed due to unknown client, no client authentication included, or unsupported authentication method.")
+	}
+	var pairOf *refreshPair
+	if req.GrantType == "refresh_token" {
+		s.stats.RefreshGrants++
+		p, ok := s.refreshTokens[req.RefreshToken]
+		if !ok || p.clientID != client.ID {
+			return oauthError(http.StatusBadRequest, "invalid_grant", "The provided authorization grant is invalid, expired, or revoked.")
+		}
+		// A refresh returns a new pair and invalidates the old one.
+		delete(s.refreshTokens, req.RefreshToken)
+		if old, ok := s.issued[p.accessToken]; ok {
+			old.revoked = true
+		}
+		pairOf = &p
+		if req.Scope == "" {
+			req.Scope = "auditlogs:read"
+		}
 	}
 	allowed := client.Scopes
 	if allowed == nil {
@@ -125,17 +143,43 @@ func (s *Server) grantLocked(r *http.Request, body []byte) response {
 	if lifetime == 0 {
 		lifetime = DefaultTokenLifetime
 	}
-	var raw [24]byte
-	_, _ = rand.Read(raw[:])
-	token := hex.EncodeToString(raw[:])
+	token := randomToken()
 	s.issued[token] = &issuedToken{clientID: client.ID, expiry: s.now().Add(lifetime)}
 	s.stats.TokensIssued++
+	refresh := ""
+	if pairOf != nil {
+		refresh = randomToken()
+		s.refreshTokens[refresh] = refreshPair{clientID: client.ID, accessToken: token}
+	}
 	return jsonResponse(http.StatusOK, struct {
-		AccessToken string `json:"access_token"`
-		TokenType   string `json:"token_type"`
-		Scope       string `json:"scope"`
-		ExpiresIn   int64  `json:"expires_in"`
-	}{token, "bearer", strings.Join(scopes, " "), int64(lifetime / time.Second)})
+		AccessToken  string `json:"access_token"`
+		TokenType    string `json:"token_type"`
+		Scope        string `json:"scope"`
+		ExpiresIn    int64  `json:"expires_in"`
+		RefreshToken string `json:"refresh_token,omitempty"`
+	}{token, "bearer", strings.Join(scopes, " "), int64(lifetime / time.Second), refresh})
+}
+
+func randomToken() string {
+	var raw [24]byte
+	_, _ = rand.Read(raw[:])
+	return hex.EncodeToString(raw[:])
+}
+
+// refreshPair is a refresh token's client and the access token issued
+// with it, which a refresh invalidates.
+type refreshPair struct {
+	clientID, accessToken string
+}
+
+// IssueRefreshToken returns a refresh token for the OAuth client, as the
+// authorization code flow would give it (with no access token yet).
+func (s *Server) IssueRefreshToken(clientID string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := randomToken()
+	s.refreshTokens[t] = refreshPair{clientID: clientID}
+	return t
 }
 
 func contains(list []string, v string) bool {

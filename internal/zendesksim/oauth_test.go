@@ -110,3 +110,29 @@ func TestRevokedTokensAndADownTokenEndpoint(t *testing.T) {
 	assert.Equal(t, http.StatusBadRequest, post(t, base+"/_sim/oauth", `{"down":200}`).status)
 	assert.Equal(t, http.StatusBadRequest, post(t, base+"/_sim/oauth", `{"lifetime":"2s"}`).status, "unknown field")
 }
+
+func TestRefreshTokenGrantRotatesThePair(t *testing.T) {
+	sim, base := newTestServer(t, Options{OAuthClients: []OAuthClient{testClient}})
+	first := sim.IssueRefreshToken(testClient.ID)
+	refresh := func(rt string) result {
+		return postToken(t, base, "application/json",
+			`{"grant_type":"refresh_token","refresh_token":"`+rt+`","client_id":"collector","client_secret":"client-secret"}`)
+	}
+	r := refresh(first)
+	require.Equal(t, http.StatusOK, r.status, "body: %s", r.body)
+	m := r.json(t)
+	second, access := m["refresh_token"].(string), m["access_token"].(string)
+	require.NotEmpty(t, second)
+	assert.NotEqual(t, first, second)
+	list := base + "/api/v2/audit_logs"
+	assert.Equal(t, http.StatusOK, do(t, http.MethodGet, list, "Bearer "+access).status)
+
+	r = refresh(first)
+	assert.Equal(t, http.StatusBadRequest, r.status, "a used refresh token is invalid")
+	assert.Equal(t, "invalid_grant", r.json(t)["error"])
+
+	r = refresh(second)
+	require.Equal(t, http.StatusOK, r.status)
+	assert.Equal(t, http.StatusUnauthorized, do(t, http.MethodGet, list, "Bearer "+access).status, "the old pair's access token is invalid too")
+	assert.Equal(t, 3, sim.Stats().RefreshGrants)
+}

@@ -66,6 +66,7 @@ type Server struct {
 	// OAuth (oauth.go)
 	oauthClients  map[string]OAuthClient
 	issued        map[string]*issuedToken
+	refreshTokens map[string]refreshPair
 	tokenLifetime time.Duration
 	tokenDown     int // the status the token endpoint answers, 0 when up
 
@@ -120,6 +121,7 @@ func New(opts Options) *Server {
 		deadlines:        make(map[string]deadline),
 		stats:            newStats(),
 		issued:           make(map[string]*issuedToken),
+		refreshTokens:    make(map[string]refreshPair),
 		tokenLifetime:    opts.TokenLifetime,
 	}
 	s.setOAuthClientsLocked(opts.OAuthClients)

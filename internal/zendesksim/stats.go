@@ -41,6 +41,8 @@ type Stats struct {
 	// Requests), and TokenByStatus their answers.
 	TokenRequests int         `json:"token_requests"`
 	TokenByStatus map[int]int `json:"token_by_status,omitempty"`
+	// RefreshGrants counts the token requests with a refresh_token grant.
+	RefreshGrants int `json:"refresh_grants,omitempty"`
 	// TokensIssued counts the access tokens issued.
 	TokensIssued int `json:"tokens_issued"`
 	// ExpiredTokenRequests and RevokedTokenRequests count the API requests
