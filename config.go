@@ -99,6 +99,10 @@ type OAuthConfig struct {
 	// ExpiresIn asks Zendesk for tokens of this lifetime, in seconds (above
 	// 300 and below 172800); 0 leaves it to Zendesk.
 	ExpiresIn int `mapstructure:"expires_in"`
+	// RefreshToken switches to the refresh_token grant, for a client that
+	// holds an authorization-code token pair: Zendesk rotates it at each
+	// renewal, and the receiver keeps the current one in its storage.
+	RefreshToken configopaque.String `mapstructure:"refresh_token"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -170,6 +174,9 @@ func (cfg *Config) Validate() error {
 			if err := zendesk.CheckTokenURL(o.TokenURL); err != nil {
 				add("`oauth.token_url` %w", err)
 			}
+		}
+		if o.RefreshToken != "" && cfg.StorageID == nil {
+			add("`oauth.refresh_token` needs `storage`: Zendesk invalidates a refresh token once used, and the one it rotates to must survive a restart")
 		}
 		if o.ExpiresIn != 0 && (o.ExpiresIn <= zendesk.MinExpiresIn || o.ExpiresIn >= zendesk.MaxExpiresIn) {
 			add("`oauth.expires_in` must be above %d and below %d seconds (or 0 to leave it to Zendesk), got %d",
@@ -259,6 +266,7 @@ func (cfg *Config) credentials() zendesk.Credentials {
 			ClientSecret: string(o.ClientSecret),
 			Scope:        strings.TrimSpace(o.Scope),
 			ExpiresIn:    o.ExpiresIn,
+			RefreshToken: string(o.RefreshToken),
 		}}
 	}
 	return zendesk.Credentials{

@@ -77,6 +77,7 @@ func TestOAuthValidationSaysWhatIsMissingOrMixedUp(t *testing.T) {
 		{"oauth and auth", func(c *Config) {
 			c.Auth = configoptional.Some(configauth.Config{AuthenticatorID: component.MustNewID("oauth2client")})
 		}, "not `oauth` and `auth`"},
+		{"refresh token without storage", oauth(func(o *OAuthConfig) { o.RefreshToken = "rt" }), "`oauth.refresh_token` needs `storage`"},
 		{"none at all", func(c *Config) { c.OAuth = configoptional.None[OAuthConfig]() }, "credentials are required: an OAuth client in `oauth` (client_id, client_secret)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -92,4 +93,9 @@ func TestOAuthValidationSaysWhatIsMissingOrMixedUp(t *testing.T) {
 	ok.OAuth.Get().ExpiresIn = 301
 	ok.OAuth.Get().TokenURL = "http://127.0.0.1:8089/oauth/tokens"
 	assert.NoError(t, ok.Validate(), "loopback http is allowed, as for endpoint")
+	storageID := component.MustNewID("file_storage")
+	ok.StorageID = &storageID
+	ok.OAuth.Get().RefreshToken = "rt"
+	assert.NoError(t, ok.Validate(), "a refresh token with storage")
+	assert.Equal(t, "rt", ok.credentials().Client.RefreshToken)
 }

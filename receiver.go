@@ -128,20 +128,29 @@ func (r *logsReceiver) Start(ctx context.Context, host component.Host) error {
 	if err != nil {
 		return fmt.Errorf("creating the HTTP client: %w", err)
 	}
+	// The storage first: it holds the refresh token the client starts with.
+	r.storage, err = r.openStorage(ctx, host)
+	if err != nil {
+		return err
+	}
+	creds := r.cfg.credentials()
+	if cc := creds.Client; cc != nil && cc.RefreshToken != "" {
+		configured := cc.RefreshToken
+		cc.RefreshToken = r.startRefreshToken(ctx, configured)
+		cc.OnRefreshToken = func(current string) { r.saveRefreshToken(configured, current) }
+	}
 	r.client, err = zendesk.New(zendesk.Options{
 		BaseURL:           r.cfg.baseURL(),
 		HTTPClient:        httpClient,
-		Credentials:       r.cfg.credentials(),
+		Credentials:       creds,
 		RequestsPerMinute: r.cfg.MaxRequestsPerMinute,
 		RequestTimeout:    r.cfg.Timeout,
 		UserAgent:         "otelcol-zendesk_audit_logs/" + r.set.BuildInfo.Version,
 		Hooks:             r.clientHooks(),
 	})
 	if err != nil {
-		return err
-	}
-	r.storage, err = r.openStorage(ctx, host)
-	if err != nil {
+		_ = r.storage.Close(ctx)
+		r.storage = nil
 		return err
 	}
 	r.store = checkpoint.NewStore(r.storage)

@@ -202,3 +202,52 @@ func TestMigratingFromAnAPITokenKeepsTheCheckpoint(t *testing.T) {
 	assert.NotEmpty(t, e.logs.FilterMessageSnippet("Resuming from the stored checkpoint").All())
 	assert.Equal(t, 1, e.sim.Stats().TokensIssued, "read with the OAuth client")
 }
+
+// TestRefreshTokenRotatedIsKeptAcrossARestart: with oauth.refresh_token,
+// the receiver keeps the refresh token Zendesk rotates to in its storage;
+// after a restart it uses that one (the configured one was invalidated by
+// the first renewal), until the configuration names a new one.
+func TestRefreshTokenRotatedIsKeptAcrossARestart(t *testing.T) {
+	e, seen := newOAuthEnv(t, zendesksim.Options{TokenLifetime: time.Second}, testClientSecret)
+	configured := e.sim.IssueRefreshToken(testClientID)
+	e.cfg.OAuth.Get().RefreshToken = configopaque.String(configured)
+	dir := t.TempDir()
+	host := withFileStorage(e, dir)
+	require.NoError(t, e.cfg.Validate())
+	e.cfg.PollInterval = 100 * time.Millisecond
+	now := time.Now()
+	e.sim.Generate(200, now.Add(-2*time.Hour), now.Add(-time.Hour))
+
+	first := new(consumertest.LogsSink)
+	r := e.start(t, first, host)
+	requireExactly(t, simIDs(e.sim), first)
+	// Renewals every 0.75 s, each a refresh that rotates the pair.
+	require.Eventually(t, func() bool { return e.sim.Stats().RefreshGrants >= 3 }, 20*time.Second, 10*time.Millisecond)
+	require.NoError(t, r.Shutdown(context.Background()))
+	delivered := ids(first.AllLogs())
+
+	stopped := time.Now()
+	require.Eventually(t, func() bool { return time.Since(stopped) > 1100*time.Millisecond }, 3*time.Second, 10*time.Millisecond)
+	e.sim.Generate(50, stopped.Add(time.Second), time.Now())
+	host = withFileStorage(e, dir)
+	second := new(consumertest.LogsSink)
+	r = e.start(t, second, host)
+	want := slices.DeleteFunc(simIDs(e.sim), func(id int64) bool { return slices.Contains(delivered, id) })
+	requireExactly(t, want, second)
+	require.NoError(t, r.Shutdown(context.Background()))
+	assert.NotContains(t, host.statuses(), componentstatus.StatusRecoverableError, "the stored refresh token was accepted")
+	assert.NotContains(t, host.statuses(), componentstatus.StatusPermanentError)
+	requireNoneOf(t, e.logs, host, append(seen.tokens(), testClientSecret, configured)...)
+
+	// A new refresh token in the configuration wins over the stored one.
+	fresh := e.sim.IssueRefreshToken(testClientID)
+	e.cfg.OAuth.Get().RefreshToken = configopaque.String(fresh)
+	grants := e.sim.Stats().RefreshGrants
+	host = withFileStorage(e, dir)
+	r = e.start(t, new(consumertest.LogsSink), host)
+	defer func() { require.NoError(t, r.Shutdown(context.Background())) }()
+	require.Eventually(t, func() bool { return e.sim.Stats().RefreshGrants > grants }, 10*time.Second, 10*time.Millisecond)
+	assert.Len(t, e.logs.FilterMessageSnippet("The configured OAuth refresh token changed").All(), 1)
+	require.Eventually(t, func() bool { return len(host.statuses()) >= 1 }, 10*time.Second, 10*time.Millisecond)
+	assert.Equal(t, componentstatus.StatusOK, host.statuses()[0])
+}
