@@ -15,6 +15,10 @@
 //     invalid_request; a wrong client or secret 401 invalid_client; a scope
 //     the client may not ask for 400 invalid_scope) and answers
 //     {"access_token":...,"token_type":"bearer","scope":...,"expires_in":N}.
+//     A refresh_token grant (for a refresh token from IssueRefreshToken or
+//     an earlier refresh) answers with a new pair, refresh_token included,
+//     and invalidates the old pair; an unknown or used one gets 400
+//     invalid_grant.
 //     An issued token past its expiry, or revoked, gets 401
 //     {"error":"invalid_token"}. Faults apply to the token endpoint too.
 //   - Cursor pagination is used when page[size], page[after] or page[before]
