@@ -184,7 +184,7 @@ func (s summary) oauthVerdict() []string {
 		why = append(why, "no OAuth token was issued: the collector under test did not use client credentials")
 	}
 	if st.MaxRefusalsPerToken > 1 {
-		why = append(why, fmt.Sprintf("an access token was refused %d times: the receiver sent a token again after the API refused it (a 401 storm)", st.MaxRefusalsPerToken))
+		why = append(why, fmt.Sprintf("an access token was refused %d times (besides requests that crossed its first refusal): the receiver sent a token again after the API refused it (a 401 storm)", st.MaxRefusalsPerToken))
 	}
 	if bound := s.tokenBound(); st.TokensIssued > bound {
 		why = append(why, fmt.Sprintf("%d tokens were issued, more than the %d renewals the run needed at most: a token was asked for more than once per renewal", st.TokensIssued, bound))

@@ -34,9 +34,19 @@ type issuedToken struct {
 	clientID string
 	expiry   time.Time
 	revoked  bool
-	// refused counts the API requests refused with it.
-	refused int
+	// refused counts the API requests refused with it, but for those that
+	// crossed the first refusal (see TokenRefusalCrossingWindow).
+	refused      int
+	firstRefusal time.Time
 }
+
+// TokenRefusalCrossingWindow: an API request refused for carrying an
+// expired or revoked token within this time after the token's first
+// refusal is not counted in Stats.MaxRefusalsPerToken. Requests of a
+// client reading concurrently were sent before the first 401 reached it
+// (they crossed on the wire); a client that keeps sending a token it was
+// told is refused (a 401 storm) does so after.
+const TokenRefusalCrossingWindow = time.Second
 
 // tokenRequest is the grant the simulator accepts: JSON, as Zendesk
 // documents.
@@ -206,7 +216,13 @@ func (s *Server) bearerLocked(token string) (ok, known bool) {
 	default:
 		return true, true
 	}
-	t.refused++
+	now := s.now()
+	switch {
+	case t.refused == 0:
+		t.refused, t.firstRefusal = 1, now
+	case now.Sub(t.firstRefusal) > TokenRefusalCrossingWindow:
+		t.refused++
+	}
 	s.stats.MaxRefusalsPerToken = max(s.stats.MaxRefusalsPerToken, t.refused)
 	return false, true
 }

@@ -40,14 +40,16 @@ func TestTokenEndpointIssuesTokensForAJSONGrant(t *testing.T) {
 	r = do(t, http.MethodGet, list, "Bearer "+token)
 	assert.Equal(t, http.StatusUnauthorized, r.status)
 	assert.JSONEq(t, `{"error":"invalid_token","error_description":"The access token is invalid or has expired"}`, string(r.body))
-	do(t, http.MethodGet, list, "Bearer "+token)
+	do(t, http.MethodGet, list, "Bearer "+token) // crossed the first refusal
+	clock.Advance(TokenRefusalCrossingWindow + time.Millisecond)
+	do(t, http.MethodGet, list, "Bearer "+token) // sent again after it: a storm
 
 	st := sim.Stats()
 	assert.Equal(t, 1, st.TokenRequests)
 	assert.Equal(t, 1, st.TokensIssued)
-	assert.Equal(t, 2, st.ExpiredTokenRequests)
-	assert.Equal(t, 2, st.MaxRefusalsPerToken, "the same expired token, refused twice")
-	assert.Equal(t, 3, st.Requests, "token requests are not API requests")
+	assert.Equal(t, 3, st.ExpiredTokenRequests)
+	assert.Equal(t, 2, st.MaxRefusalsPerToken, "the same expired token, refused again after the crossing window")
+	assert.Equal(t, 4, st.Requests, "token requests are not API requests")
 }
 
 func TestTokenEndpointRefusesWhatZendeskRefuses(t *testing.T) {

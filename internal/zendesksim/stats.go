@@ -51,8 +51,9 @@ type Stats struct {
 	ExpiredTokenRequests int `json:"expired_token_requests"`
 	RevokedTokenRequests int `json:"revoked_token_requests"`
 	// MaxRefusalsPerToken is the most API requests refused with any one
-	// issued token: 1 means no client sent a token again once it was
-	// refused (no 401 storm).
+	// issued token, not counting those that arrived within
+	// TokenRefusalCrossingWindow of its first refusal: 1 means no client
+	// sent a token again once it had heard it was refused (no 401 storm).
 	MaxRefusalsPerToken int `json:"max_refusals_per_token"`
 }
 
