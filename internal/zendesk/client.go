@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -223,11 +224,11 @@ func New(opts Options) (*Client, error) {
 	}
 	// The encoded form first: it does not contain the token.
 	if basic, ok := strings.CutPrefix(c.auth, "Basic "); ok {
-		c.secrets = append(c.secrets, basic)
+		c.secrets = append(c.secrets, secretForms(basic)...)
 	}
 	for _, s := range []string{opts.Credentials.APIToken, opts.Credentials.OAuthToken} {
 		if s != "" {
-			c.secrets = append(c.secrets, s)
+			c.secrets = append(c.secrets, secretForms(s)...)
 		}
 	}
 	if cc := opts.Credentials.Client; cc != nil {
@@ -241,9 +242,9 @@ func New(opts Options) (*Client, error) {
 			return nil, err
 		}
 		c.tokens, c.closeTokens = newTokens(f), cancel
-		c.secrets = append(c.secrets, cc.ClientSecret)
+		c.secrets = append(c.secrets, secretForms(cc.ClientSecret)...)
 		if cc.RefreshToken != "" {
-			c.secrets = append(c.secrets, cc.RefreshToken)
+			c.secrets = append(c.secrets, secretForms(cc.RefreshToken)...)
 		}
 	}
 	if opts.RequestsPerMinute > 0 {
@@ -481,7 +482,16 @@ func (c *Client) once(ctx context.Context, op, method, target string, out bodyDe
 		req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
 	}
 	status := 0 // until a response arrives
-	defer func() { c.hookRequest(op, status, apiErr) }()
+	defer func() {
+		if apiErr != nil {
+			if tok != nil {
+				c.redactError(apiErr, tok.AccessToken)
+			} else {
+				c.redactError(apiErr)
+			}
+		}
+		c.hookRequest(op, status, apiErr)
+	}()
 	sent := c.now()
 	resp, err := c.http.Do(req)
 	if err != nil {
@@ -511,12 +521,11 @@ func (c *Client) once(ctx context.Context, op, method, target string, out bodyDe
 		// Redacted before the excerpt is cut, so that no part of a
 		// credential survives at its end; and after, for one that was
 		// written with JSON escapes.
-		redact := c.redact
+		var extra []string // the access token: it changes, so it is not in c.secrets
 		if tok != nil {
-			redact = func(s string) string { return strings.ReplaceAll(c.redact(s), tok.AccessToken, "[REDACTED]") }
+			extra = []string{tok.AccessToken}
 		}
-		apiErr := errorFromResponse(op, resp.StatusCode, resp.Header, []byte(redact(string(body))), c.now())
-		apiErr.Code, apiErr.Description = redact(apiErr.Code), redact(apiErr.Description)
+		apiErr := errorFromResponse(op, resp.StatusCode, resp.Header, []byte(c.redact(string(body), extra...)), c.now())
 		if tok != nil {
 			apiErr.oauthClient = true
 			if resp.StatusCode == http.StatusUnauthorized {
@@ -564,17 +573,58 @@ func (c *Client) hookRequest(op string, status int, err *Error) {
 
 // redact replaces any credential in s, e.g. echoed by a proxy in an error
 // page.
-func (c *Client) redact(s string) string {
+// extra are credentials that change (an access token): redacted in the
+// same forms.
+func (c *Client) redact(s string, extra ...string) string {
 	for _, secret := range c.secrets {
 		s = strings.ReplaceAll(s, secret, "[REDACTED]")
 	}
 	if c.tokens != nil {
 		// The refresh token rotates.
 		if rt := c.tokens.fetch.refreshToken(); rt != "" {
-			s = strings.ReplaceAll(s, rt, "[REDACTED]")
+			extra = append(extra, rt)
+		}
+	}
+	for _, secret := range extra {
+		if secret == "" {
+			continue
+		}
+		for _, form := range secretForms(secret) {
+			s = strings.ReplaceAll(s, form, "[REDACTED]")
 		}
 	}
 	return s
+}
+
+// secretForms are the ways a credential can be written in what a response
+// makes of it: as sent, in a JSON pointer (a decode error's path names the
+// member it failed in, "/" written "~1" and "~" "~0"), and in a JSON
+// string with "/" escaped.
+func secretForms(s string) []string {
+	forms := []string{s}
+	for _, f := range []string{
+		strings.NewReplacer("~", "~0", "/", "~1").Replace(s),
+		strings.ReplaceAll(s, "/", `\/`),
+	} {
+		if !slices.Contains(forms, f) {
+			forms = append(forms, f)
+		}
+	}
+	return forms
+}
+
+// redactError removes every credential from what e says: a server or a
+// proxy may echo one back in a body, a header or a JSON member name, and
+// e ends up in logs and component status. An underlying error whose text
+// held one is replaced by its redacted text.
+func (c *Client) redactError(e *Error, extra ...string) *Error {
+	e.Code, e.Description = c.redact(e.Code, extra...), c.redact(e.Description, extra...)
+	if e.Err != nil {
+		if msg := e.Err.Error(); c.redact(msg, extra...) != msg {
+			e.Err = errors.New(c.redact(msg, extra...))
+		}
+	}
+	return e
 }
 
 // exportRateLimitHeader is the export endpoint's own limit (one per minute):

@@ -220,6 +220,9 @@ func (f *tokenFetcher) request() (tok *oauth2.Token, apiErr *Error) {
 	status := 0
 	var lifetime time.Duration
 	defer func() {
+		if apiErr != nil {
+			f.c.redactError(apiErr)
+		}
 		f.c.hookRequest(OpToken, status, apiErr)
 		if apiErr == nil && f.c.opts.Hooks.OnToken != nil {
 			f.c.opts.Hooks.OnToken(lifetime)
@@ -241,7 +244,6 @@ func (f *tokenFetcher) request() (tok *oauth2.Token, apiErr *Error) {
 	received := time.Now() // oauth2 judges expiry on the wall clock
 	if status < 200 || status > 299 {
 		e := errorFromResponse(OpToken, status, resp.Header, []byte(f.c.redact(buf.String())), f.c.now())
-		e.Code, e.Description = f.c.redact(e.Code), f.c.redact(e.Description)
 		classifyTokenError(e)
 		return nil, e
 	}
