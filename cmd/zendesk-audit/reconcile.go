@@ -235,7 +235,7 @@ func (r *reconciler) readZendesk(ctx context.Context) (recs []zendeskRecord, noI
 		if t, ok := a.CreatedAt.Get(); ok {
 			at = t.Unix()
 		}
-		recs = append(recs, zendeskRecord{ID: id, CreatedAt: at})
+		recs = appendGrow(recs, zendeskRecord{ID: id, CreatedAt: at})
 	}, func(n int) { r.progress("Zendesk: %d records so far", n) })
 	return recs, noID, err
 }
@@ -331,10 +331,13 @@ func (r *reconciler) readMissing(ctx context.Context, rep *idReport, want int, r
 			}
 		}
 	}
-	slices.SortStableFunc(details, func(a, b zendesk.AuditLog) int {
+	slices.SortFunc(details, func(a, b zendesk.AuditLog) int {
 		ta, _ := a.CreatedAt.Get()
 		tb, _ := b.CreatedAt.Get()
-		return ta.Compare(tb)
+		if c := ta.Compare(tb); c != 0 {
+			return c
+		}
+		return cmpInt64(a.ID.Value, b.ID.Value)
 	})
 	return details, resent, notFound, nil
 }

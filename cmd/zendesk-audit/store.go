@@ -156,7 +156,7 @@ func readIDLines(r io.Reader, dst []int64, progress func(int), what string) ([]i
 		if err != nil {
 			return dst, fmt.Errorf("%s, line %d: %w", what, line, err)
 		}
-		dst = append(dst, id)
+		dst = appendGrow(dst, id)
 		if progress != nil && len(dst)%100_000 == 0 {
 			progress(len(dst))
 		}
