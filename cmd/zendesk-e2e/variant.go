@@ -20,6 +20,8 @@ type variant struct {
 	// duplicatesPerKill is how many records one SIGKILL may make the sink
 	// receive twice in this setup, with the config rendered from p.
 	duplicatesPerKill func(p collectorParams) int
+	// Store: the sink is VictoriaLogs (store.go), not a collector.
+	Store bool
 }
 
 // The variants.
@@ -49,6 +51,16 @@ var variants = []variant{
 		duplicatesPerKill: func(p collectorParams) int {
 			return pageSize + p.QueueConsumers*(p.BatchMinSize+pageSize-1)
 		},
+	},
+	{
+		Name:     "store",
+		Template: "collector-queue.yaml.tmpl",
+		Setup: "the queue setup into VictoriaLogs, SIGKILLed once right after it accepted an export and restarted on its data; " +
+			"then zendesk-audit reconcile --resend",
+		duplicatesPerKill: func(p collectorParams) int {
+			return pageSize + p.QueueConsumers*(p.BatchMinSize+pageSize-1)
+		},
+		Store: true,
 	},
 	{
 		Name:     "memory",

@@ -27,7 +27,7 @@ func TestParseVariants(t *testing.T) {
 	assert.Equal(t, "memory", vs[0].Name)
 
 	_, err = parseVariants("sync,all")
-	assert.ErrorContains(t, err, `unknown variant "all" (known: sync, queue, memory)`)
+	assert.ErrorContains(t, err, `unknown variant "all" (known: sync, queue, store, memory)`)
 	_, err = parseVariants("sync,sync")
 	assert.ErrorContains(t, err, `"sync" is given twice`)
 	_, err = parseVariants("")
