@@ -43,7 +43,7 @@ Usage:
                        [--output json|table]
   zendesk-audit show   [connection flags] [--output json|table] ID
   zendesk-audit export [connection flags] [filter flags]
-  zendesk-audit reconcile [connection flags] [filter flags] --since T
+  zendesk-audit reconcile [connection flags] [filter flags] (--since T | --day D)
                        (--victorialogs URL [--where LOGSQL] | --ids-file FILE|-)
                        [--resend OTLP_HTTP_ENDPOINT [--header K=V]...]
   zendesk-audit checkpoint show  --storage-dir DIR [storage flags] [--json]
@@ -68,7 +68,8 @@ Commands:
               export waits as long as Zendesk asks and tries again, for at
               most 2 minutes in all.
   reconcile   Compare the ids Zendesk has in a window (since <= created_at <
-              until, with the filters of list) with the ids a log store holds:
+              until, with the filters of list; or --day: one UTC day, or
+              yesterday) with the ids a log store holds:
               VictoriaLogs (one LogsQL query, streamed; --where narrows it to
               this account) or a file of ids (one a line, or JSON lines with
               log.record.uid). Prints both counts, the records the store lacks

@@ -28,6 +28,7 @@ const progressEvery = 5 * time.Second
 type reconcileOpts struct {
 	conn          connFlags
 	filter        filterFlags
+	day           string
 	victoriaLogs  string
 	where         string
 	idsFile       string
@@ -44,6 +45,7 @@ func reconcileFlags() (*flag.FlagSet, *reconcileOpts) {
 	fs := newFlagSet("reconcile")
 	o.conn.register(fs)
 	o.filter.register(fs)
+	fs.StringVar(&o.day, "day", "", "the window is one UTC `day`: YYYY-MM-DD, or yesterday (for a daily CronJob); instead of --since and --until")
 	fs.StringVar(&o.victoriaLogs, "victorialogs", "", "the store: VictoriaLogs at `URL` (http://HOST:9428), read with one LogsQL query")
 	fs.StringVar(&o.where, "where", "", "VictoriaLogs: a LogsQL filter that narrows the store to this account, e.g. 'zendesk.subdomain:=acme'")
 	fs.StringVar(&o.idsFile, "ids-file", "", "the store: the ids it holds, from `FILE` (- for stdin): one id a line, or JSON lines carrying log.record.uid")
@@ -84,8 +86,18 @@ func (c *cli) cmdReconcile(ctx context.Context, args []string) error {
 	if len(pos) > 0 {
 		return usagef(cmd, "reconcile takes no arguments, got %q", pos[0])
 	}
-	if o.filter.since == "" {
-		return usagef(cmd, "--since is required: reconcile compares one window (e.g. --since 2026-12-01T00:00:00Z --until 2026-12-02T00:00:00Z)")
+	var day time.Time
+	switch {
+	case o.day != "" && (o.filter.since != "" || o.filter.until != ""):
+		return usagef(cmd, "--day and --since/--until are exclusive: give one window")
+	case o.day == "yesterday":
+		day = c.now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -1)
+	case o.day != "":
+		if day, err = time.Parse(time.DateOnly, o.day); err != nil {
+			return usagef(cmd, "--day %q is neither YYYY-MM-DD nor yesterday", o.day)
+		}
+	case o.filter.since == "":
+		return usagef(cmd, "--since (or --day) is required: reconcile compares one window (e.g. --since 2026-12-01T00:00:00Z --until 2026-12-02T00:00:00Z)")
 	}
 	if o.maxListed < 0 {
 		return usagef(cmd, "--max-listed must not be negative (0 lists all), got %d", o.maxListed)
@@ -99,6 +111,9 @@ func (c *cli) cmdReconcile(ctx context.Context, args []string) error {
 	flt, err := o.filter.filter(cmd, c.now())
 	if err != nil {
 		return err
+	}
+	if !day.IsZero() {
+		flt.CreatedAtStart, flt.CreatedAtEnd = day, day.AddDate(0, 0, 1)
 	}
 	r := &reconciler{c: c, o: o, since: flt.CreatedAtStart, until: flt.CreatedAtEnd}
 	if !r.until.After(r.since) {

@@ -265,6 +265,20 @@ func TestReconcileFindsMissingDuplicateAndUnknownIDs(t *testing.T) {
 	assert.Equal(t, `_time:[2026-11-02T00:00:00Z, 2026-11-03T00:00:00Z) AND "log.record.uid":* | fields "log.record.uid"`, sc.store.queries[0])
 }
 
+// --day is one UTC day, the window of a daily CronJob.
+func TestReconcileDay(t *testing.T) {
+	sc := newStoreCase(t)
+	byDate := sc.run(t, "--victorialogs", sc.store.url)
+	r := sc.api.run(t, "reconcile", "--day", "2026-11-02", "--max-requests-per-minute", "0", "--victorialogs", sc.store.url)
+	require.Equal(t, exitMissing, r.code, r.stdout+r.stderr)
+	assert.Equal(t, byDate.stdout, r.stdout)
+
+	clk := &testClock{now: windowStart.Add(24*time.Hour + 150*time.Minute)} // 02:30 the day after
+	r = sc.api.runAt(t, clk, "reconcile", "--day", "yesterday", "--max-requests-per-minute", "0", "--victorialogs", sc.store.url)
+	require.Equal(t, exitMissing, r.code, r.stdout+r.stderr)
+	assert.Equal(t, byDate.stdout, r.stdout)
+}
+
 func TestReconcileCompleteStoreExitsZero(t *testing.T) {
 	api := newTestAPI(t, zendesksim.Options{Seed: 3})
 	store := newFakeVictoriaLogs(t)
@@ -464,7 +478,9 @@ func TestReconcileUsageAndAuth(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"reconcile", "--victorialogs", sc.store.url}, "--since is required"},
+		{[]string{"reconcile", "--victorialogs", sc.store.url}, "--since (or --day) is required"},
+		{[]string{"reconcile", "--day", "yesterday", "--since", "1d", "--victorialogs", sc.store.url}, "exclusive"},
+		{[]string{"reconcile", "--day", "2026-13-01", "--victorialogs", sc.store.url}, "neither YYYY-MM-DD nor yesterday"},
 		{[]string{"reconcile", "--since", "1d"}, "no store"},
 		{[]string{"reconcile", "--since", "1d", "--victorialogs", sc.store.url, "--ids-file", "-"}, "exclusive"},
 		{[]string{"reconcile", "--since", "1d", "--ids-file", "-", "--where", "x:=y"}, "--where narrows"},
