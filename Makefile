@@ -146,7 +146,7 @@ minimal-distribution: $(BUILDER)
 # MODULES: the receiver's module and the tools' module, each tested and
 # vetted on its own.
 MODULES := . cmd
-test: $(COLLECTOR)
+test: $(COLLECTOR) $(VICTORIALOGS)
 	@for m in $(MODULES); do echo "== go test -race ./... ($$m)"; (cd $$m && $(GO) test -race -count=1 ./...) || exit 1; done
 
 lint:
@@ -227,6 +227,9 @@ image: $(COLLECTOR)
 	rm -rf $(IMAGE_STAGE)
 	mkdir -p $(IMAGE_STAGE)/rootfs/etc/otelcol-zendesk $(IMAGE_STAGE)/rootfs/etc/ssl/certs $(IMAGE_STAGE)/state
 	install -m 0755 $(COLLECTOR) $(IMAGE_STAGE)/rootfs/otelcol-zendesk
+	# zendesk-audit beside it, statically linked, for the reconcile CronJob
+	# (deploy/kubernetes/reconcile-cronjob.yaml).
+	cd cmd && CGO_ENABLED=0 $(GO) build -trimpath -o $(CURDIR)/$(IMAGE_STAGE)/rootfs/zendesk-audit ./zendesk-audit
 	install -m 0644 $(CA_BUNDLE) $(IMAGE_STAGE)/rootfs/etc/ssl/certs/ca-certificates.crt
 	install -m 0644 deploy/container/config.yaml $(IMAGE_STAGE)/rootfs/etc/otelcol-zendesk/config.yaml
 	printf 'root:x:0:0:root:/:/sbin/nologin\notelcol-zendesk:x:10001:10001::/var/lib/otelcol:/sbin/nologin\n' > $(IMAGE_STAGE)/rootfs/etc/passwd

@@ -144,7 +144,7 @@ done
 export DEMO_VICTORIALOGS_ENDPOINT=$vl_url/insert/opentelemetry
 log "VictoriaLogs at $vl_url: open $vl_url/select/vmui and paste a query (README: Into a log store):"
 log "  flagged events:                security_rule.name:* | sort by (_time desc)"
-log "  everything one actor did:      zendesk.audit_log.actor.id:=361782910349 | sort by (_time desc)"
+log "  everything one actor did:      zendesk.audit_log.actor.id:=361782910349 | sort by (_time)"
 log "  logins from one IP:            zendesk.audit_log.action:=login client.address:=192.0.2.33"
 
 # 3. The collector, configured through the environment.
