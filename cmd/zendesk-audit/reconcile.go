@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -352,7 +353,7 @@ func (r *reconciler) readMissing(ctx context.Context, rep *idReport, want int, r
 		if c := ta.Compare(tb); c != 0 {
 			return c
 		}
-		return cmpInt64(a.ID.Value, b.ID.Value)
+		return cmp.Compare(a.ID.Value, b.ID.Value)
 	})
 	return details, resent, notFound, nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"slices"
 	"time"
 )
@@ -138,20 +139,7 @@ func compareIDs(zendesk []zendeskRecord, store []int64) idReport {
 }
 
 func byCreatedAt(a, b zendeskRecord) int {
-	if a.CreatedAt != b.CreatedAt {
-		return cmpInt64(a.CreatedAt, b.CreatedAt)
-	}
-	return cmpInt64(a.ID, b.ID)
-}
-
-func cmpInt64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
+	return cmp.Or(cmp.Compare(a.CreatedAt, b.CreatedAt), cmp.Compare(a.ID, b.ID))
 }
 
 // missingIDs returns the ids of rep.Missing, sorted, for lookups.
