@@ -203,8 +203,16 @@ func (r *reconciler) progress(format string, args ...any) {
 	}
 }
 
+// recentWindow is how close to now a window's end makes reconcile warn:
+// the receiver reads a record settle_delay (1m) after its created_at, at
+// its next poll (poll_interval, 1m).
+const recentWindow = 2 * time.Minute
+
 func (r *reconciler) run(ctx context.Context, res *resender) error {
 	r.lastNote = r.c.now()
+	if r.c.now().Sub(r.until) < recentWindow {
+		r.note("warning: the window ends less than %s ago: records the collector has not delivered yet count as missing (and --resend would send them twice); prefer an --until further back", recentWindow)
+	}
 	zrecs, noID, err := r.readZendesk(ctx)
 	if err != nil {
 		return err

@@ -279,6 +279,14 @@ func TestReconcileDay(t *testing.T) {
 	assert.Equal(t, byDate.stdout, r.stdout)
 }
 
+func TestReconcileWarnsOfARecentWindow(t *testing.T) {
+	sc := newStoreCase(t)
+	r := sc.api.run(t, "reconcile", "--since", "1h", "--max-requests-per-minute", "0", "--victorialogs", sc.store.url)
+	assert.Contains(t, r.stderr, "warning: the window ends less than 2m0s ago")
+	r = sc.run(t, "--victorialogs", sc.store.url)
+	assert.NotContains(t, r.stderr, "warning")
+}
+
 func TestReconcileCompleteStoreExitsZero(t *testing.T) {
 	api := newTestAPI(t, zendesksim.Options{Seed: 3})
 	store := newFakeVictoriaLogs(t)
