@@ -63,6 +63,12 @@ type logsReceiver struct {
 	// deliverTime is how long a page takes to deliver (a moving average),
 	// owned by the poll goroutine.
 	deliverTime time.Duration
+
+	// afterSliceRead, when set (by tests only), runs in a slice's reader
+	// goroutine after readSlice returned (the slice's channel is closed)
+	// and before the reader wakes the poll loop: it forces the
+	// interleaving of issue #20.
+	afterSliceRead func(ctx context.Context)
 }
 
 func newLogsReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*logsReceiver, error) {
