@@ -229,7 +229,7 @@ image: $(COLLECTOR)
 	install -m 0755 $(COLLECTOR) $(IMAGE_STAGE)/rootfs/otelcol-zendesk
 	# zendesk-audit beside it, statically linked, for the reconcile CronJob
 	# (deploy/kubernetes/reconcile-cronjob.yaml).
-	cd cmd && CGO_ENABLED=0 $(GO) build -trimpath -o $(CURDIR)/$(IMAGE_STAGE)/rootfs/zendesk-audit ./zendesk-audit
+	cd cmd && CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o $(CURDIR)/$(IMAGE_STAGE)/rootfs/zendesk-audit ./zendesk-audit
 	install -m 0644 $(CA_BUNDLE) $(IMAGE_STAGE)/rootfs/etc/ssl/certs/ca-certificates.crt
 	install -m 0644 deploy/container/config.yaml $(IMAGE_STAGE)/rootfs/etc/otelcol-zendesk/config.yaml
 	printf 'root:x:0:0:root:/:/sbin/nologin\notelcol-zendesk:x:10001:10001::/var/lib/otelcol:/sbin/nologin\n' > $(IMAGE_STAGE)/rootfs/etc/passwd
