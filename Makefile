@@ -227,8 +227,8 @@ image: $(COLLECTOR)
 	rm -rf $(IMAGE_STAGE)
 	mkdir -p $(IMAGE_STAGE)/rootfs/etc/otelcol-zendesk $(IMAGE_STAGE)/rootfs/etc/ssl/certs $(IMAGE_STAGE)/state
 	install -m 0755 $(COLLECTOR) $(IMAGE_STAGE)/rootfs/otelcol-zendesk
-	# zendesk-audit beside it, statically linked, for the reconcile CronJob
-	# (deploy/kubernetes/reconcile-cronjob.yaml).
+# zendesk-audit beside it, statically linked, for the reconcile CronJob
+# (deploy/kubernetes/reconcile-cronjob.yaml).
 	cd cmd && CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o $(CURDIR)/$(IMAGE_STAGE)/rootfs/zendesk-audit ./zendesk-audit
 	install -m 0644 $(CA_BUNDLE) $(IMAGE_STAGE)/rootfs/etc/ssl/certs/ca-certificates.crt
 	install -m 0644 deploy/container/config.yaml $(IMAGE_STAGE)/rootfs/etc/otelcol-zendesk/config.yaml
