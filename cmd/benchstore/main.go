@@ -1,8 +1,10 @@
 // Command benchstore measures a backfill into the reference log store:
 // the built collector, with the README's VictoriaLogs exporter (otlp_http,
 // its sending queue persisted in file_storage and batching), reads a
-// backlog of --records from the simulator as fast as it answers (no request
-// budget, no latency), and VictoriaLogs stores it. It prints, as lines
+// backlog of --records from the simulator as fast as it answers (no
+// latency, no client-side budget, an account limit of --account-limit
+// requests a minute, which the receiver paces by), and VictoriaLogs stores
+// it. It prints, as lines
 // `name: value`: the records per second from the collector's start until
 // VictoriaLogs holds them all, and the CPU seconds the collector and
 // VictoriaLogs spent on it (user plus system, from /proc/PID/stat, Linux
@@ -90,6 +92,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	sim := fs.String("sim", "bin/zendesk-sim", "simulator binary")
 	vlBin := fs.String("victoria-logs", "bin/victoria-logs", "VictoriaLogs binary")
 	records := fs.Int("records", 100_000, "backlog records")
+	limit := fs.Int("account-limit", 100_000, "the simulated account's requests per minute (its Ratelimit headers, which the receiver paces by); "+
+		"0: the simulator's default, 700, Zendesk's Enterprise plan")
 	queue := fs.Bool("queue", true, "the README's persistent sending_queue; false: a synchronous exporter (no queue)")
 	fsync := fs.Bool("fsync", true, "file_storage's fsync (true in the README's setup)")
 	keep := fs.Bool("keep", false, "keep the work directory (configs, logs, data)")
@@ -124,7 +128,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	simP, err := sup.Start("zendesk-sim", *sim, []string{"--listen", "127.0.0.1:0", "--seed", "1",
 		"--events", strconv.Itoa(*records), "--backlog", "24h", "--live-rate", "0",
-		"--email", "bench@example.com", "--api-token", "bench-token"}, filepath.Join(dir, "sim.log"), pw)
+		"--budget", strconv.Itoa(*limit), "--email", "bench@example.com", "--api-token", "bench-token"}, filepath.Join(dir, "sim.log"), pw)
 	if err != nil {
 		return err
 	}
@@ -212,7 +216,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	per1000 := func(d time.Duration) float64 { return d.Seconds() / float64(*records) * 1000 }
-	fmt.Fprintf(stdout, "store_backfill_records: %d (persistent queue %t, file_storage fsync %t)\n", *records, *queue, *fsync)
+	fmt.Fprintf(stdout, "store_backfill_records: %d (persistent queue %t, file_storage fsync %t, account limit %d a minute)\n", *records, *queue, *fsync, *limit)
 	fmt.Fprintf(stdout, "store_backfill_seconds: %.1f\n", elapsed.Seconds())
 	fmt.Fprintf(stdout, "store_backfill_records_per_second: %.0f\n", float64(*records)/elapsed.Seconds())
 	fmt.Fprintf(stdout, "store_backfill_collector_cpu_seconds: %.2f\n", colCPU.Seconds())
