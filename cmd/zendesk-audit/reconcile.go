@@ -224,13 +224,13 @@ func (r *reconciler) run(ctx context.Context, res *resender) error {
 	}
 	rep := compareIDs(zrecs, stored)
 
-	// The details of missing records: those listed, and with --resend all
-	// of them, read again from Zendesk range by range.
-	want := len(rep.Missing)
-	if res == nil && r.o.maxListed > 0 {
-		want = min(want, r.o.maxListed)
+	// The missing records, read again from Zendesk range by range: those
+	// listed are kept for the report, and with --resend all are sent.
+	listed := len(rep.Missing)
+	if r.o.maxListed > 0 {
+		listed = min(listed, r.o.maxListed)
 	}
-	details, resent, notFound, err := r.readMissing(ctx, &rep, want, res)
+	details, resent, notFound, err := r.readMissing(ctx, &rep, listed, res)
 	if err != nil && resent == 0 {
 		return err
 	}
@@ -249,24 +249,25 @@ func (r *reconciler) run(ctx context.Context, res *resender) error {
 // it treats its bounds as inclusive is not documented); the window itself
 // is applied here.
 func (r *reconciler) readZendesk(ctx context.Context) (recs []zendeskRecord, noID int, err error) {
-	err = r.list(ctx, r.since, r.until, func(a *zendesk.AuditLog) {
+	err = r.list(ctx, r.since, r.until, func(a *zendesk.AuditLog) error {
 		id, ok := a.ID.Get()
 		if !ok {
 			noID++
-			return
+			return nil
 		}
 		var at int64
 		if t, ok := a.CreatedAt.Get(); ok {
 			at = t.Unix()
 		}
 		recs = appendGrow(recs, zendeskRecord{ID: id, CreatedAt: at})
+		return nil
 	}, func(n int) { r.progress("Zendesk: %d records so far", n) })
 	return recs, noID, err
 }
 
 // list calls each for every record of [from, to) that matches the
-// filters, oldest first.
-func (r *reconciler) list(ctx context.Context, from, to time.Time, each func(*zendesk.AuditLog), progress func(n int)) error {
+// filters, oldest first, and stops at its first error.
+func (r *reconciler) list(ctx context.Context, from, to time.Time, each func(*zendesk.AuditLog) error, progress func(n int)) error {
 	flt := r.filter
 	flt.CreatedAtStart, flt.CreatedAtEnd = from.Add(-time.Second), to.Add(time.Second)
 	after, n := "", 0
@@ -280,7 +281,9 @@ func (r *reconciler) list(ctx context.Context, from, to time.Time, each func(*ze
 			if t, ok := a.CreatedAt.Get(); ok && (t.Before(from) || !t.Before(to)) {
 				continue
 			}
-			each(a)
+			if err := each(a); err != nil {
+				return err
+			}
 			n++
 		}
 		if !page.HasMore {
@@ -295,10 +298,14 @@ func (r *reconciler) list(ctx context.Context, from, to time.Time, each func(*ze
 }
 
 // readMissing reads the missing records again, range by range, keeps the
-// first want of them (in created_at order) for the report and, with res,
-// sends them all. notFound counts missing records Zendesk no longer
-// listed.
-func (r *reconciler) readMissing(ctx context.Context, rep *idReport, want int, res *resender) (details []zendesk.AuditLog, resent, notFound int, err error) {
+// first listed of them (in created_at order) for the report and, with
+// res, sends them all, in batches of resendBatch: it holds no more than
+// those. notFound counts missing records Zendesk no longer listed.
+func (r *reconciler) readMissing(ctx context.Context, rep *idReport, listed int, res *resender) (details []zendesk.AuditLog, resent, notFound int, err error) {
+	want := listed // missing records to read again
+	if res != nil {
+		want = len(rep.Missing)
+	}
 	if want == 0 {
 		return nil, 0, 0, nil
 	}
@@ -320,27 +327,27 @@ func (r *reconciler) readMissing(ctx context.Context, rep *idReport, want int, r
 			break
 		}
 		covered += span.Count
-		err := r.list(ctx, span.From, span.To.Add(time.Second), func(a *zendesk.AuditLog) {
+		err := r.list(ctx, span.From, span.To.Add(time.Second), func(a *zendesk.AuditLog) error {
 			id, _ := a.ID.Get()
 			k, ok := slices.BinarySearch(ids, id)
 			if !ok || found[k] {
-				return
+				return nil
 			}
 			found[k] = true
-			if len(details) < want {
+			if len(details) < listed {
 				details = append(details, *a)
 			}
-			if res != nil {
-				batch = append(batch, *a)
+			if res == nil {
+				return nil
 			}
+			batch = append(batch, *a)
+			if len(batch) < resendBatch {
+				return nil
+			}
+			return flush()
 		}, func(int) {})
 		if err != nil {
 			return details, resent, 0, err
-		}
-		if res != nil && len(batch) >= resendBatch {
-			if err := flush(); err != nil {
-				return details, resent, 0, err
-			}
 		}
 	}
 	if res != nil && len(batch) > 0 {

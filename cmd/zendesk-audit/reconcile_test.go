@@ -42,6 +42,7 @@ type fakeVictoriaLogs struct {
 	mu      sync.Mutex
 	records []map[string]string
 	queries []string
+	inserts []int // records per insert request
 }
 
 func newFakeVictoriaLogs(t *testing.T) *fakeVictoriaLogs {
@@ -128,6 +129,7 @@ func (f *fakeVictoriaLogs) insert(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Lock()
 	f.records = append(f.records, recs...)
+	f.inserts = append(f.inserts, len(recs))
 	f.mu.Unlock()
 	out, _ := plogotlp.NewExportResponse().MarshalProto()
 	w.Header().Set("Content-Type", "application/x-protobuf")
@@ -374,6 +376,29 @@ func TestReconcileResendClosesTheGap(t *testing.T) {
 	assert.Equal(t, "0", got["resent"])
 	assert.Equal(t, "3", got["duplicates"], "the resend added no duplicate")
 	assert.Len(t, sc.store.snapshot(), before+len(sc.missing))
+}
+
+// A large gap is re-sent in batches of at most resendBatch records, read
+// range by range: reconcile never holds the missing records all at once.
+func TestReconcileResendsInBatches(t *testing.T) {
+	api := newTestAPI(t, zendesksim.Options{Seed: 9})
+	store := newFakeVictoriaLogs(t)
+	recs := api.sim.Generate(2600, windowStart, windowStart.Add(10*time.Hour))
+	for i, rec := range recs {
+		if i%500 != 0 { // 2594 missing, in 6 ranges
+			continue
+		}
+		store.put(rec.ID, rec.CreatedAt)
+	}
+	args := []string{"reconcile", "--since", windowStart.Format(time.RFC3339), "--until", windowStart.Add(11 * time.Hour).Format(time.RFC3339),
+		"--max-requests-per-minute", "0", "--victorialogs", store.url, "--max-listed", "5"}
+	r := api.run(t, append(args, "--resend", store.url+"/insert/opentelemetry")...)
+	require.Equal(t, exitMissing, r.code, r.stdout+r.stderr)
+	assert.Equal(t, "2594", reconcileLine(t, r.stdout)["resent"])
+	assert.Equal(t, []int{1000, 1000, 594}, store.inserts)
+	assert.Contains(t, r.stdout, "  ... and 2589 more (--max-listed 0 lists all)")
+	r = api.run(t, args...)
+	require.Equal(t, 0, r.code, r.stdout+r.stderr)
 }
 
 // flaggedRules maps each id of the case to the rule `list` reports for
