@@ -378,6 +378,31 @@ func TestReconcileResendClosesTheGap(t *testing.T) {
 	assert.Len(t, sc.store.snapshot(), before+len(sc.missing))
 }
 
+// --disabled-rules: the receiver's detections::disabled_rules, so that
+// re-sent records are flagged as the receiver flags them.
+func TestReconcileResendKeepsDisabledRulesOff(t *testing.T) {
+	sc := newStoreCase(t)
+	flagged := flaggedRules(t, sc)
+	counts := map[string]int{}
+	for _, id := range sc.missing {
+		counts[flagged[strconv.FormatInt(id, 10)]]++
+	}
+	var off []string // the rules of the missing records
+	for rule := range counts {
+		if rule != "" {
+			off = append(off, rule)
+		}
+	}
+	require.NotEmpty(t, off, "the seed gives flagged records among the missing ones")
+	before := len(sc.store.snapshot())
+	r := sc.run(t, "--victorialogs", sc.store.url, "--resend", sc.store.url+"/insert/opentelemetry", "--disabled-rules", strings.Join(off, ", "))
+	require.Equal(t, exitMissing, r.code, r.stdout+r.stderr)
+	for _, rec := range sc.store.snapshot()[before:] {
+		assert.Empty(t, rec["security_rule.name"], rec["log.record.uid"])
+		assert.Equal(t, "INFO", rec["severity_text"], rec["log.record.uid"])
+	}
+}
+
 // A large gap is re-sent in batches of at most resendBatch records, read
 // range by range: reconcile never holds the missing records all at once.
 func TestReconcileResendsInBatches(t *testing.T) {
@@ -520,7 +545,7 @@ func TestReconcileUsageAndAuth(t *testing.T) {
 		{[]string{"reconcile", "--since", "1d", "--victorialogs", "ftp://x"}, "not an http(s)://host:port URL"},
 		{[]string{"reconcile", "--since", "1d", "--victorialogs", sc.store.url, "--header", "A=b"}, "--header needs --resend"},
 		{[]string{"reconcile", "--since", "1d", "--victorialogs", sc.store.url, "--resend", "localhost:4318"}, "is not an http(s) URL"},
-		{[]string{"reconcile", "--since", "1d", "--victorialogs", sc.store.url, "--resend", sc.store.url, "--disabled-rules", "nope"}, "--disable-rule"},
+		{[]string{"reconcile", "--since", "1d", "--victorialogs", sc.store.url, "--resend", sc.store.url, "--disabled-rules", "nope"}, "--disabled-rules: "},
 	} {
 		r := sc.api.run(t, tc.args...)
 		assert.Equal(t, exitFail, r.code, tc.args)

@@ -65,7 +65,7 @@ func newResender(ctx context.Context, o resendOptions, now func() time.Time) (*r
 	}
 	detector, err := detect.New(o.disabledRules)
 	if err != nil {
-		return nil, fmt.Errorf("--disable-rule: %w", err)
+		return nil, fmt.Errorf("--disabled-rules: %w", err)
 	}
 	factory := otlphttpexporter.NewFactory()
 	cfg := factory.CreateDefaultConfig().(*otlphttpexporter.Config)
