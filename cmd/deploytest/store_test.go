@@ -436,4 +436,32 @@ func TestReconcileCronJob(t *testing.T) {
 	code, out2 := runJob()
 	require.Equal(t, 0, code, out2)
 	assert.Contains(t, out2, "missing=0 ")
+
+	// The store's own export of the day, as JSON lines, gives the same
+	// answer as its query.
+	var export bytes.Buffer
+	for _, m := range logsQL(t, vl, fmt.Sprintf("_time:[%s, %s) | fields log.record.uid", day.Format(time.RFC3339), day.AddDate(0, 0, 1).Format(time.RFC3339))) {
+		b, err := json.Marshal(m)
+		require.NoError(t, err)
+		export.Write(append(b, '\n'))
+	}
+	idsFile := filepath.Join(t.TempDir(), "ids.jsonl")
+	require.NoError(t, os.WriteFile(idsFile, export.Bytes(), 0o600))
+	fromFile := slices.DeleteFunc(slices.Clone(args), func(a string) bool {
+		return strings.HasPrefix(a, "--where=") || strings.HasPrefix(a, "--resend=")
+	})
+	for i, a := range fromFile {
+		if strings.HasPrefix(a, "--victorialogs=") {
+			fromFile[i] = "--ids-file=" + idsFile
+		}
+	}
+	cmd := exec.Command(audit, fromFile...)
+	cmd.Env = env
+	out3, err := cmd.CombinedOutput()
+	require.NoError(t, err, string(out3))
+	last := func(s string) string {
+		lines := strings.Split(strings.TrimSpace(s), "\n")
+		return lines[len(lines)-1]
+	}
+	assert.Equal(t, last(out2), last(string(out3)), "--ids-file and --victorialogs disagree")
 }
