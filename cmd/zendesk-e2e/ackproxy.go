@@ -209,6 +209,21 @@ func (p *ackProxy) ackedIDs() []int64 {
 // waitDelivered.
 func (p *ackProxy) update() error { return nil }
 
+// acceptedFewerThan returns the ids of want (ascending, each once) the
+// sink accepted fewer than times times.
+func (p *ackProxy) acceptedFewerThan(want []int64, times int) []int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []int64
+	for _, id := range want {
+		if p.acked[id] < times {
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
 func (p *ackProxy) missing(want []int64, times int) int {
 	p.mu.Lock()
 	defer p.mu.Unlock()

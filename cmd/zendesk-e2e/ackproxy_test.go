@@ -167,4 +167,5 @@ func TestAckProxyCountsAcceptedIDs(t *testing.T) {
 	assert.Equal(t, []int64{1, 2, 3}, p.ackedIDs())
 	assert.Equal(t, 1, p.missing([]int64{1, 2, 4}, 1), "4 was refused")
 	assert.Equal(t, 3, p.missing([]int64{1, 2, 3, 4}, 2), "only 2 was accepted twice")
+	assert.Equal(t, []int64{1, 3, 4}, p.acceptedFewerThan([]int64{4, 3, 2, 1, 3}, 2))
 }

@@ -549,7 +549,7 @@ func (r *runner) execute(ctx context.Context) (summary, error) {
 		Kills:       r.kills,
 		AckKills:    r.ackKills,
 		AckIDs:      len(r.ackIDs),
-		AckOnce:     deliveredOnce(content.IDs, r.ackIDs),
+		AckOnce:     r.ackOnce(content),
 		SinkOutages: r.sinkOutages,
 		Crashes:     r.crashes,
 		Stats:       stats,
@@ -908,6 +908,17 @@ func (r *runner) waitDelivered(ctx context.Context, expected []int64, deadline t
 			return err
 		}
 	}
+}
+
+// ackOnce returns the ids of the exports cut off at the acknowledgement
+// that were delivered only once. In the variant store it counts what the
+// store accepted (the proxy's count), not what it holds at the end: its
+// own SIGKILL may lose both copies, which reconcile then sends once more.
+func (r *runner) ackOnce(content sinkContent) []int64 {
+	if !r.variant.Store {
+		return deliveredOnce(content.IDs, r.ackIDs)
+	}
+	return r.proxy.acceptedFewerThan(r.ackIDs, 2)
 }
 
 // delivery counts how often each id reached the sink.
