@@ -270,7 +270,7 @@ func (r *reconciler) readZendesk(ctx context.Context) (recs []zendeskRecord, noI
 func (r *reconciler) list(ctx context.Context, from, to time.Time, each func(*zendesk.AuditLog) error, progress func(n int)) error {
 	flt := r.filter
 	flt.CreatedAtStart, flt.CreatedAtEnd = from.Add(-time.Second), to.Add(time.Second)
-	after, n := "", 0
+	after, n, chain := "", 0, zendesk.NewChain()
 	for {
 		page, err := r.client.List(ctx, zendesk.ListParams{Filter: flt, PageSize: zendesk.MaxPageSize, Sort: zendesk.SortAscending, After: after})
 		if err != nil {
@@ -286,13 +286,12 @@ func (r *reconciler) list(ctx context.Context, from, to time.Time, each func(*ze
 			}
 			n++
 		}
-		if !page.HasMore {
+		if after, err = chain.Next(page); err != nil {
+			return fmt.Errorf("after %d records: %w", n, err)
+		}
+		if after == "" {
 			return nil
 		}
-		if page.AfterCursor == after {
-			return fmt.Errorf("the API returned the same cursor twice after %d records; stopping", n)
-		}
-		after = page.AfterCursor
 		progress(n)
 	}
 }
