@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"sync"
 	"time"
 
@@ -114,14 +113,7 @@ func newLogsReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*l
 // (when known) and the API host, each unless the user switched it off in
 // resource_attributes.
 func newResource(cfg *Config) pcommon.Resource {
-	rb := metadata.NewResourceBuilder(cfg.ResourceAttributes)
-	if sub := cfg.subdomain(); sub != "" {
-		rb.SetZendeskSubdomain(sub)
-	}
-	if u, err := url.Parse(cfg.baseURL()); err == nil && u.Hostname() != "" {
-		rb.SetServerAddress(u.Hostname())
-	}
-	return rb.Emit()
+	return convert.Resource(cfg.ResourceAttributes, cfg.baseURL())
 }
 
 // Start opens the API client and the checkpoint storage, loads the
