@@ -20,6 +20,11 @@ type variant struct {
 	// duplicatesPerKill is how many records one SIGKILL may make the sink
 	// receive twice in this setup, with the config rendered from p.
 	duplicatesPerKill func(p collectorParams) int
+	// OAuth: the receiver uses OAuth client credentials, and the
+	// simulator's tokens expire every --token-lifetime.
+	OAuth bool
+	// Store: the sink is VictoriaLogs (store.go), not a collector.
+	Store bool
 }
 
 // The variants.
@@ -51,6 +56,24 @@ var variants = []variant{
 		},
 	},
 	{
+		Name:     "oauth",
+		Template: "collector-oauth.yaml.tmpl",
+		Setup:    "as sync, authenticated with OAuth client credentials whose access tokens expire every few seconds",
+		// As sync: the token changes nothing of what a kill repeats.
+		duplicatesPerKill: func(collectorParams) int { return pageSize },
+		OAuth:             true,
+	},
+	{
+		Name:     "store",
+		Template: "collector-queue.yaml.tmpl",
+		Setup: "the queue setup into VictoriaLogs, SIGKILLed once right after it accepted an export and restarted on its data; " +
+			"then zendesk-audit reconcile --resend",
+		duplicatesPerKill: func(p collectorParams) int {
+			return pageSize + p.QueueConsumers*(p.BatchMinSize+pageSize-1)
+		},
+		Store: true,
+	},
+	{
 		Name:     "memory",
 		Template: "collector-memory.yaml.tmpl",
 		Setup:    "batch processor and otlp_http's default in-memory sending_queue: NOT crash-safe, expected to fail",
@@ -64,7 +87,7 @@ var variants = []variant{
 
 // defaultVariants is what runs when --variant is not given: the setups
 // that must pass (`memory` is expected to lose records).
-const defaultVariants = "sync,queue"
+const defaultVariants = "sync,queue,oauth"
 
 // parseVariants reads a comma-separated list of variant names. Each may
 // be given once.
