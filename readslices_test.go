@@ -67,7 +67,7 @@ func TestReaderBetweenClosingAndCountingOutCannotEndThePoll(t *testing.T) {
 			e.backlog(t, 300, 150*time.Minute, time.Minute)
 			host := &storageHost{StorageHost: storagetest.NewStorageHost()}
 			sink := new(consumertest.LogsSink)
-			r, err := newLogsReceiver(e.cfg, e.set, sink)
+			r, err := newLogsReceiver(e.cfg, e.set, sink, newReadAheadPool(defaultReadAheadPages))
 			require.NoError(t, err)
 			var held atomic.Int32
 			r.afterSliceRead = func(ctx context.Context) {
@@ -142,7 +142,7 @@ func newSliceHarness(t *testing.T, e *env, hook func(context.Context)) *sliceHar
 func newSliceHarnessWith(t *testing.T, e *env, hook func(context.Context), opts func(*zendesk.Options)) *sliceHarness {
 	t.Helper()
 	sink := new(consumertest.LogsSink)
-	r, err := newLogsReceiver(e.cfg, e.set, sink)
+	r, err := newLogsReceiver(e.cfg, e.set, sink, newReadAheadPool(defaultReadAheadPages))
 	require.NoError(t, err)
 	t.Cleanup(r.tb.Shutdown)
 	r.afterSliceRead = hook

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"sync"
 	"time"
 
@@ -42,6 +41,12 @@ type logsReceiver struct {
 	now     func() time.Time
 
 	malformed *malformedReporter
+	// firstPoll is how long after Start the first poll runs (see
+	// firstPollDelay).
+	firstPoll time.Duration
+	// readAhead is the factory's pool of read-ahead pages, and this
+	// receiver's reserve (see readahead.go).
+	readAhead *readAhead
 
 	// Set by Start.
 	client  *zendesk.Client
@@ -75,7 +80,7 @@ type logsReceiver struct {
 	afterSliceRead func(ctx context.Context)
 }
 
-func newLogsReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*logsReceiver, error) {
+func newLogsReceiver(cfg *Config, set receiver.Settings, next consumer.Logs, pool *readAheadPool) (*logsReceiver, error) {
 	obsrecv, err := receiverhelper.NewObsReport(receiverhelper.ObsReportSettings{
 		ReceiverID:             set.ID,
 		Transport:              "http",
@@ -107,6 +112,7 @@ func newLogsReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*l
 		},
 		now:       time.Now,
 		malformed: &malformedReporter{logger: set.Logger, counter: tb.ZendeskAuditLogsRecordsMalformed},
+		readAhead: newReadAhead(pool),
 	}, nil
 }
 
@@ -114,41 +120,40 @@ func newLogsReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*l
 // (when known) and the API host, each unless the user switched it off in
 // resource_attributes.
 func newResource(cfg *Config) pcommon.Resource {
-	rb := metadata.NewResourceBuilder(cfg.ResourceAttributes)
-	if sub := cfg.subdomain(); sub != "" {
-		rb.SetZendeskSubdomain(sub)
-	}
-	if u, err := url.Parse(cfg.baseURL()); err == nil && u.Hostname() != "" {
-		rb.SetServerAddress(u.Hostname())
-	}
-	return rb.Emit()
+	return convert.Resource(cfg.ResourceAttributes, cfg.baseURL())
 }
 
 // Start opens the API client and the checkpoint storage, loads the
-// checkpoint and starts polling; the first poll runs at once.
+// checkpoint and starts polling: the first poll runs after firstPoll (at
+// once for a factory's first receiver).
 func (r *logsReceiver) Start(ctx context.Context, host component.Host) error {
 	httpClient, err := r.cfg.ToClient(ctx, host.GetExtensions(), r.set.TelemetrySettings)
 	if err != nil {
 		return fmt.Errorf("creating the HTTP client: %w", err)
 	}
+	// The storage first: it holds the refresh token the client starts with.
+	r.storage, err = r.openStorage(ctx, host)
+	if err != nil {
+		return err
+	}
+	creds := r.cfg.credentials()
+	if cc := creds.Client; cc != nil && cc.RefreshToken != "" {
+		configured := cc.RefreshToken
+		cc.RefreshToken = r.startRefreshToken(ctx, configured)
+		cc.OnRefreshToken = func(current string) { r.saveRefreshToken(configured, current) }
+	}
 	r.client, err = zendesk.New(zendesk.Options{
-		BaseURL:    r.cfg.baseURL(),
-		HTTPClient: httpClient,
-		Credentials: zendesk.Credentials{
-			Email:      r.cfg.Email,
-			APIToken:   string(r.cfg.APIToken),
-			OAuthToken: string(r.cfg.OAuthToken),
-		},
+		BaseURL:           r.cfg.baseURL(),
+		HTTPClient:        httpClient,
+		Credentials:       creds,
 		RequestsPerMinute: r.cfg.MaxRequestsPerMinute,
 		RequestTimeout:    r.cfg.Timeout,
 		UserAgent:         "otelcol-zendesk_audit_logs/" + r.set.BuildInfo.Version,
 		Hooks:             r.clientHooks(),
 	})
 	if err != nil {
-		return err
-	}
-	r.storage, err = r.openStorage(ctx, host)
-	if err != nil {
+		_ = r.storage.Close(ctx)
+		r.storage = nil
 		return err
 	}
 	r.store = checkpoint.NewStore(r.storage)
@@ -191,6 +196,7 @@ func (r *logsReceiver) Shutdown(ctx context.Context) error {
 	stopped := true
 	if r.cancel != nil {
 		r.cancel()
+		r.client.Close() // a token request in flight ends too
 		grace := time.AfterFunc(shutdownGrace, r.cancelConsume)
 		stop := context.AfterFunc(ctx, r.cancelConsume)
 		stopped = within(ctx, func() error { r.wg.Wait(); return nil }) == nil
@@ -295,7 +301,7 @@ func later(a, b time.Time) time.Time {
 
 func (r *logsReceiver) run(ctx context.Context) {
 	defer r.wg.Done()
-	timer := time.NewTimer(0) // the first poll runs at start
+	timer := time.NewTimer(r.firstPoll) // the first receiver of a factory polls at start
 	defer timer.Stop()
 	for {
 		select {
@@ -467,6 +473,19 @@ func (s *statusReporter) ok() {
 // credentials were refused in refusedPollsForPermanent polls in a row; a
 // new kind of failure is a change, a repeat of the same kind is not.
 func (s *statusReporter) failed(err error) {
+	if zendesk.OAuthClientRefused(err) {
+		// The token endpoint's refusal is no moment's inconsistency: it
+		// needs someone in Admin Center now.
+		s.refused = refusedPollsForPermanent
+		if s.last != "permanent" {
+			s.last = "permanent"
+			s.logger.Error("Zendesk refused the OAuth client: the component status is now a permanent error. "+
+				"The receiver keeps polling every poll_interval and resumes once the client is accepted",
+				zap.Error(err))
+			componentstatus.ReportStatus(s.host, componentstatus.NewPermanentErrorEvent(err))
+		}
+		return
+	}
 	kind := zendesk.KindOf(err)
 	if kind == zendesk.KindAuth || kind == zendesk.KindForbidden {
 		s.refused++

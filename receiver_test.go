@@ -102,7 +102,7 @@ func newEnvWith(t *testing.T, opts zendesksim.Options, wrap func(http.Handler) h
 
 func (e *env) start(t *testing.T, next consumer.Logs, host component.Host) *logsReceiver {
 	t.Helper()
-	r, err := newLogsReceiver(e.cfg, e.set, next)
+	r, err := newLogsReceiver(e.cfg, e.set, next, newReadAheadPool(defaultReadAheadPages))
 	require.NoError(t, err)
 	require.NoError(t, r.Start(context.Background(), host))
 	return r
@@ -626,7 +626,13 @@ func TestTelemetryCountsRequestsAndAcceptedRecords(t *testing.T) {
 func requireNoSecret(t *testing.T, logs *observer.ObservedLogs, host *storageHost) {
 	t.Helper()
 	pair := testEmail + "/token:" + testToken
-	secrets := []string{testToken, pair, base64.StdEncoding.EncodeToString([]byte(pair))}
+	requireNoneOf(t, logs, host, testToken, pair, base64.StdEncoding.EncodeToString([]byte(pair)))
+}
+
+// requireNoneOf asserts that no log line (message or field, at any level)
+// and no status event holds any of secrets.
+func requireNoneOf(t *testing.T, logs *observer.ObservedLogs, host *storageHost, secrets ...string) {
+	t.Helper()
 	var texts []string
 	for _, entry := range logs.All() {
 		texts = append(texts, entry.Message, fmt.Sprint(entry.ContextMap()))
@@ -665,7 +671,7 @@ func TestTLSSettingsAreHonoured(t *testing.T) {
 		set := receivertest.NewNopSettings(metadata.Type)
 		set.Logger = zap.New(core)
 		sink := new(consumertest.LogsSink)
-		r, err := newLogsReceiver(cfg, set, sink)
+		r, err := newLogsReceiver(cfg, set, sink, newReadAheadPool(defaultReadAheadPages))
 		require.NoError(t, err)
 		require.NoError(t, r.Start(context.Background(), componenttest.NewNopHost()))
 		t.Cleanup(func() { require.NoError(t, r.Shutdown(context.Background())) })

@@ -30,6 +30,8 @@ const (
 	exitOK   = 0
 	exitFail = 1 // API error, usage error, not found, storage error
 	exitAuth = 2 // credentials refused (401) or no permission (403)
+	// exitMissing: reconcile found records the store lacks.
+	exitMissing = 3
 )
 
 const usageText = `zendesk-audit: read the Zendesk audit log, and inspect or move the
@@ -41,6 +43,9 @@ Usage:
                        [--output json|table]
   zendesk-audit show   [connection flags] [--output json|table] ID
   zendesk-audit export [connection flags] [filter flags]
+  zendesk-audit reconcile [connection flags] [filter flags] (--since T | --day D)
+                       (--victorialogs URL [--where LOGSQL] | --ids-file FILE|-)
+                       [--resend OTLP_HTTP_ENDPOINT [--header K=V]...]
   zendesk-audit checkpoint show  --storage-dir DIR [storage flags] [--json]
   zendesk-audit checkpoint set   --storage-dir DIR [storage flags] --time T
   zendesk-audit checkpoint reset --storage-dir DIR [storage flags]
@@ -62,25 +67,43 @@ Commands:
               one export per minute per account: when it refuses one (429),
               export waits as long as Zendesk asks and tries again, for at
               most 2 minutes in all.
+  reconcile   Compare the ids Zendesk has in a window (since <= created_at <
+              until, with the filters of list; or --day: one UTC day, or
+              yesterday) with the ids a log store holds:
+              VictoriaLogs (one LogsQL query, streamed; --where narrows it to
+              this account) or a file of ids (one a line, or JSON lines with
+              log.record.uid). Prints both counts, the records the store lacks
+              (as time ranges, and id, created_at, action, source), the ids it
+              holds twice and those Zendesk does not have, then one line of
+              key=value pairs. --resend sends exactly the missing records to
+              an OTLP/HTTP endpoint (protobuf), converted as the receiver
+              converts them; run it again to check. Progress goes to stderr.
+              Memory: about 32 bytes per record of the window (at most 64).
   checkpoint  Show, set or delete the receiver's checkpoint in a file_storage
               directory. Stop the collector first: while it runs it holds the
               storage locked.
 
-Connection flags (list, show, export); flags win over the environment:
+Connection flags (list, show, export, reconcile); flags win over the environment:
   --subdomain NAME       account subdomain, NAME.zendesk.com   [ZENDESK_SUBDOMAIN]
   --endpoint URL         base URL instead of a subdomain: https, or http to a
                          loopback host only                     [ZENDESK_ENDPOINT]
+  --oauth-client-id ID   OAuth client (confidential, client credentials
+                         grant): its identifier                 [ZENDESK_OAUTH_CLIENT_ID]
+  --oauth-client-secret SECRET
+                         its secret                             [ZENDESK_OAUTH_CLIENT_SECRET]
+  --oauth-scope SCOPE    scope of its tokens (default auditlogs:read)
+  --oauth-token TOKEN    OAuth access token (scope read or auditlogs:read),
+                         until it expires                       [ZENDESK_OAUTH_TOKEN]
   --email ADDRESS        user of the API token                  [ZENDESK_EMAIL]
-  --api-token TOKEN      API token                              [ZENDESK_API_TOKEN]
-  --oauth-token TOKEN    OAuth access token (scope read or
-                         auditlogs:read)                        [ZENDESK_OAUTH_TOKEN]
+  --api-token TOKEN      API token (retired by Zendesk: none works after
+                         2027-04-30)                            [ZENDESK_API_TOKEN]
   --max-requests-per-minute N
                          client-side request budget; the account's limit is
                          shared with every integration (default 100, 0 = none)
-  Give tokens in the environment: a token on the command line lands in the
-  shell history and in the process list. Tokens are never printed.
+  Give secrets and tokens in the environment: one on the command line lands
+  in the shell history and in the process list. They are never printed.
 
-Filter flags (list, export):
+Filter flags (list, export, reconcile):
   --action ACTION        e.g. create, update, destroy, login, exported
   --source-type TYPE     e.g. user, ticket, rule, apitoken, account_setting
   --source-id ID         needs --source-type
@@ -116,6 +139,7 @@ Exit codes:
   1  usage error, API error, audit log not found, storage locked or unusable
   2  the credentials were refused (401) or lack permission (403); a hint says
      what to check
+  3  reconcile: the store lacks records (also when --resend sent them all)
 `
 
 func main() {
@@ -183,6 +207,8 @@ func (c *cli) dispatch(ctx context.Context, args []string) error {
 		return c.cmdExport(ctx, rest)
 	case "checkpoint":
 		return c.cmdCheckpoint(ctx, rest)
+	case "reconcile":
+		return c.cmdReconcile(ctx, rest)
 	case "help", "-h", "-help", "--help":
 		return c.cmdHelp(rest)
 	}
@@ -209,6 +235,10 @@ func (c *cli) exitCode(err error) int {
 	}
 	if errors.Is(err, errSilent) {
 		return exitFail
+	}
+	var ce *codeError
+	if errors.As(err, &ce) {
+		return ce.code
 	}
 	var ue *usageError
 	if errors.As(err, &ue) {

@@ -89,10 +89,13 @@ type options struct {
 	sinkDown    time.Duration
 	collector   string
 	sim         string
-	workdir     string
-	configDir   string
-	keep        bool
-	variants    []variant
+	// victoriaLogs and zendeskAudit are the binaries of the variant store.
+	victoriaLogs string
+	zendeskAudit string
+	workdir      string
+	configDir    string
+	keep         bool
+	variants     []variant
 
 	queueConsumers    int
 	batchMinSize      int
@@ -120,6 +123,7 @@ type options struct {
 	drainTimeout   time.Duration
 	stallTimeout   time.Duration
 	varyEmail      bool
+	tokenLifetime  time.Duration
 }
 
 func parseOptions(args []string, stderr io.Writer) (options, error) {
@@ -135,6 +139,8 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.sinkDown, "sink-down", 4*time.Second, "length of the one sink outage (0: none)")
 	fs.StringVar(&o.collector, "collector", "_build/otelcol-zendesk", "collector distribution binary (make build)")
 	fs.StringVar(&o.sim, "sim", "bin/zendesk-sim", "simulator binary (make build)")
+	fs.StringVar(&o.victoriaLogs, "victoria-logs", "bin/victoria-logs", "variant store: the VictoriaLogs binary (make build)")
+	fs.StringVar(&o.zendeskAudit, "zendesk-audit", "bin/zendesk-audit", "variant store: the zendesk-audit binary, whose reconcile repairs the store (make build)")
 	fs.StringVar(&o.workdir, "workdir", "", "work directory, must be empty or absent (default: a new temporary directory, removed if the check passes)")
 	fs.StringVar(&o.configDir, "config-dir", "e2e", "directory of the config templates collector.yaml.tmpl and sink.yaml.tmpl")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work directory even if the check passes")
@@ -158,6 +164,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.Float64Var(&o.pSlow, "p-slow", 0.05, "simulator: probability of a slow response")
 	fs.DurationVar(&o.slow, "slow", 2*time.Second, "simulator: delay of slow responses")
 	fs.DurationVar(&o.latency, "latency", 150*time.Millisecond, "simulator: time every answer takes (so that the receiver reads several time slices at once)")
+	fs.DurationVar(&o.tokenLifetime, "token-lifetime", 4*time.Second, "simulator: lifetime of the OAuth access tokens it issues (variant oauth)")
 	fs.IntVar(&o.budget, "budget", 120, "simulator: account requests per minute (0: unlimited)")
 
 	fs.DurationVar(&o.settleDelay, "settle-delay", 5*time.Second, "receiver: settle_delay (> --max-late)")
@@ -222,6 +229,9 @@ func (o options) validate() error {
 	if o.drainTimeout <= 0 || o.stallTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("--drain-timeout and --stall-timeout must be positive"))
 	}
+	if o.tokenLifetime < time.Second {
+		errs = append(errs, fmt.Errorf("--token-lifetime must be at least 1s, got %s", o.tokenLifetime))
+	}
 	if o.queueConsumers <= 0 || o.batchMinSize <= 0 || o.batchFlushTimeout <= 0 {
 		errs = append(errs, errors.New("--queue-consumers, --batch-min-size and --batch-flush-timeout must be positive"))
 	}
@@ -232,6 +242,9 @@ func (o options) validate() error {
 func (o options) simArgs(email, token string) []string {
 	f := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 	return []string{
+		"--oauth-client-id", strings.Join(oauthClientIDs(), ","),
+		"--oauth-client-secret", e2eClientSecret,
+		"--token-lifetime", o.tokenLifetime.String(),
 		"--listen", "127.0.0.1:0",
 		"--seed", strconv.FormatInt(o.seed, 10),
 		"--events", strconv.Itoa(o.events),
@@ -376,9 +389,24 @@ func prepareWorkdir(dir string) (path string, temp bool, err error) {
 
 // Credentials the simulator accepts.
 const (
-	e2eEmail = "e2e-audit@example.com"
-	e2eToken = "e2e-token"
+	e2eEmail        = "e2e-audit@example.com"
+	e2eToken        = "e2e-token"
+	e2eClientSecret = "e2e-client-secret"
+	// e2eClients is how many OAuth clients the simulator knows. As with
+	// the email's letter case, each start of the collector under test
+	// uses its own client: the simulator keeps Retry-After deadlines per
+	// OAuth client, and a new process cannot know of one sent to a
+	// killed process.
+	e2eClients = 32
 )
+
+func oauthClientIDs() []string {
+	ids := make([]string, e2eClients)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("e2e-collector-%d", i)
+	}
+	return ids
+}
 
 // runner holds the state of one run.
 type runner struct {
@@ -402,6 +430,10 @@ type runner struct {
 	ackKills int     // kills that landed between the sink's acceptance and the collector hearing of it
 	ackIDs   []int64 // the ids of the exports whose acceptance those kills cut off
 
+	// ackedBeforeStoreKill are the ids VictoriaLogs had accepted when it
+	// was SIGKILLed (variant store), ascending.
+	ackedBeforeStoreKill []int64
+
 	collector   *childproc.Process
 	starts      int // starts of the collector under test
 	kills       int
@@ -421,9 +453,13 @@ func (r *runner) path(name string) string { return filepath.Join(r.workdir, name
 // check could not be carried out.
 func (r *runner) execute(ctx context.Context) (summary, error) {
 	o := r.opts
-	for _, b := range []string{o.collector, o.sim} {
+	bins := []string{o.collector, o.sim}
+	if r.variant.Store {
+		bins = append(bins, o.victoriaLogs, o.zendeskAudit)
+	}
+	for _, b := range bins {
 		if st, err := os.Stat(b); err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
-			return summary{}, fmt.Errorf("%s is not an executable file: run `make build` first (or pass --collector/--sim)", b)
+			return summary{}, fmt.Errorf("%s is not an executable file: run `make build` first (or pass --collector/--sim/--victoria-logs/--zendesk-audit)", b)
 		}
 	}
 	for _, t := range []string{r.variant.Template, sinkTemplate} {
@@ -447,10 +483,15 @@ func (r *runner) execute(ctx context.Context) (summary, error) {
 	if err := r.startSim(ctx); err != nil {
 		return summary{}, err
 	}
-	if err := r.startSinkFirst(ctx); err != nil {
+	if r.variant.Store {
+		err = r.startVictoriaLogs(ctx)
+	} else {
+		err = r.startSinkFirst(ctx)
+	}
+	if err != nil {
 		return summary{}, err
 	}
-	proxy, err := startAckProxy("http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(r.sinkPort)))
+	proxy, err := startAckProxy("http://"+net.JoinHostPort("127.0.0.1", strconv.Itoa(r.sinkPort)), r.variant.Store)
 	if err != nil {
 		return summary{}, err
 	}
@@ -510,8 +551,14 @@ func (r *runner) execute(ctx context.Context) (summary, error) {
 	if len(final) != len(expected) {
 		r.logf("note: the simulator held %d records after the drain, %d when live arrivals stopped; using the later list", len(final), len(expected))
 	}
-	content, err := parseSinkFile(r.sinkFile)
-	if err != nil {
+	var content sinkContent
+	var store *storeResult
+	if r.variant.Store {
+		content, store, err = r.finishStore(ctx, final)
+		if err != nil {
+			return summary{}, err
+		}
+	} else if content, err = parseSinkFile(r.sinkFile); err != nil {
 		return summary{}, fmt.Errorf("reading the sink's file: %w", err)
 	}
 	cmp := compare(final, content.IDs)
@@ -519,18 +566,28 @@ func (r *runner) execute(ctx context.Context) (summary, error) {
 		Variant:     r.variant.Name,
 		Seed:        o.seed,
 		DupPerKill:  r.variant.duplicatesPerKill(r.collectorParams("")),
+		OAuth:       r.variant.OAuth,
+		TokenLife:   o.tokenLifetime,
 		comparison:  cmp,
 		NoID:        content.NoID,
 		BadUID:      content.BadUID,
 		Kills:       r.kills,
 		AckKills:    r.ackKills,
 		AckIDs:      len(r.ackIDs),
-		AckOnce:     deliveredOnce(content.IDs, r.ackIDs),
+		AckOnce:     r.ackOnce(content),
 		SinkOutages: r.sinkOutages,
 		Crashes:     r.crashes,
 		Stats:       stats,
+		Starts:      r.starts,
+		Elapsed:     time.Since(r.start),
 		PeakRSSKiB:  r.peakRSS,
 		Errors:      r.errors,
+		Store:       store,
+	}
+	if store != nil {
+		// The SIGKILL of the store may repeat one batch in flight per
+		// consumer, as a kill of the collector does.
+		s.ExtraDupBound = r.opts.queueConsumers * (r.opts.batchMinSize + pageSize - 1)
 	}
 	r.diagnose(ctx, s)
 	if err := r.simP.Stop(10 * time.Second); err != nil {
@@ -657,7 +714,9 @@ func (r *runner) startCollector() error {
 		email = emailVariant(e2eEmail, r.starts%emailVariants(e2eEmail))
 	}
 	cfgPath := r.path(fmt.Sprintf("collector-%d.yaml", r.starts))
-	if err := renderConfigFile(r.opts.configDir, r.variant.Template, r.collectorParams(email), cfgPath); err != nil {
+	params := r.collectorParams(email)
+	params.OAuthClientID = oauthClientIDs()[r.starts%e2eClients]
+	if err := renderConfigFile(r.opts.configDir, r.variant.Template, params, cfgPath); err != nil {
 		return err
 	}
 	p, err := r.sup.Start("collector", r.opts.collector, []string{"--config", cfgPath}, r.path("collector.log"), nil)
@@ -677,6 +736,8 @@ func (r *runner) collectorParams(email string) collectorParams {
 		SimURL:                r.simURL,
 		Email:                 email,
 		APIToken:              e2eToken,
+		OAuthClientID:         oauthClientIDs()[0],
+		OAuthClientSecret:     e2eClientSecret,
 		RequestTimeout:        r.opts.requestTimeout,
 		SettleDelay:           r.opts.settleDelay,
 		InitialLookback:       r.opts.backlog + time.Hour,
@@ -688,6 +749,9 @@ func (r *runner) collectorParams(email string) collectorParams {
 	}
 	if r.proxy != nil {
 		p.SinkURL = r.proxy.URL()
+		if r.variant.Store {
+			p.SinkURL += "/insert/opentelemetry" // VictoriaLogs' OTLP path; the exporter adds /v1/logs
+		}
 	}
 	return p
 }
@@ -735,6 +799,10 @@ func (r *runner) act(ctx context.Context, a action) error {
 		}
 		return r.startCollector()
 	case actSinkStop:
+		if r.variant.Store {
+			r.sinkOutages++
+			return r.killVictoriaLogs(ctx)
+		}
 		r.logf("stopping the sink (SIGTERM) for %s", r.opts.sinkDown)
 		if err := r.sinkP.Stop(30 * time.Second); err != nil {
 			r.errors = append(r.errors, err.Error())
@@ -742,6 +810,10 @@ func (r *runner) act(ctx context.Context, a action) error {
 		}
 		r.sinkOutages++
 	case actSinkStart:
+		if r.variant.Store {
+			r.logf("starting victoria-logs again on its data (same port and directory)")
+			return r.startVictoriaLogs(ctx)
+		}
 		r.logf("starting the sink again (same port and file)")
 		return r.startSink(ctx)
 	}
@@ -834,7 +906,10 @@ func (r *runner) pause(ctx context.Context, d time.Duration) error {
 // records of an export cut off by a kill at the acknowledgement are
 // waited for twice: once before the kill, once after the restart.
 func (r *runner) waitDelivered(ctx context.Context, expected []int64, deadline time.Time) error {
-	tail := newSinkTail(r.sinkFile)
+	var tail delivery = newSinkTail(r.sinkFile)
+	if r.variant.Store {
+		tail = r.proxy // what VictoriaLogs accepted
+	}
 	lastReport := time.Time{}
 	lastMissing, lastProgress := -1, time.Now()
 	for {
@@ -865,6 +940,23 @@ func (r *runner) waitDelivered(ctx context.Context, expected []int64, deadline t
 			return err
 		}
 	}
+}
+
+// ackOnce returns the ids of the exports cut off at the acknowledgement
+// that were delivered only once. In the variant store it counts what the
+// store accepted (the proxy's count), not what it holds at the end: its
+// own SIGKILL may lose both copies, which reconcile then sends once more.
+func (r *runner) ackOnce(content sinkContent) []int64 {
+	if !r.variant.Store {
+		return deliveredOnce(content.IDs, r.ackIDs)
+	}
+	return r.proxy.acceptedFewerThan(r.ackIDs, 2)
+}
+
+// delivery counts how often each id reached the sink.
+type delivery interface {
+	update() error
+	missing(want []int64, times int) int
 }
 
 // diagnose logs what helps find the cause of a failure.

@@ -29,7 +29,9 @@ func TestParseOptionsDefaults(t *testing.T) {
 	require.Len(t, o.variants, 3)
 	assert.Equal(t, "sync", o.variants[0].Name)
 	assert.Equal(t, "queue", o.variants[1].Name)
-	assert.Equal(t, "serial", o.variants[2].Name)
+	assert.Equal(t, "oauth", o.variants[2].Name)
+	assert.Equal(t, 4*time.Second, o.tokenLifetime)
+	assert.Equal(t, "serial", o.variants[3].Name)
 	// The queue variant's defaults are the README's production settings.
 	assert.Equal(t, 1, o.queueConsumers)
 	assert.Equal(t, 1000, o.batchMinSize)

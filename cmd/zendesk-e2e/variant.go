@@ -23,6 +23,11 @@ type variant struct {
 	// duplicatesPerKill is how many records one SIGKILL may make the sink
 	// receive twice in this setup, with the config rendered from p.
 	duplicatesPerKill func(p collectorParams) int
+	// OAuth: the receiver uses OAuth client credentials, and the
+	// simulator's tokens expire every --token-lifetime.
+	OAuth bool
+	// Store: the sink is VictoriaLogs (store.go), not a collector.
+	Store bool
 }
 
 // The variants.
@@ -54,6 +59,24 @@ var variants = []variant{
 		},
 	},
 	{
+		Name:     "oauth",
+		Template: "collector-oauth.yaml.tmpl",
+		Setup:    "as sync, authenticated with OAuth client credentials whose access tokens expire every few seconds",
+		// As sync: the token changes nothing of what a kill repeats.
+		duplicatesPerKill: func(collectorParams) int { return pageSize },
+		OAuth:             true,
+	},
+	{
+		Name:     "store",
+		Template: "collector-queue.yaml.tmpl",
+		Setup: "the queue setup into VictoriaLogs, SIGKILLed once right after it accepted an export and restarted on its data; " +
+			"then zendesk-audit reconcile --resend",
+		duplicatesPerKill: func(p collectorParams) int {
+			return pageSize + p.QueueConsumers*(p.BatchMinSize+pageSize-1)
+		},
+		Store: true,
+	},
+	{
 		Name:     "serial",
 		Template: "collector.yaml.tmpl",
 		Setup:    "as sync, with max_concurrent_requests: 1 (one time slice read at a time)",
@@ -76,7 +99,7 @@ var variants = []variant{
 
 // defaultVariants is what runs when --variant is not given: the setups
 // that must pass (`memory` is expected to lose records).
-const defaultVariants = "sync,queue,serial"
+const defaultVariants = "sync,queue,oauth,serial"
 
 // parseVariants reads a comma-separated list of variant names. Each may
 // be given once.

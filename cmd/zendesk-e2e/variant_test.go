@@ -15,7 +15,10 @@ func TestParseVariants(t *testing.T) {
 	require.Len(t, vs, 3)
 	assert.Equal(t, "sync", vs[0].Name)
 	assert.Equal(t, "queue", vs[1].Name)
-	assert.Equal(t, "serial", vs[2].Name)
+	assert.Equal(t, "oauth", vs[2].Name)
+	assert.True(t, vs[2].OAuth)
+	assert.Equal(t, "serial", vs[3].Name)
+	assert.Equal(t, 1, vs[3].MaxConcurrentRequests)
 
 	vs, err = parseVariants(" queue ")
 	require.NoError(t, err)
@@ -28,7 +31,7 @@ func TestParseVariants(t *testing.T) {
 	assert.Equal(t, "memory", vs[0].Name)
 
 	_, err = parseVariants("sync,all")
-	assert.ErrorContains(t, err, `unknown variant "all" (known: sync, queue, serial, memory)`)
+	assert.ErrorContains(t, err, `unknown variant "all" (known: sync, queue, oauth, store, serial, memory)`)
 	_, err = parseVariants("sync,sync")
 	assert.ErrorContains(t, err, `"sync" is given twice`)
 	_, err = parseVariants("")
@@ -56,4 +59,5 @@ func TestDuplicatesPerKill(t *testing.T) {
 	p.QueueConsumers = 3
 	assert.Equal(t, 100+3*1099, variantByName(t, "queue").duplicatesPerKill(p))
 	assert.Equal(t, 100, variantByName(t, "memory").duplicatesPerKill(p))
+	assert.Equal(t, 100, variantByName(t, "oauth").duplicatesPerKill(p))
 }

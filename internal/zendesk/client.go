@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/oauth2"
 	"golang.org/x/time/rate"
 )
 
@@ -35,9 +36,12 @@ const (
 	DefaultMaxExportWait = 2 * time.Minute
 )
 
-// Credentials authenticate requests. Set Email and APIToken, or
-// OAuthToken, or nothing when the *http.Client authenticates by itself.
+// Credentials authenticate requests. Set Client, or Email and APIToken,
+// or OAuthToken, or nothing when the *http.Client authenticates by itself.
 type Credentials struct {
+	// Client is an OAuth client whose access tokens the client asks for
+	// and renews by itself (client credentials grant).
+	Client     *ClientCredentials
 	Email      string
 	APIToken   string
 	OAuthToken string
@@ -80,6 +84,10 @@ type Hooks struct {
 	OnWait func(reason WaitReason, d time.Duration)
 	// OnRateLimit is called with what a response said of the budget.
 	OnRateLimit func(RateLimit)
+	// OnToken is called when an OAuth access token was issued, with its
+	// lifetime (0 when Zendesk named none). Token requests are also
+	// reported to OnRequest, with op "token".
+	OnToken func(lifetime time.Duration)
 }
 
 // Options configure a Client.
@@ -150,6 +158,11 @@ type Client struct {
 	// endpoint's own limit (one per minute) says nothing of the account's.
 	exportNotBefore time.Time
 	rng             *rand.Rand
+
+	// tokens is set with client credentials; closeTokens ends a token
+	// request in flight.
+	tokens      *tokens
+	closeTokens context.CancelFunc
 }
 
 // New returns a client for the account at opts.BaseURL.
@@ -228,6 +241,22 @@ func New(opts Options) (*Client, error) {
 			c.secrets = append(c.secrets, secretForms(s)...)
 		}
 	}
+	if cc := opts.Credentials.Client; cc != nil {
+		if c.auth != "" {
+			return nil, errors.New("zendesk: give an OAuth client or a token, not both")
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		f, err := newTokenFetcher(c, *cc, ctx)
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		c.tokens, c.closeTokens = newTokens(f), cancel
+		c.secrets = append(c.secrets, secretForms(cc.ClientSecret)...)
+		if cc.RefreshToken != "" {
+			c.secrets = append(c.secrets, secretForms(cc.RefreshToken)...)
+		}
+	}
 	if opts.RequestsPerMinute > 0 {
 		c.limiter = rate.NewLimiter(rate.Limit(float64(opts.RequestsPerMinute)/60), 1)
 	}
@@ -236,6 +265,42 @@ func New(opts Options) (*Client, error) {
 
 // BaseURL returns the base URL every request goes to.
 func (c *Client) BaseURL() string { return c.base.String() }
+
+// HasClientCredentials reports whether the client authenticates as an
+// OAuth client (client credentials grant).
+func (c *Client) HasClientCredentials() bool { return c.tokens != nil }
+
+// Close ends a token request in flight; the client asks for no token
+// after it. It does nothing without client credentials.
+func (c *Client) Close() {
+	if c.closeTokens != nil {
+		c.closeTokens()
+	}
+}
+
+// CheckToken makes sure the client holds an access token, with client
+// credentials, asking the token endpoint for one unless a valid one is
+// cached, and returns how long until it is renewed (0 when Zendesk named
+// no expiry). Without client credentials it returns 0 and nil. The token
+// is kept for the next requests. The token request is bounded by the
+// client's request timeout and by Close, not by ctx (requests that wait
+// for the same token share it).
+func (c *Client) CheckToken(ctx context.Context) (time.Duration, error) {
+	if c.tokens == nil {
+		return 0, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	tok, err := c.tokens.token()
+	if err != nil {
+		return 0, err
+	}
+	if tok.Expiry.IsZero() {
+		return 0, nil
+	}
+	return time.Until(tok.Expiry), nil
+}
 
 // call makes a request with retries and decodes a JSON success body into
 // out (when out is not nil).
@@ -255,21 +320,27 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, out 
 	if len(q) > 0 {
 		u.RawQuery = q.Encode()
 	}
+	renewed := false
 	for attempt := 1; ; attempt++ {
 		if err := c.waitTurn(ctx, op); err != nil {
 			return err
 		}
-		c.sending.RLock()
-		if c.holdLeft(op) > 0 { // a hold was set since waitTurn looked
-			c.sending.RUnlock()
+		apiErr := c.once(ctx, op, method, u.String(), out)
+		if apiErr == errHeldBack { // a hold was set since waitTurn looked
 			attempt--
 			continue
 		}
-		apiErr := c.once(ctx, op, method, u.String(), out, sync.OnceFunc(c.sending.RUnlock))
 		if apiErr == nil {
 			return nil
 		}
 		apiErr.Attempts = attempt
+		if apiErr.tokenRefused && !renewed && ctx.Err() == nil {
+			// The API refused the access token before its expiry (revoked,
+			// or a clock ahead of ours): once is the renewal's due, and
+			// the same request goes again with the new token.
+			renewed = true
+			continue
+		}
 		if !apiErr.Retryable() || attempt >= maxAttempts || ctx.Err() != nil {
 			return apiErr
 		}
@@ -338,6 +409,23 @@ func (c *Client) holdLeft(op string) time.Duration {
 	return until.Sub(c.now())
 }
 
+// holdRemaining is how long every request is still held back.
+func (c *Client) holdRemaining() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.notBefore.Sub(c.now())
+}
+
+// tokenError is the *Error of a failed token request. ReuseTokenSource
+// passes the fetcher's errors on as they are.
+func tokenError(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return &Error{Kind: KindUnknown, Op: OpToken, Err: err}
+}
+
 // holdScope says which requests a hold binds.
 type holdScope int
 
@@ -394,15 +482,15 @@ func (c *Client) hookWait(reason WaitReason, d time.Duration) {
 	}
 }
 
-// once sends one request and returns nil or an *Error. It is called
-// under the read lock of c.sending, and calls handedOver once the request
-// is under way: when the transport starts getting a connection for it,
-// or at the latest when the round trip ended.
-func (c *Client) once(ctx context.Context, op, method, target string, out bodyDecoder, handedOver func()) (apiErr *Error) {
-	defer handedOver()
+// errHeldBack is what once returns, without sending, when a hold was set
+// after the caller waited for the holds: the caller waits again.
+var errHeldBack = &Error{Kind: KindRateLimited, Description: "held back by a Retry-After read meanwhile"}
+
+// once sends one request and returns nil or an *Error (errHeldBack if it
+// did not send).
+func (c *Client) once(ctx context.Context, op, method, target string, out bodyDecoder) (apiErr *Error) {
 	ctx, cancel := context.WithTimeout(ctx, c.opts.RequestTimeout)
 	defer cancel()
-	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GetConn: func(string) { handedOver() }})
 	req, err := http.NewRequestWithContext(ctx, method, target, http.NoBody)
 	if err != nil {
 		return &Error{Kind: KindInvalid, Op: op, Err: err}
@@ -412,10 +500,33 @@ func (c *Client) once(ctx context.Context, op, method, target string, out bodyDe
 	if c.auth != "" {
 		req.Header.Set("Authorization", c.auth)
 	}
+	var tok *oauth2.Token
+	if c.tokens != nil {
+		if tok, err = c.tokens.token(); err != nil {
+			return tokenError(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	}
+	// The request is handed to the transport under the read lock of
+	// c.sending, after a last look at the holds, and the lock is released
+	// once it is under way (the transport getting a connection for it, or
+	// at the latest when the round trip ended). Not before the token: its
+	// request may set a hold.
+	c.sending.RLock()
+	handedOver := sync.OnceFunc(c.sending.RUnlock)
+	defer handedOver()
+	if c.holdLeft(op) > 0 {
+		return errHeldBack
+	}
+	req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{GetConn: func(string) { handedOver() }}))
 	status := 0 // until a response arrives
 	defer func() {
 		if apiErr != nil {
-			c.redactError(apiErr)
+			if tok != nil {
+				c.redactError(apiErr, tok.AccessToken)
+			} else {
+				c.redactError(apiErr)
+			}
 		}
 		c.hookRequest(op, status, apiErr)
 	}()
@@ -449,7 +560,18 @@ func (c *Client) once(ctx context.Context, op, method, target string, out bodyDe
 		// Redacted before the excerpt is cut, so that no part of a
 		// credential survives at its end; and after, for one that was
 		// written with JSON escapes.
-		apiErr := errorFromResponse(op, resp.StatusCode, resp.Header, []byte(c.redact(string(body))), c.now())
+		var extra []string // the access token: it changes, so it is not in c.secrets
+		if tok != nil {
+			extra = []string{tok.AccessToken}
+		}
+		apiErr := errorFromResponse(op, resp.StatusCode, resp.Header, []byte(c.redact(string(body), extra...)), c.now())
+		if tok != nil {
+			apiErr.oauthClient = true
+			if resp.StatusCode == http.StatusUnauthorized {
+				c.tokens.refuse(tok)
+				apiErr.tokenRefused = true
+			}
+		}
 		if apiErr.RetryAfter > 0 {
 			// Kept for the next call too, retried or not.
 			c.holdUntil(retryAfterScope(op, apiErr), c.now().Add(apiErr.RetryAfter))
@@ -490,9 +612,25 @@ func (c *Client) hookRequest(op string, status int, err *Error) {
 
 // redact replaces any credential in s, e.g. echoed by a proxy in an error
 // page.
-func (c *Client) redact(s string) string {
+// extra are credentials that change (an access token): redacted in the
+// same forms.
+func (c *Client) redact(s string, extra ...string) string {
 	for _, secret := range c.secrets {
 		s = strings.ReplaceAll(s, secret, "[REDACTED]")
+	}
+	if c.tokens != nil {
+		// The refresh token rotates.
+		if rt := c.tokens.fetch.refreshToken(); rt != "" {
+			extra = append(extra, rt)
+		}
+	}
+	for _, secret := range extra {
+		if secret == "" {
+			continue
+		}
+		for _, form := range secretForms(secret) {
+			s = strings.ReplaceAll(s, form, "[REDACTED]")
+		}
 	}
 	return s
 }
@@ -518,11 +656,11 @@ func secretForms(s string) []string {
 // proxy may echo one back in a body, a header or a JSON member name, and
 // e ends up in logs and component status. An underlying error whose text
 // held one is replaced by its redacted text.
-func (c *Client) redactError(e *Error) *Error {
-	e.Code, e.Description = c.redact(e.Code), c.redact(e.Description)
+func (c *Client) redactError(e *Error, extra ...string) *Error {
+	e.Code, e.Description = c.redact(e.Code, extra...), c.redact(e.Description, extra...)
 	if e.Err != nil {
-		if msg := e.Err.Error(); c.redact(msg) != msg {
-			e.Err = errors.New(c.redact(msg))
+		if msg := e.Err.Error(); c.redact(msg, extra...) != msg {
+			e.Err = errors.New(c.redact(msg, extra...))
 		}
 	}
 	return e
