@@ -26,7 +26,7 @@ func TestParseOptionsDefaults(t *testing.T) {
 	assert.Equal(t, "_build/otelcol-zendesk", o.collector)
 	assert.Equal(t, "bin/zendesk-sim", o.sim)
 	assert.Equal(t, 3*time.Second, o.maxLate)
-	require.Len(t, o.variants, 3)
+	require.Len(t, o.variants, 4)
 	assert.Equal(t, "sync", o.variants[0].Name)
 	assert.Equal(t, "queue", o.variants[1].Name)
 	assert.Equal(t, "oauth", o.variants[2].Name)

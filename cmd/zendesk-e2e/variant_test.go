@@ -12,7 +12,7 @@ import (
 func TestParseVariants(t *testing.T) {
 	vs, err := parseVariants(defaultVariants)
 	require.NoError(t, err)
-	require.Len(t, vs, 3)
+	require.Len(t, vs, 4)
 	assert.Equal(t, "sync", vs[0].Name)
 	assert.Equal(t, "queue", vs[1].Name)
 	assert.Equal(t, "oauth", vs[2].Name)
