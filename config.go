@@ -197,6 +197,16 @@ func (cfg *Config) baseURL() string {
 }
 
 // subdomain returns the account's subdomain when it is known.
+// serverAddress is the host name of the API the receiver reads, "" when
+// the base URL has none.
+func (cfg *Config) serverAddress() string {
+	u, err := url.Parse(cfg.baseURL())
+	if err != nil {
+		return ""
+	}
+	return u.Hostname()
+}
+
 func (cfg *Config) subdomain() string {
 	if cfg.Subdomain != "" {
 		return cfg.Subdomain

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"sync"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/receiverhelper"
+	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
 	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/checkpoint"
@@ -38,8 +38,11 @@ type logsReceiver struct {
 	logger  *zap.Logger
 	obsrecv *receiverhelper.ObsReport
 	tb      *metadata.TelemetryBuilder
-	convSet convert.Settings
-	now     func() time.Time
+	// instance holds the attributes of every metric the receiver records
+	// (instanceAttributes).
+	instance metric.MeasurementOption
+	convSet  convert.Settings
+	now      func() time.Time
 
 	malformed *malformedReporter
 
@@ -83,13 +86,15 @@ func newLogsReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*l
 	if err != nil {
 		return nil, fmt.Errorf("detections: %w", err)
 	}
+	instance := metric.WithAttributeSet(instanceAttributes(set.ID, cfg))
 	return &logsReceiver{
-		cfg:     cfg,
-		set:     set,
-		next:    next,
-		logger:  set.Logger,
-		obsrecv: obsrecv,
-		tb:      tb,
+		instance: instance,
+		cfg:      cfg,
+		set:      set,
+		next:     next,
+		logger:   set.Logger,
+		obsrecv:  obsrecv,
+		tb:       tb,
 		convSet: convert.Settings{
 			Resource:     newResource(cfg),
 			ScopeName:    metadata.ScopeName,
@@ -97,7 +102,7 @@ func newLogsReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*l
 			Detector:     detector,
 		},
 		now:       time.Now,
-		malformed: &malformedReporter{logger: set.Logger, counter: tb.ZendeskAuditLogsRecordsMalformed},
+		malformed: &malformedReporter{logger: set.Logger, counter: tb.ZendeskAuditLogsRecordsMalformed, attrs: instance},
 	}, nil
 }
 
@@ -109,8 +114,8 @@ func newResource(cfg *Config) pcommon.Resource {
 	if sub := cfg.subdomain(); sub != "" {
 		rb.SetZendeskSubdomain(sub)
 	}
-	if u, err := url.Parse(cfg.baseURL()); err == nil && u.Hostname() != "" {
-		rb.SetServerAddress(u.Hostname())
+	if host := cfg.serverAddress(); host != "" {
+		rb.SetServerAddress(host)
 	}
 	return rb.Emit()
 }
@@ -345,14 +350,14 @@ func (r *logsReceiver) consumeOnce(ctx context.Context, records []zendesk.AuditL
 	if err != nil && consumererror.IsPermanent(err) {
 		r.logger.Error("Dropping audit logs: the next consumer refused them with a permanent error",
 			zap.Int("dropped_records", len(records)), zap.Error(err))
-		r.tb.ZendeskAuditLogsRecordsDropped.Add(ctx, int64(len(records)))
+		r.tb.ZendeskAuditLogsRecordsDropped.Add(ctx, int64(len(records)), r.instance)
 		return nil
 	}
 	return err
 }
 
 func (r *logsReceiver) recordLag(ctx context.Context) {
-	r.tb.ZendeskAuditLogsCheckpointLag.Record(ctx, r.now().Sub(r.pos.Second).Seconds())
+	r.tb.ZendeskAuditLogsCheckpointLag.Record(ctx, r.now().Sub(r.pos.Second).Seconds(), r.instance)
 }
 
 // refusedPollsForPermanent is how many polls in a row must end with the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	semconv "go.opentelemetry.io/otel/semconv/v1.38.0"
@@ -16,25 +17,47 @@ import (
 // them.
 const (
 	attrReason = "reason"
+	// attrReceiver is the receiver's component id, under the name the
+	// collector's own receiver metrics give it (receiverhelper's
+	// otelcol_receiver_accepted_log_records{receiver="zendesk_audit_logs/acme"}).
+	attrReceiver = "receiver"
+	// attrSubdomain is the account, as the resource names it.
+	attrSubdomain = "zendesk.subdomain"
 
 	reasonRetryAfter   = "retry_after"   // Zendesk answered with a Retry-After
 	reasonRemainingLow = "remaining_low" // Zendesk's headers said little of the budget remains
 	reasonClientBudget = "client_budget" // the receiver's own max_requests_per_minute
 )
 
+// instanceAttributes name the receiver instance and, where known, its
+// account on every metric the receiver records: the collector adds no
+// component label to what a component records through its
+// TelemetryBuilder, so without them two receivers would write the same
+// series and no alert could say which account stopped.
+func instanceAttributes(id component.ID, cfg *Config) attribute.Set {
+	attrs := []attribute.KeyValue{attribute.String(attrReceiver, id.String())}
+	if sub := cfg.subdomain(); sub != "" {
+		attrs = append(attrs, attribute.String(attrSubdomain, sub))
+	}
+	if host := cfg.serverAddress(); host != "" {
+		attrs = append(attrs, semconv.ServerAddress(host))
+	}
+	return attribute.NewSet(attrs...)
+}
+
 // clientHooks count the client's requests and rate-limit waits.
 func (r *logsReceiver) clientHooks() zendesk.Hooks {
 	ctx := context.Background()
 	return zendesk.Hooks{
 		OnRequest: func(_ string, status int, err *zendesk.Error) {
-			r.tb.ZendeskAuditLogsAPIRequests.Add(ctx, 1, metric.WithAttributes(requestAttributes(status, err)...))
+			r.tb.ZendeskAuditLogsAPIRequests.Add(ctx, 1, r.instance, metric.WithAttributes(requestAttributes(status, err)...))
 		},
 		OnWait: func(reason zendesk.WaitReason, d time.Duration) {
 			value, ok := waitReason(reason)
 			if !ok {
 				return
 			}
-			r.tb.ZendeskAuditLogsRateLimitWaits.Add(ctx, 1, metric.WithAttributes(attribute.String(attrReason, value)))
+			r.tb.ZendeskAuditLogsRateLimitWaits.Add(ctx, 1, r.instance, metric.WithAttributes(attribute.String(attrReason, value)))
 			r.logger.Debug("Waiting for the Zendesk rate limit", zap.String("reason", value), zap.Duration("wait", d))
 		},
 	}

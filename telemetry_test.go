@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/otel/attribute"
@@ -30,6 +31,45 @@ func withTelemetry(t *testing.T, e *env) *componenttest.Telemetry {
 	return tel
 }
 
+// metricAttrs is the attribute set of a metric the receiver of e records:
+// its instance attributes, and attrs.
+func (e *env) metricAttrs(attrs ...attribute.KeyValue) attribute.Set {
+	instance := instanceAttributes(e.set.ID, e.cfg)
+	return attribute.NewSet(append(instance.ToSlice(), attrs...)...)
+}
+
+// Every metric names the receiver instance under the label the collector's
+// own receiver metrics use, and its account where the configuration names
+// one.
+func TestInstanceAttributesNameTheReceiverAndItsAccount(t *testing.T) {
+	id := component.MustNewIDWithName("zendesk_audit_logs", "acme")
+	for name, tc := range map[string]struct {
+		subdomain, endpoint string
+		want                []attribute.KeyValue
+	}{
+		"subdomain": {subdomain: "acme", want: []attribute.KeyValue{
+			attribute.String("receiver", "zendesk_audit_logs/acme"),
+			attribute.String("zendesk.subdomain", "acme"),
+			attribute.String("server.address", "acme.zendesk.com"),
+		}},
+		"endpoint of an account": {endpoint: "https://acme.zendesk.com", want: []attribute.KeyValue{
+			attribute.String("receiver", "zendesk_audit_logs/acme"),
+			attribute.String("zendesk.subdomain", "acme"),
+			attribute.String("server.address", "acme.zendesk.com"),
+		}},
+		"endpoint that names no account": {endpoint: "http://127.0.0.1:8089", want: []attribute.KeyValue{
+			attribute.String("receiver", "zendesk_audit_logs/acme"),
+			attribute.String("server.address", "127.0.0.1"),
+		}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			cfg := createDefaultConfig().(*Config)
+			cfg.Subdomain, cfg.Endpoint = tc.subdomain, tc.endpoint
+			assert.Equal(t, attribute.NewSet(tc.want...), instanceAttributes(id, cfg))
+		})
+	}
+}
+
 func TestRequestsThatGotNoResponseHaveAnErrorTypeAndNoStatusCode(t *testing.T) {
 	e := newEnv(t)
 	closed := httptest.NewServer(nil)
@@ -45,7 +85,7 @@ func TestRequestsThatGotNoResponseHaveAnErrorTypeAndNoStatusCode(t *testing.T) {
 
 	// Before shutdown: a request that shutdown cancels would be "canceled".
 	metadatatest.AssertEqualZendeskAuditLogsAPIRequests(t, tel, []metricdata.DataPoint[int64]{{
-		Attributes: attribute.NewSet(attribute.String("error.type", "network")),
+		Attributes: e.metricAttrs(attribute.String("error.type", "network")),
 	}}, metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreValue())
 }
 
@@ -64,11 +104,11 @@ func TestFailedResponsesHaveTheirStatusCodeAsErrorType(t *testing.T) {
 	stats := e.sim.Stats()
 	metadatatest.AssertEqualZendeskAuditLogsAPIRequests(t, tel, []metricdata.DataPoint[int64]{
 		{
-			Attributes: attribute.NewSet(attribute.Int("http.response.status_code", 500), attribute.String("error.type", "500")),
+			Attributes: e.metricAttrs(attribute.Int("http.response.status_code", 500), attribute.String("error.type", "500")),
 			Value:      int64(stats.ByStatus[500]),
 		},
 		{
-			Attributes: attribute.NewSet(attribute.Int("http.response.status_code", 200)),
+			Attributes: e.metricAttrs(attribute.Int("http.response.status_code", 200)),
 			Value:      int64(stats.ByStatus[200]),
 		},
 	}, metricdatatest.IgnoreTimestamp())
@@ -89,8 +129,8 @@ func TestRateLimitWaitsSayWhy(t *testing.T) {
 	require.NoError(t, r.Shutdown(context.Background()))
 
 	metadatatest.AssertEqualZendeskAuditLogsRateLimitWaits(t, tel, []metricdata.DataPoint[int64]{
-		{Attributes: attribute.NewSet(attribute.String("reason", "retry_after"))},
-		{Attributes: attribute.NewSet(attribute.String("reason", "client_budget"))},
+		{Attributes: e.metricAttrs(attribute.String("reason", "retry_after"))},
+		{Attributes: e.metricAttrs(attribute.String("reason", "client_budget"))},
 	}, metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreValue())
 	assert.Zero(t, e.sim.Stats().RetryAfterViolations)
 }
