@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cenkalti/backoff/v7"
@@ -67,6 +68,10 @@ type logsReceiver struct {
 	// deliverTime is how long a page takes to deliver (a moving average),
 	// owned by the poll goroutine.
 	deliverTime time.Duration
+	// published is the second of the position (r.pos.Second, Unix
+	// nanoseconds) as the poll goroutine last published it, for the
+	// checkpoint lag measured when metrics are read; 0 before Start.
+	published atomic.Int64
 }
 
 func newLogsReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*logsReceiver, error) {
@@ -149,6 +154,10 @@ func (r *logsReceiver) Start(ctx context.Context, host component.Host) error {
 	}
 	r.store = checkpoint.NewStore(r.storage)
 	r.pos = r.loadPosition(ctx)
+	r.publishPosition()
+	if err := r.tb.RegisterZendeskAuditLogsCheckpointLagCallback(r.observeLag); err != nil {
+		return fmt.Errorf("registering the checkpoint lag metric: %w", err)
+	}
 	r.status = &statusReporter{host: host, logger: r.logger}
 
 	runCtx, cancel := context.WithCancel(context.Background())
@@ -253,7 +262,7 @@ func (r *logsReceiver) run(ctx context.Context) {
 		} else {
 			r.status.ok()
 		}
-		r.recordLag(ctx)
+		r.publishPosition()
 		timer.Reset(r.cfg.PollInterval)
 	}
 }
@@ -288,7 +297,7 @@ func (r *logsReceiver) deliver(ctx context.Context, page []zendesk.AuditLog, obs
 	r.malformed.delivered(ctx, fresh, r.now())
 	r.pos = r.pos.Advance(delivered)
 	r.save(ctx)
-	r.recordLag(ctx)
+	r.publishPosition()
 	return nil
 }
 
@@ -356,8 +365,22 @@ func (r *logsReceiver) consumeOnce(ctx context.Context, records []zendesk.AuditL
 	return err
 }
 
-func (r *logsReceiver) recordLag(ctx context.Context) {
-	r.tb.ZendeskAuditLogsCheckpointLag.Record(ctx, r.now().Sub(r.pos.Second).Seconds(), r.instance)
+// publishPosition makes the position the one the checkpoint lag is
+// measured from. Only the poll goroutine (or Start, before it runs) calls
+// it.
+func (r *logsReceiver) publishPosition() {
+	r.published.Store(r.pos.Second.UnixNano())
+}
+
+// observeLag reports the checkpoint lag when the metrics are read: the
+// time since the published position, so that the lag keeps growing while
+// the poll goroutine is stuck (an API that does not answer, a consumer
+// that retries for ever), and an alert on it fires.
+func (r *logsReceiver) observeLag(_ context.Context, o metric.Float64Observer) error {
+	if ns := r.published.Load(); ns != 0 {
+		o.Observe(r.now().Sub(time.Unix(0, ns)).Seconds(), r.instance)
+	}
+	return nil
 }
 
 // refusedPollsForPermanent is how many polls in a row must end with the

@@ -148,3 +148,33 @@ func TestWaitReasons(t *testing.T) {
 	_, ok := waitReason(zendesk.WaitBackoff)
 	assert.False(t, ok, "the backoff after a failure that named no wait is no rate limit")
 }
+
+// The checkpoint lag is measured when the metrics are read: while a
+// consumer blocks (an exporter whose backend is down, retried for ever)
+// the poll goroutine records nothing, and the lag must still grow, or an
+// alert on it would never fire for an audit trail that stopped.
+func TestCheckpointLagGrowsWhileTheConsumerBlocks(t *testing.T) {
+	e := newEnv(t)
+	e.sim.Generate(50, time.Now().Add(-time.Hour), time.Now().Add(-time.Minute))
+	tel := withTelemetry(t, e)
+	blocked := &blockingConsumer{accept: 0}
+	r := e.start(t, blocked, componenttest.NewNopHost())
+	defer func() { require.NoError(t, r.Shutdown(context.Background())) }()
+
+	lag := func() float64 {
+		m, err := tel.GetMetric("otelcol_zendesk_audit_logs_checkpoint_lag")
+		if err != nil {
+			return -1
+		}
+		g := m.Data.(metricdata.Gauge[float64])
+		require.Len(t, g.DataPoints, 1)
+		assert.Equal(t, e.metricAttrs(), g.DataPoints[0].Attributes)
+		return g.DataPoints[0].Value
+	}
+	require.Eventually(t, func() bool { return e.sim.Stats().ListRequests > 0 }, 10*time.Second, 10*time.Millisecond)
+	first := lag()
+	require.GreaterOrEqual(t, first, float64(3*time.Hour/time.Second)-5, "the position is the configured start, initial_lookback ago")
+	require.Eventually(t, func() bool { return lag() >= first+1 }, 10*time.Second, 50*time.Millisecond,
+		"the lag grows while the consumer blocks")
+	assert.Empty(t, blocked.AllLogs())
+}
