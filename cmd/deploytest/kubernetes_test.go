@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
@@ -58,6 +59,9 @@ type plainManifests struct {
 	configMaps   []*corev1.ConfigMap
 	services     []*corev1.Service
 	statefulSets []*appsv1.StatefulSet
+	// prometheusRules counts the PrometheusRules (decodePrometheusRule
+	// checks each).
+	prometheusRules int
 }
 
 func decodePlainManifests(t *testing.T) plainManifests {
@@ -73,6 +77,13 @@ func decodePlainManifests(t *testing.T) plainManifests {
 		docs, err := yamlDocuments(data)
 		require.NoError(t, err, f)
 		for i, doc := range docs {
+			var meta metav1.TypeMeta
+			require.NoError(t, yaml.Unmarshal(doc, &meta), "%s document %d", f, i+1)
+			if meta.Kind == "PrometheusRule" {
+				decodePrometheusRule(t, doc)
+				m.prometheusRules++
+				continue
+			}
 			obj, gvk, err := dec.Decode(doc, nil, nil)
 			require.NoError(t, err, "%s document %d", f, i+1)
 			switch o := obj.(type) {
@@ -103,6 +114,7 @@ func TestManifestsDecodeStrictly(t *testing.T) {
 	assert.Len(t, m.configMaps, 1)
 	assert.Len(t, m.services, 1)
 	assert.Len(t, m.statefulSets, 1)
+	assert.Equal(t, 1, m.prometheusRules)
 }
 
 // workload is what the StatefulSet and the operator's resource have in
