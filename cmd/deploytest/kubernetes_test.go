@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,7 +17,6 @@ import (
 	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
@@ -59,9 +59,6 @@ type plainManifests struct {
 	configMaps   []*corev1.ConfigMap
 	services     []*corev1.Service
 	statefulSets []*appsv1.StatefulSet
-	// prometheusRules counts the PrometheusRules (decodePrometheusRule
-	// checks each).
-	prometheusRules int
 }
 
 func decodePlainManifests(t *testing.T) plainManifests {
@@ -77,13 +74,6 @@ func decodePlainManifests(t *testing.T) plainManifests {
 		docs, err := yamlDocuments(data)
 		require.NoError(t, err, f)
 		for i, doc := range docs {
-			var meta metav1.TypeMeta
-			require.NoError(t, yaml.Unmarshal(doc, &meta), "%s document %d", f, i+1)
-			if meta.Kind == "PrometheusRule" {
-				decodePrometheusRule(t, doc)
-				m.prometheusRules++
-				continue
-			}
 			obj, gvk, err := dec.Decode(doc, nil, nil)
 			require.NoError(t, err, "%s document %d", f, i+1)
 			switch o := obj.(type) {
@@ -114,7 +104,6 @@ func TestManifestsDecodeStrictly(t *testing.T) {
 	assert.Len(t, m.configMaps, 1)
 	assert.Len(t, m.services, 1)
 	assert.Len(t, m.statefulSets, 1)
-	assert.Equal(t, 1, m.prometheusRules)
 }
 
 // workload is what the StatefulSet and the operator's resource have in
@@ -164,6 +153,18 @@ func TestStatefulSet(t *testing.T) {
 		assert.Equal(t, port, containerPort(t, c, p.HTTPGet.Port.String()), "the %s probe's port", name)
 	}
 
+	// The collector's metrics, for the alert rules: served on the pod's
+	// address at a container port named metrics that the Service exposes,
+	// at the level that shows the exporter's queue.
+	reader := dig(parseConfig(t, config), "service", "telemetry", "metrics")
+	require.NotNil(t, reader, "the configuration serves no metrics")
+	assert.Equal(t, "detailed", dig(reader, "level"))
+	readers, _ := dig(reader, "readers").([]any)
+	require.Len(t, readers, 1)
+	prom := dig(readers[0], "pull", "exporter", "prometheus")
+	assert.Equal(t, "${env:POD_IP}", dig(prom, "host"))
+	assert.EqualValues(t, containerPort(t, c, "metrics"), dig(prom, "port"))
+
 	// The Service the StatefulSet names is headless and selects its pods.
 	var svc *corev1.Service
 	for _, s := range m.services {
@@ -173,6 +174,8 @@ func TestStatefulSet(t *testing.T) {
 	}
 	require.NotNil(t, svc, "no Service %q (spec.serviceName)", sts.Spec.ServiceName)
 	assert.Equal(t, corev1.ClusterIPNone, svc.Spec.ClusterIP)
+	assert.True(t, slices.ContainsFunc(svc.Spec.Ports, func(p corev1.ServicePort) bool { return p.Name == "metrics" && p.TargetPort.String() == "metrics" }),
+		"the Service exposes no metrics port")
 	assert.Equal(t, sts.Spec.Selector.MatchLabels, svc.Spec.Selector)
 	assert.Equal(t, sts.Spec.Selector.MatchLabels, sts.Spec.Template.Labels)
 	assert.False(t, *pod.AutomountServiceAccountToken, "the collector needs no Kubernetes API token")

@@ -14,11 +14,13 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-var update = flag.Bool("update", false, "rewrite the generated files (deploy/kubernetes/prometheusrule.yaml)")
+var update = flag.Bool("update", false, "rewrite the generated files (deploy/kubernetes/monitoring/prometheusrule.yaml)")
 
 // prometheusRuleFile is the rule file as a PrometheusRule of the
 // Prometheus operator, generated from rulesFile: one source, no drift.
-var prometheusRuleFile = filepath.Join(kubernetesDir, "prometheusrule.yaml")
+// It lives in a directory of its own: `kubectl apply -f deploy/kubernetes/`
+// must not need the operator's CRD.
+var prometheusRuleFile = filepath.Join(kubernetesDir, "monitoring", "prometheusrule.yaml")
 
 const prometheusRuleHeader = `# GENERATED from deploy/monitoring/zendesk-audit-logs.rules.yaml: do not edit.
 # Rewrite it with: cd cmd && go test ./deploytest -run TestPrometheusRuleIsTheRuleFile -update
@@ -64,6 +66,7 @@ func TestPrometheusRuleIsTheRuleFile(t *testing.T) {
 	got, err := os.ReadFile(prometheusRuleFile)
 	require.NoError(t, err)
 	require.Equal(t, string(want), string(got), "%s is stale: rewrite it with go test ./deploytest -run TestPrometheusRuleIsTheRuleFile -update", prometheusRuleFile)
+	decodePrometheusRule(t, got)
 }
 
 // promRule is the PrometheusRule (monitoring.coreos.com/v1), decoded
@@ -75,7 +78,7 @@ type promRule struct {
 }
 
 // decodePrometheusRule decodes a PrometheusRule strictly and checks that
-// its rules are those of the rule file.
+// its rules are those of the rule file, parsed.
 func decodePrometheusRule(t *testing.T, doc []byte) {
 	t.Helper()
 	var pr promRule
