@@ -196,7 +196,6 @@ func (cfg *Config) baseURL() string {
 	return u
 }
 
-// subdomain returns the account's subdomain when it is known.
 // serverAddress is the host name of the API the receiver reads, "" when
 // the base URL has none.
 func (cfg *Config) serverAddress() string {
@@ -207,6 +206,7 @@ func (cfg *Config) serverAddress() string {
 	return u.Hostname()
 }
 
+// subdomain returns the account's subdomain when it is known.
 func (cfg *Config) subdomain() string {
 	if cfg.Subdomain != "" {
 		return cfg.Subdomain

@@ -344,10 +344,14 @@ func (d *doctor) checkConfig(ctx context.Context, o *doctorOpts) []string {
 		vctx, cancel := context.WithTimeout(ctx, time.Minute)
 		out, err := exec.CommandContext(vctx, collector, "validate", "--config="+o.config).CombinedOutput()
 		cancel()
-		if err != nil {
+		var exit *exec.ExitError
+		switch {
+		case err != nil && !errors.As(err, &exit):
+			d.report(checkFail, "config valid", fmt.Sprintf("cannot run %s: %s", collector, err), "give --collector the path of the collector you run")
+		case err != nil:
 			d.report(checkFail, "config valid", fmt.Sprintf("%s validate refused it: %s", collector, lastLines(out, 3)),
 				"fix what it names; ${env:...} references need their variables set here as in the collector's environment")
-		} else {
+		default:
 			d.report(checkPass, "config valid", collector+" validate accepts it", "")
 		}
 	}
@@ -377,20 +381,15 @@ var synchronousExporters = []string{"debug", "file", "nop"}
 // checkpoint in storage, fsync on.
 func (d *doctor) checkPipelines(cfg map[string]any) []string {
 	asMap := func(v any) map[string]any { m, _ := v.(map[string]any); return m }
-	asList := func(v any) []string {
+	list := func(m map[string]any, key string) []string {
+		l, _ := m[key].([]any)
 		var out []string
-		for _, x := range v.([]any) {
+		for _, x := range l {
 			if s, ok := x.(string); ok {
 				out = append(out, s)
 			}
 		}
 		return out
-	}
-	list := func(m map[string]any, key string) []string {
-		if l, ok := m[key].([]any); ok {
-			return asList(l)
-		}
-		return nil
 	}
 	pipelines := asMap(asMap(cfg["service"])["pipelines"])
 	var receivers, problems []string

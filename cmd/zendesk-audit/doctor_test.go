@@ -197,6 +197,10 @@ func TestDoctorConfigRefused(t *testing.T) {
 	require.Equal(t, exitFail, r.code, r.stdout)
 	assertCheck(t, r.stdout, "config valid", checkFail, "refused it", "error: unknown field")
 
+	r = a.doctor(t, "--config", writeConfig(t, crashSafeConfig), "--collector", filepath.Join(t.TempDir(), "missing"))
+	require.Equal(t, exitFail, r.code, r.stdout)
+	assertCheck(t, r.stdout, "config valid", checkFail, "cannot run")
+
 	r = a.doctor(t, "--config", writeConfig(t, "receivers: [\n"))
 	require.Equal(t, exitFail, r.code, r.stdout)
 	assertCheck(t, r.stdout, "config valid", checkFail, "is not YAML")
