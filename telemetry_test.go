@@ -159,7 +159,13 @@ func TestCheckpointLagGrowsWhileTheConsumerBlocks(t *testing.T) {
 	tel := withTelemetry(t, e)
 	blocked := &blockingConsumer{accept: 0}
 	r := e.start(t, blocked, componenttest.NewNopHost())
-	defer func() { require.NoError(t, r.Shutdown(context.Background())) }()
+	defer func() {
+		// A done context: the blocked call is cancelled at once, not after
+		// shutdownGrace.
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		require.NoError(t, r.Shutdown(ctx))
+	}()
 
 	lag := func() float64 {
 		m, err := tel.GetMetric("otelcol_zendesk_audit_logs_checkpoint_lag")
