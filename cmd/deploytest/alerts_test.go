@@ -207,10 +207,7 @@ func TestAlertsFireOnTheCollectorsMetrics(t *testing.T) {
 	require.NoError(t, err)
 	rules := readRules(t, rulesPath)
 
-	var (
-		mu  sync.Mutex
-		all []sample // every series of every scrape of every scenario
-	)
+	var all []sample // every series of every scrape of every scenario
 	const backlog = 2000
 	scenarios := []alertScenario{
 		{
@@ -291,27 +288,38 @@ func TestAlertsFireOnTheCollectorsMetrics(t *testing.T) {
 		},
 	}
 
-	t.Run("scenarios", func(t *testing.T) {
-		for _, sc := range scenarios {
-			t.Run(sc.name, func(t *testing.T) {
-				t.Parallel()
-				scrapes, instance := runScenario(t, collector, sc)
-				mu.Lock()
-				for _, s := range scrapes {
-					all = append(all, s...)
-				}
-				mu.Unlock()
-				testFile := promtoolTest(t, rulesPath, rules, sc, scrapes, instance)
-				path := filepath.Join(t.TempDir(), "test.yaml")
-				require.NoError(t, os.WriteFile(path, testFile, 0o600))
-				out, err := exec.CommandContext(t.Context(), promtoolPath, "test", "rules", path).CombinedOutput()
-				require.NoError(t, err, "promtool test rules:\n%s\ntest file:\n%s", out, testFile)
-				fired := slices.Sorted(maps.Keys(sc.want))
-				t.Logf("%s: %d scrapes, %d series in the last, firing: %v; promtool: %s", sc.name, len(scrapes),
-					len(lastScrape(scrapes)), fired, strings.TrimSpace(string(out)))
-			})
-		}
-	})
+	// Every scenario's collector runs at once (they mostly wait): the
+	// setups here, the scrapes in a goroutine each, the checks after.
+	type run struct {
+		scrapes  [][]sample
+		instance string
+		err      error
+	}
+	runs := make([]run, len(scenarios))
+	var wg sync.WaitGroup
+	for i, sc := range scenarios {
+		p, url := startScenario(t, collector, sc)
+		runs[i].instance = strings.TrimSuffix(strings.TrimPrefix(url, "http://"), "/metrics")
+		wg.Go(func() { runs[i].scrapes, runs[i].err = scrapeScenario(p, url, sc.killAfter) })
+	}
+	wg.Wait()
+	for i, sc := range scenarios {
+		t.Run(sc.name, func(t *testing.T) {
+			r := runs[i]
+			require.NoError(t, r.err)
+			for _, s := range r.scrapes {
+				all = append(all, s...)
+			}
+			testFile := promtoolTest(t, rulesPath, rules, sc, r.scrapes, r.instance)
+			path := filepath.Join(t.TempDir(), "test.yaml")
+			require.NoError(t, os.WriteFile(path, testFile, 0o600))
+			out, err := exec.CommandContext(t.Context(), promtoolPath, "test", "rules", path).CombinedOutput()
+			require.NoError(t, err, "promtool test rules:\n%s\ntest file:\n%s", out, testFile)
+			fired := slices.Sorted(maps.Keys(sc.want))
+			t.Logf("%s: %d scrapes, %d series in the last, firing: %v; promtool: %s", sc.name, len(r.scrapes),
+				len(lastScrape(r.scrapes)), fired, strings.TrimSpace(string(out)))
+		})
+	}
 	if t.Failed() {
 		return
 	}
@@ -327,9 +335,9 @@ func newLiveAccount(t *testing.T, name string, backlog int, opts ...func(*zendes
 	return a
 }
 
-// runScenario runs the collector of sc and scrapes it scrapeCount times,
-// scrapeEvery apart, from its first scrape that answered.
-func runScenario(t *testing.T, collector string, sc alertScenario) ([][]sample, string) {
+// startScenario starts the collector of sc and returns it and the URL of
+// its metrics.
+func startScenario(t *testing.T, collector string, sc alertScenario) (*childproc.Process, string) {
 	t.Helper()
 	dir := t.TempDir()
 	cfg := sc.setup(t, dir)
@@ -338,35 +346,51 @@ func runScenario(t *testing.T, collector string, sc alertScenario) ([][]sample, 
 	sup := childproc.NewSupervisor("deploytest")
 	t.Cleanup(sup.KillAll)
 	p := runCollector(t, sup, collector, dir, "collector", cfg)
-	instance := fmt.Sprintf("127.0.0.1:%d", port)
-	url := "http://" + instance + "/metrics"
+	return p, fmt.Sprintf("http://127.0.0.1:%d/metrics", port)
+}
 
-	var first []sample
-	require.Eventually(t, func() bool {
-		s, err := scrape(url)
-		first = s
-		return err == nil
-	}, 60*time.Second, 100*time.Millisecond, "the collector serves no metrics: %s", p.LogTail(20))
+// scrapeScenario scrapes the collector scrapeCount times, scrapeEvery
+// apart, from its first scrape that answered; with killAfter > 0 it
+// SIGKILLs the collector after that many scrapes (a failed scrape is then
+// nil), else it stops the collector at the end.
+func scrapeScenario(p *childproc.Process, url string, killAfter int) ([][]sample, error) {
+	deadline := time.Now().Add(60 * time.Second)
+	first, err := scrape(url)
+	for err != nil {
+		if time.Now().After(deadline) || p.Exited() {
+			return nil, fmt.Errorf("the collector serves no metrics (%v): %s", err, p.LogTail(20))
+		}
+		time.Sleep(100 * time.Millisecond)
+		first, err = scrape(url)
+	}
 	scrapes := [][]sample{first}
 	tick := time.NewTicker(scrapeEvery)
 	defer tick.Stop()
 	for len(scrapes) < scrapeCount {
 		<-tick.C
-		if sc.killAfter > 0 && len(scrapes) == sc.killAfter {
-			require.NoError(t, p.Kill(10*time.Second))
+		if killAfter > 0 && len(scrapes) == killAfter {
+			if err := p.Kill(10 * time.Second); err != nil {
+				return nil, err
+			}
 		}
 		s, err := scrape(url)
 		if err != nil {
-			require.Positive(t, sc.killAfter, "scrape %d failed: %v\n%s", len(scrapes), err, p.LogTail(20))
+			if killAfter == 0 {
+				return nil, fmt.Errorf("scrape %d failed: %w\n%s", len(scrapes), err, p.LogTail(20))
+			}
 			s = nil
 		}
 		scrapes = append(scrapes, s)
 	}
-	if sc.killAfter == 0 {
-		require.False(t, p.Exited(), "the collector exited: %s", p.LogTail(20))
-		require.NoError(t, p.Stop(30*time.Second), p.LogTail(20))
+	if killAfter == 0 {
+		if p.Exited() {
+			return nil, fmt.Errorf("the collector exited: %s", p.LogTail(20))
+		}
+		if err := p.Stop(30 * time.Second); err != nil {
+			return nil, fmt.Errorf("stopping the collector: %w\n%s", err, p.LogTail(20))
+		}
 	}
-	return scrapes, instance
+	return scrapes, nil
 }
 
 func lastScrape(scrapes [][]sample) []sample {
