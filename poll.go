@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -75,8 +74,10 @@ func (r *logsReceiver) poll(ctx context.Context) error {
 // to their end wait for their turn: with a budget up to twice as many
 // slices in all, so that a slow slice being delivered does not leave the
 // budget unused; without one, no more than are read. Each reader reads at
-// most buffer pages ahead of delivery. It returns once
-// every reader has stopped.
+// most buffer pages ahead of delivery. It returns once every reader has
+// stopped; it returns nil only when the planner is exhausted and every
+// slice it planned was delivered to its end (checked: see
+// errWindowNotCovered).
 func (r *logsReceiver) readSlices(ctx context.Context, planner *slicePlanner, buffer int) error {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -85,11 +86,32 @@ func (r *logsReceiver) readSlices(ctx context.Context, planner *slicePlanner, bu
 		wg.Wait()
 	}()
 	var (
-		open    []*sliceRead // in time order; open[0] is being delivered
-		reading atomic.Int32 // readers still reading
+		open []*sliceRead // in time order; open[0] is being delivered
 		// stopped wakes the loop when a reader stops reading.
 		stopped = make(chan struct{}, 1)
+		// covered is where the slices delivered so far end: each slice
+		// delivered starts where the one before ended.
+		covered = planner.from
 	)
+	// reading is how many open slices are still being read. It is counted
+	// from open itself, not kept in a counter that readers update after
+	// they stop: a reader marks its slice read before it closes the
+	// slice's channel (see readSlice), so a slice the loop has seen closed
+	// is never counted, and when nothing is open nothing is being read.
+	// (Issue #20: a counter decremented after the close made a reader
+	// that had closed its channel, but not yet counted itself out, still
+	// count; fill then planned nothing, the loop took "nothing open" for
+	// "window finished" and the poll moved the checkpoint past records it
+	// never asked for.)
+	reading := func() int {
+		n := 0
+		for _, o := range open {
+			if !o.read.Load() {
+				n++
+			}
+		}
+		return n
+	}
 	fill := func() {
 		for {
 			n := r.sliceConcurrency()
@@ -97,7 +119,7 @@ func (r *logsReceiver) readSlices(ctx context.Context, planner *slicePlanner, bu
 			if r.cfg.MaxRequestsPerMinute > 0 {
 				maxOpen = 2 * n
 			}
-			if int(reading.Load()) >= n || len(open) >= maxOpen {
+			if reading() >= n || len(open) >= maxOpen {
 				return
 			}
 			var sr *sliceRead
@@ -125,10 +147,11 @@ func (r *logsReceiver) readSlices(ctx context.Context, planner *slicePlanner, bu
 				}
 				open = slices.Insert(open, i+1, sr)
 			}
-			reading.Add(1)
 			wg.Go(func() {
 				r.readSlice(ctx, sr)
-				reading.Add(-1)
+				if r.afterSliceRead != nil {
+					r.afterSliceRead(ctx)
+				}
 				select {
 				case stopped <- struct{}{}:
 				default:
@@ -136,6 +159,9 @@ func (r *logsReceiver) readSlices(ctx context.Context, planner *slicePlanner, bu
 			})
 		}
 	}
+	// With nothing open, nothing is being read (see reading), so fill
+	// plans the next slice unless the planner is exhausted: the loop ends
+	// only then.
 	for fill(); len(open) > 0; fill() {
 		if err := ctx.Err(); err != nil {
 			return err // shutting down: pages read ahead are read again later
@@ -159,15 +185,33 @@ func (r *logsReceiver) readSlices(ctx context.Context, planner *slicePlanner, bu
 			}
 		}
 		// The head slice is read to its end and delivered.
-		if next := r.pos.ReadBefore(head.slice().end); !next.Equal(r.pos) {
+		s := head.slice()
+		if !s.start.Equal(covered) {
+			return fmt.Errorf("%w: a slice starts at %s where the slices before ended at %s",
+				errWindowNotCovered, s.start.Format(time.RFC3339), covered.Format(time.RFC3339))
+		}
+		covered = s.end
+		if next := r.pos.ReadBefore(s.end); !next.Equal(r.pos) {
 			r.pos = next
 			r.save(ctx)
 		}
-		planner.Observe(head.slice(), head.records)
+		planner.Observe(s, head.records)
 		open = open[1:]
+	}
+	// Checked, not assumed: a poll that returned nil here would move the
+	// checkpoint to the window's end.
+	if !planner.exhausted() || covered.Before(planner.to) {
+		return fmt.Errorf("%w: slices were delivered up to %s, the window ends at %s",
+			errWindowNotCovered, covered.Format(time.RFC3339), planner.to.Format(time.RFC3339))
 	}
 	return nil
 }
+
+// errWindowNotCovered says that the slices delivered do not cover the
+// window: a bug, reported as a failed poll (the checkpoint stays where the
+// last slice delivered ended, and the next poll reads on from there)
+// rather than a window taken as read.
+var errWindowNotCovered = errors.New("internal error: the time slices delivered do not cover the window")
 
 // sliceConcurrency is how many slices are read at once now.
 func (r *logsReceiver) sliceConcurrency() int {

@@ -72,6 +72,12 @@ type logsReceiver struct {
 	// nanoseconds) as the poll goroutine last published it, for the
 	// checkpoint lag measured when metrics are read; 0 before Start.
 	published atomic.Int64
+
+	// afterSliceRead, when set (by tests only), runs in a slice's reader
+	// goroutine after readSlice returned (the slice's channel is closed)
+	// and before the reader wakes the poll loop: it forces the
+	// interleaving of issue #20.
+	afterSliceRead func(ctx context.Context)
 }
 
 func newLogsReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*logsReceiver, error) {

@@ -56,6 +56,9 @@ type env struct {
 	cfg  *Config
 	set  receiver.Settings
 	logs *observer.ObservedLogs
+	// now is the instant the test's records are placed from (see
+	// testtime_test.go).
+	now time.Time
 }
 
 func newEnv(t *testing.T) *env {
@@ -81,8 +84,8 @@ func newEnvWith(t *testing.T, opts zendesksim.Options, wrap func(http.Handler) h
 	cfg.Email = testEmail
 	cfg.APIToken = testToken
 	cfg.PollInterval = time.Hour // only the poll at start, unless a test says otherwise
-	cfg.SettleDelay = 0
-	cfg.InitialLookback = 3 * time.Hour
+	now := time.Now()
+	setTestTimes(cfg, now)
 	cfg.MaxRequestsPerMinute = 0
 	cfg.BackOffConfig.InitialInterval = 10 * time.Millisecond
 	cfg.BackOffConfig.MaxInterval = 50 * time.Millisecond
@@ -91,7 +94,7 @@ func newEnvWith(t *testing.T, opts zendesksim.Options, wrap func(http.Handler) h
 	core, logs := observer.New(zapcore.DebugLevel)
 	set := receivertest.NewNopSettings(metadata.Type)
 	set.Logger = zap.New(core)
-	return &env{sim: sim, url: srv.URL, cfg: cfg, set: set, logs: logs}
+	return &env{sim: sim, url: srv.URL, cfg: cfg, set: set, logs: logs, now: now}
 }
 
 func (e *env) start(t *testing.T, next consumer.Logs, host component.Host) *logsReceiver {

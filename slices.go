@@ -70,16 +70,16 @@ type slice struct {
 // second the one before ends (neighbours share it), sized to hold about
 // target records by the density seen so far. It does no I/O.
 type slicePlanner struct {
-	next, to time.Time
-	width    time.Duration
-	target   int
-	started  bool
+	from, next, to time.Time
+	width          time.Duration
+	target         int
+	started        bool
 }
 
 // newSlicePlanner plans [from, to] for slices of about target records,
 // the first ones width wide.
 func newSlicePlanner(from, to time.Time, width time.Duration, target int) *slicePlanner {
-	return &slicePlanner{next: from, to: to, width: max(width, minSliceWidth), target: target}
+	return &slicePlanner{from: from, next: from, to: to, width: max(width, minSliceWidth), target: target}
 }
 
 // initialSliceWidth is the width of the first slices: target records at
@@ -103,7 +103,7 @@ func initialSliceWidth(records int, span, rest time.Duration, target, concurrenc
 // readers left without a slice split the slices still being read: see
 // sliceRead.split.)
 func (p *slicePlanner) Next() (slice, bool) {
-	if p.next.After(p.to) || p.next.Equal(p.to) && p.started {
+	if p.exhausted() {
 		return slice{}, false
 	}
 	p.started = true
@@ -118,6 +118,11 @@ func (p *slicePlanner) Next() (slice, bool) {
 		p.next = p.to.Add(time.Second) // covered
 	}
 	return s, true
+}
+
+// exhausted says whether Next has handed out the last slice of [from, to].
+func (p *slicePlanner) exhausted() bool {
+	return p.next.After(p.to) || p.next.Equal(p.to) && p.started
 }
 
 // Observe adjusts the width of the slices not planned yet to a read slice
@@ -253,7 +258,9 @@ func (sr *sliceRead) remaining() time.Duration {
 
 // readSlice reads s's cursor chain into s.pages, at most its buffer
 // ahead of delivery, and closes it: after the last page, after an error
-// (sent first), or when ctx ends.
+// (sent first), or when ctx ends. It marks s read before it closes
+// s.pages, so that whoever sees the channel closed sees s read (the poll
+// loop counts the slices being read by it, see readSlices).
 func (r *logsReceiver) readSlice(ctx context.Context, s *sliceRead) {
 	defer func() {
 		s.read.Store(true)
