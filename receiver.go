@@ -72,6 +72,9 @@ type logsReceiver struct {
 	// nanoseconds) as the poll goroutine last published it, for the
 	// checkpoint lag measured when metrics are read; 0 before Start.
 	published atomic.Int64
+	// saveErr is the last save's error, nil once a save succeeded; owned
+	// by the poll goroutine, then by Shutdown once the goroutine stopped.
+	saveErr error
 
 	// afterSliceRead, when set (by tests only), runs in a slice's reader
 	// goroutine after readSlice returned (the slice's channel is closed)
@@ -159,12 +162,18 @@ func (r *logsReceiver) Start(ctx context.Context, host component.Host) error {
 		return err
 	}
 	r.store = checkpoint.NewStore(r.storage)
-	r.pos = r.loadPosition(ctx)
+	r.status = &statusReporter{host: host, logger: r.logger}
+	if r.pos, err = r.loadPosition(ctx); err != nil {
+		// Nothing is read: reading from the configured start would skip
+		// what lies between the stored position and it, for good.
+		r.logger.Error("Not polling: the stored checkpoint cannot be used", zap.Error(err))
+		componentstatus.ReportStatus(host, componentstatus.NewPermanentErrorEvent(err))
+		return nil
+	}
 	r.publishPosition()
 	if err := r.tb.RegisterZendeskAuditLogsCheckpointLagCallback(r.observeLag); err != nil {
 		return fmt.Errorf("registering the checkpoint lag metric: %w", err)
 	}
-	r.status = &statusReporter{host: host, logger: r.logger}
 
 	runCtx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
@@ -185,26 +194,63 @@ const shutdownGrace = 5 * time.Second
 // page read ahead by a time slice is delivered), lets a ConsumeLogs call
 // in flight (or that of a page already read) finish for up to
 // shutdownGrace (or until ctx is done), saving the checkpoint after it,
-// then waits for the poll goroutine and closes the storage client.
+// then waits for the poll goroutine and closes the storage client. If the
+// last save failed, it is tried once more, and its error returned: a
+// graceful restart would otherwise deliver again every record since the
+// last good save. Every wait ends when ctx does (a storage that hangs
+// cannot hold the collector past its deadline).
 func (r *logsReceiver) Shutdown(ctx context.Context) error {
+	var errs []error
+	stopped := true
 	if r.cancel != nil {
 		r.cancel()
 		grace := time.AfterFunc(shutdownGrace, r.cancelConsume)
 		stop := context.AfterFunc(ctx, r.cancelConsume)
-		r.wg.Wait()
+		stopped = within(ctx, func() error { r.wg.Wait(); return nil }) == nil
 		grace.Stop()
 		stop()
 		r.cancelConsume()
+		if !stopped {
+			errs = append(errs, fmt.Errorf("the poll did not stop before the shutdown deadline (a checkpoint save or the next consumer did not return): %w", ctx.Err()))
+		}
 	}
-	var errs []error
-	if r.storage != nil {
-		if err := r.storage.Close(ctx); err != nil {
+	// Once the poll stopped, its position and its last save's outcome are
+	// Shutdown's to read.
+	if stopped && r.saveErr != nil {
+		if err := within(ctx, func() error { return r.store.Save(ctx, r.pos) }); err != nil {
+			errs = append(errs, fmt.Errorf("saving the checkpoint at shutdown failed twice; after a restart the records created since the last saved checkpoint are delivered again (position: second %s): %w",
+				r.pos.Second.Format(time.RFC3339), err))
+		} else {
+			r.saveErr = nil
+			r.logger.Info("The checkpoint was saved at shutdown, at the second attempt", zap.Time("second", r.pos.Second))
+		}
+	}
+	if st := r.storage; st != nil {
+		r.storage = nil
+		if err := within(ctx, func() error { return st.Close(ctx) }); err != nil {
 			errs = append(errs, fmt.Errorf("closing the checkpoint storage: %w", err))
 		}
-		r.storage = nil
 	}
 	r.tb.Shutdown()
 	return errors.Join(errs...)
+}
+
+// within runs f and returns its error, or ctx's once ctx is done first (f
+// then goes on alone).
+func within(ctx context.Context, f func() error) error {
+	done := make(chan error, 1)
+	go func() { done <- f() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		select {
+		case err := <-done:
+			return err
+		default:
+			return ctx.Err()
+		}
+	}
 }
 
 func (r *logsReceiver) openStorage(ctx context.Context, host component.Host) (storage.Client, error) {
@@ -229,22 +275,35 @@ func (r *logsReceiver) openStorage(ctx context.Context, host component.Host) (st
 }
 
 // loadPosition returns the stored position, or the configured start when
-// there is none or it cannot be used.
-func (r *logsReceiver) loadPosition(ctx context.Context) checkpoint.Position {
-	start := checkpoint.Start(r.cfg.startTime(r.now()))
+// none is stored. A stored checkpoint that cannot be used (or cannot be
+// read) is an error that names the fix: the receiver does not guess where
+// to start, since starting anywhere after the lost position skips records.
+func (r *logsReceiver) loadPosition(ctx context.Context) (checkpoint.Position, error) {
+	// No audit log is older than the checkpoint's floor: an earlier start
+	// reads the same records.
+	start := checkpoint.Start(later(r.cfg.startTime(r.now()), checkpoint.MinSecond))
 	pos, found, err := r.store.Load(ctx)
 	switch {
 	case err != nil:
-		r.logger.Error("The stored checkpoint cannot be used; reading from the configured start instead",
-			zap.Error(err), zap.Time("start", start.Second))
-		return start
+		return checkpoint.Position{}, fmt.Errorf("the stored checkpoint of receiver %s cannot be used: %w; "+
+			"nothing is read until it is fixed, since reading from start_time or initial_lookback would skip what lies between. "+
+			"Stop the collector, then `zendesk-audit checkpoint show --storage-dir DIR --receiver %s` shows it; "+
+			"`checkpoint set --time T` resumes from a time, `checkpoint reset` from start_time or initial_lookback", r.set.ID, err, r.set.ID)
 	case !found:
 		r.logger.Info("No checkpoint stored; reading from the configured start", zap.Time("start", start.Second))
-		return start
+		return start, nil
 	}
 	r.logger.Info("Resuming from the stored checkpoint",
 		zap.Time("second", pos.Second), zap.Int("ids_delivered_in_second", len(pos.IDs())))
-	return pos
+	return pos, nil
+}
+
+// later is the later of a and b.
+func later(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return b
+	}
+	return a
 }
 
 func (r *logsReceiver) run(ctx context.Context) {
@@ -308,11 +367,13 @@ func (r *logsReceiver) deliver(ctx context.Context, page []zendesk.AuditLog, obs
 }
 
 // save stores the position; it runs even if shutdown began, since what it
-// records was delivered.
+// records was delivered. A failure is kept for Shutdown, which tries the
+// last save again.
 func (r *logsReceiver) save(ctx context.Context) {
-	if err := r.store.Save(context.WithoutCancel(ctx), r.pos); err != nil {
+	r.saveErr = r.store.Save(context.WithoutCancel(ctx), r.pos)
+	if r.saveErr != nil {
 		r.logger.Error("The checkpoint could not be saved; after a restart the records since the last saved checkpoint are delivered again",
-			zap.Error(err), zap.Time("second", r.pos.Second))
+			zap.Error(r.saveErr), zap.Time("second", r.pos.Second))
 	}
 }
 

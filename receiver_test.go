@@ -24,7 +24,6 @@ import (
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/consumer/consumertest"
-	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/receivertest"
@@ -426,27 +425,6 @@ func TestCheckpointMovesOnlyAfterDelivery(t *testing.T) {
 		return true
 	}, 5*time.Second, 10*time.Millisecond, "the stored checkpoint has every delivered record done")
 	require.NoError(t, r.Shutdown(context.Background()))
-}
-
-func TestCorruptCheckpointFallsBackToTheConfiguredStart(t *testing.T) {
-	e := newEnv(t)
-	now := time.Now()
-	e.sim.Generate(120, now.Add(-time.Hour), now.Add(-time.Minute))
-	host := withFileStorage(e, t.TempDir())
-	ext := host.GetExtensions()[*e.cfg.StorageID].(storage.Extension)
-	client, err := ext.GetClient(context.Background(), component.KindReceiver, e.set.ID, "")
-	require.NoError(t, err)
-	require.NoError(t, client.Set(context.Background(), checkpoint.Key, []byte(`{"version":9}`)))
-	require.NoError(t, client.Close(context.Background()))
-
-	sink := new(consumertest.LogsSink)
-	r := e.start(t, sink, host)
-	defer func() { require.NoError(t, r.Shutdown(context.Background())) }()
-	requireExactly(t, simIDs(e.sim), sink)
-	bad := e.logs.FilterMessageSnippet("stored checkpoint cannot be used").All()
-	require.Len(t, bad, 1)
-	assert.Equal(t, zapcore.ErrorLevel, bad[0].Level)
-	assert.Contains(t, bad[0].ContextMap()["error"], "version 9 is not supported")
 }
 
 func TestWithoutStorageWarnsThatARestartRereads(t *testing.T) {

@@ -278,6 +278,7 @@ func (r *logsReceiver) readSlice(ctx context.Context, s *sliceRead) {
 			return false
 		}
 	}
+	chain := zendesk.NewChain()
 	for {
 		page, err := r.client.List(ctx, params)
 		if err != nil {
@@ -299,10 +300,14 @@ func (r *logsReceiver) readSlice(ctx context.Context, s *sliceRead) {
 			s.complete = true
 			return
 		}
-		if page.AfterCursor == params.After {
-			send(slicePage{err: fmt.Errorf("listing audit logs: the API returned the same cursor again (%d records), which would never end", len(page.AuditLogs))})
+		// A chain the API would never end fails the poll: the checkpoint
+		// stays, and the next poll reads the slice again.
+		next, err := chain.Next(page)
+		if err != nil {
+			send(slicePage{err: fmt.Errorf("listing audit logs created from %s to %s: %w",
+				filter.CreatedAtStart.Format(time.RFC3339), filter.CreatedAtEnd.Format(time.RFC3339), err)})
 			return
 		}
-		params.After = page.AfterCursor
+		params.After = next
 	}
 }

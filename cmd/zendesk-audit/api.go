@@ -104,7 +104,7 @@ func (c *cli) cmdList(ctx context.Context, args []string) error {
 	// The progress line is erased before anything reaches stdout, which
 	// may be the same terminal.
 	progress := newProgress(c.stderr)
-	n, after := 0, ""
+	n, after, chain := 0, "", zendesk.NewChain()
 	finish := func(err error) error {
 		progress.clear()
 		if err != nil && n == 0 {
@@ -135,10 +135,9 @@ func (c *cli) cmdList(ctx context.Context, args []string) error {
 		if o.limit > 0 && n >= o.limit || !page.HasMore {
 			break
 		}
-		if page.AfterCursor == after {
-			return finish(fmt.Errorf("the API returned the same cursor twice after %d records; stopping", n))
+		if after, err = chain.Next(page); err != nil {
+			return finish(fmt.Errorf("stopping after %d records: %w", n, err))
 		}
-		after = page.AfterCursor
 		if out.streams() {
 			progress.clear()
 			if err := out.buf.Flush(); err != nil {

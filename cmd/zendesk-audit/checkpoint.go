@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -30,6 +31,7 @@ type checkpointOpts struct {
 	storageName    string
 	storageTimeout time.Duration
 	receiver       string
+	create         bool
 	json           bool   // show
 	time           string // set
 }
@@ -41,6 +43,7 @@ func checkpointFlags(sub string) (*flag.FlagSet, *checkpointOpts) {
 	fs.StringVar(&o.storageName, "storage", "", "the extension instance: `NAME` for file_storage/NAME (the data lives in --storage-dir whatever the name)")
 	fs.DurationVar(&o.storageTimeout, "storage-timeout", time.Second, "how long to wait for the storage's file lock")
 	fs.StringVar(&o.receiver, "receiver", metadata.Type.String(), "the receiver's component `ID`: zendesk_audit_logs or zendesk_audit_logs/NAME")
+	fs.BoolVar(&o.create, "create", false, "act on a receiver that has no storage file in --storage-dir yet (one that never ran); without it such a name is refused, as a likely typo")
 	switch sub {
 	case "show":
 		fs.BoolVar(&o.json, "json", false, "print the stored value, raw JSON")
@@ -92,11 +95,9 @@ func (c *cli) cmdCheckpoint(ctx context.Context, args []string) error {
 		err = c.checkpointReset(ctx, st)
 	}
 	cerr := st.close(ctx)
-	if sub != "set" {
+	if sub != "set" && st.created != "" {
 		// show and reset found no storage file: they leave none behind.
-		for _, f := range st.created {
-			cerr = errors.Join(cerr, os.Remove(f))
-		}
+		cerr = errors.Join(cerr, os.Remove(st.created))
 	}
 	if cerr != nil {
 		if err == nil {
@@ -115,6 +116,10 @@ func (c *cli) parseCheckpointTime(cmd, s string) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, usagef(cmd, "--time %q is not an RFC 3339 time like 2024-05-01T00:00:00Z", s)
 	}
+	if t.Before(checkpoint.MinSecond) {
+		return time.Time{}, usagef(cmd, "--time %s is before %s: Zendesk's audit log holds nothing older, and the receiver refuses such a checkpoint",
+			s, checkpoint.MinSecond.Format(time.RFC3339))
+	}
 	if t.After(c.now()) {
 		return time.Time{}, usagef(cmd, "--time %s is in the future: the receiver refuses such a checkpoint", t.UTC().Format(time.RFC3339))
 	}
@@ -131,10 +136,12 @@ type openedStorage struct {
 	client   storage.Client
 	receiver component.ID
 	where    string // for messages: "file_storage in DIR"
-	// created are the files that opening the storage created (the
-	// receiver had none): removed again by the commands that only read
-	// or delete, so that they leave the directory as they found it.
-	created []string
+	// created is the receiver's storage file when opening the storage
+	// created it (the receiver had none), else "": removed again by the
+	// commands that only read or delete, so that they leave the directory
+	// as they found it. Only that file: others may appear meanwhile (a
+	// running collector's compaction or queue file).
+	created string
 }
 
 func (s *openedStorage) close(ctx context.Context) error {
@@ -187,6 +194,19 @@ func (c *cli) openStorage(ctx context.Context, cmd string, o *checkpointOpts) (*
 	} else if !fi.IsDir() {
 		return nil, fmt.Errorf("storage directory %s is not a directory", o.storageDir)
 	}
+	// A collector running on this directory: nothing here may be read or
+	// changed now, whichever receiver is named (one it does not run
+	// would read "no checkpoint stored" and mislead).
+	if held := lockedFiles(o.storageDir); len(held) > 0 {
+		return nil, fmt.Errorf("%w (%s holds a lock on %s)", errLocked, o.storageDir, strings.Join(held, ", "))
+	}
+	file := filepath.Join(o.storageDir, storageFileName(receiverID))
+	_, err := os.Stat(file)
+	existed := err == nil
+	if !existed && !o.create {
+		return nil, fmt.Errorf("receiver %s has no checkpoint in %s (no file %s): a mistyped --receiver, or another --storage-dir? %s; "+
+			"for a receiver that has not run yet, give --create", receiverID, o.storageDir, filepath.Base(file), storedReceivers(o.storageDir))
+	}
 	cfg := factory.CreateDefaultConfig().(*filestorage.Config)
 	cfg.Directory = o.storageDir
 	cfg.Timeout = o.storageTimeout
@@ -211,7 +231,6 @@ func (c *cli) openStorage(ctx context.Context, cmd string, o *checkpointOpts) (*
 		_ = ext.Shutdown(ctx)
 		return nil, fmt.Errorf("extension %s is not a storage extension", extID)
 	}
-	before := dirEntries(o.storageDir)
 	client, err := se.GetClient(ctx, component.KindReceiver, receiverID, "")
 	if err != nil {
 		_ = ext.Shutdown(ctx)
@@ -220,29 +239,75 @@ func (c *cli) openStorage(ctx context.Context, cmd string, o *checkpointOpts) (*
 		}
 		return nil, fmt.Errorf("opening the storage of receiver %s in %s: %w", receiverID, o.storageDir, err)
 	}
-	if err := adoptNewFiles(o.storageDir, before); err != nil {
-		fmt.Fprintf(c.stderr, "zendesk-audit: warning: %s; run this as the collector's user\n", err)
-	}
-	var created []string
-	for name := range dirEntries(o.storageDir) {
-		if !before[name] {
-			created = append(created, filepath.Join(o.storageDir, name))
+	created := ""
+	if _, err := os.Stat(file); err == nil && !existed {
+		created = file
+		if err := adoptFile(o.storageDir, file); err != nil {
+			fmt.Fprintf(c.stderr, "zendesk-audit: warning: %s; run this as the collector's user\n", err)
 		}
 	}
 	return &openedStorage{ext: ext, client: client, receiver: receiverID, where: fmt.Sprintf("%s in %s", extID, o.storageDir), created: created}, nil
 }
 
-// dirEntries returns the names in dir, or nil when it cannot be read.
-func dirEntries(dir string) map[string]bool {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil
+// receiverFilePrefix begins the name of every storage file of a
+// zendesk_audit_logs receiver: file_storage names a component's file
+// <kind>_<type>_<name>, with every character but letters, digits, ".", "-"
+// and "_" written ~XXXX (its code point in hex).
+var receiverFilePrefix = "receiver_" + metadata.Type.String() + "_"
+
+// storageFileName is the name of the file file_storage keeps id's data in
+// (contrib's filestorage GetClient with no client name).
+func storageFileName(id component.ID) string {
+	raw := "receiver_" + id.Type().String() + "_" + id.Name()
+	var b strings.Builder
+	for _, r := range raw {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '-', r == '_':
+			b.WriteRune(r)
+		default:
+			fmt.Fprintf(&b, "~%04X", r)
+		}
 	}
-	names := make(map[string]bool, len(entries))
+	return b.String()
+}
+
+// receiverOfFile is the receiver whose storage file name is, or false when
+// it is not one of this receiver type's.
+func receiverOfFile(name string) (component.ID, bool) {
+	rest, ok := strings.CutPrefix(name, receiverFilePrefix)
+	if !ok {
+		return component.ID{}, false
+	}
+	var b strings.Builder
+	for rest != "" {
+		if len(rest) >= 5 && rest[0] == '~' {
+			if n, err := strconv.ParseUint(rest[1:5], 16, 32); err == nil {
+				b.WriteRune(rune(n))
+				rest = rest[5:]
+				continue
+			}
+		}
+		b.WriteByte(rest[0])
+		rest = rest[1:]
+	}
+	id := component.NewIDWithName(metadata.Type, b.String())
+	return id, storageFileName(id) == name
+}
+
+// storedReceivers says which receivers have a storage file in dir, for a
+// message.
+func storedReceivers(dir string) string {
+	entries, _ := os.ReadDir(dir)
+	var ids []string
 	for _, e := range entries {
-		names[e.Name()] = true
+		if id, ok := receiverOfFile(e.Name()); ok && e.Type().IsRegular() {
+			ids = append(ids, "--receiver "+id.String())
+		}
 	}
-	return names
+	if len(ids) == 0 {
+		return fmt.Sprintf("no %s receiver has a checkpoint there", metadata.Type)
+	}
+	return "checkpoints there: " + strings.Join(ids, ", ")
 }
 
 func (c *cli) checkpointShow(ctx context.Context, st *openedStorage, o *checkpointOpts) error {
@@ -266,7 +331,7 @@ func (c *cli) checkpointShow(ctx context.Context, st *openedStorage, o *checkpoi
 	if err != nil {
 		fmt.Fprintf(c.stderr, "zendesk-audit: the checkpoint of receiver %s (%s) cannot be used: %s\n", st.receiver, st.where, err)
 		fmt.Fprintf(c.stderr, "stored value: %s\n", excerpt(raw))
-		fmt.Fprintln(c.stderr, "The receiver ignores it and starts from its configured start; 'checkpoint set' replaces it, 'checkpoint reset' deletes it.")
+		fmt.Fprintln(c.stderr, "The receiver reads nothing while it is stored (a permanent error status says so); 'checkpoint set' replaces it, 'checkpoint reset' deletes it (the receiver then starts from start_time or initial_lookback).")
 		return errSilent
 	}
 	if o.json {

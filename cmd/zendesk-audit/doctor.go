@@ -480,13 +480,13 @@ func (d *doctor) checkCheckpoint(ctx context.Context, o *doctorOpts, receivers [
 		d.report(checkFail, "checkpoint", ue.msg, "")
 		return
 	case err != nil:
-		d.report(checkFail, "checkpoint", err.Error(), "--storage-dir is the file_storage extension's directory")
+		d.report(checkFail, "checkpoint", err.Error(), "--storage-dir is the file_storage extension's directory; a receiver that never ran has no checkpoint yet")
 		return
 	}
 	defer func() {
 		_ = st.close(ctx)
-		for _, f := range st.created {
-			_ = os.Remove(f)
+		if st.created != "" {
+			_ = os.Remove(st.created)
 		}
 	}()
 	raw, err := st.client.Get(ctx, checkpoint.Key)

@@ -248,22 +248,23 @@ func TestDoctorCheckpoint(t *testing.T) {
 	a := doctorAPI(t, zendesksim.Options{})
 	dir := t.TempDir()
 
+	// A receiver without a storage file: a typo, or one that never ran.
 	r := a.doctor(t, "--storage-dir", dir)
-	require.Equal(t, exitOK, r.code, r.stdout)
-	assertCheck(t, r.stdout, "checkpoint", checkPass, "none stored for zendesk_audit_logs")
+	require.Equal(t, exitFail, r.code, r.stdout)
+	assertCheck(t, r.stdout, "checkpoint", checkFail, "receiver zendesk_audit_logs has no checkpoint in")
 	entries, err := os.ReadDir(dir)
 	require.NoError(t, err)
 	assert.Empty(t, entries, "doctor leaves no storage file behind")
 
 	recent := time.Now().Add(-2 * time.Minute).UTC().Format(time.RFC3339)
-	require.Equal(t, exitOK, runCLI(t, nil, "checkpoint", "set", "--storage-dir", dir, "--receiver", "zendesk_audit_logs/acme", "--time", recent).code)
+	require.Equal(t, exitOK, runCLI(t, nil, "checkpoint", "set", "--create", "--storage-dir", dir, "--receiver", "zendesk_audit_logs/acme", "--time", recent).code)
 	// The receiver of the configuration is the one checked.
 	r = a.doctor(t, "--storage-dir", dir, "--config", writeConfig(t, crashSafeConfig), "--collector", fakeCollector(t, 0))
 	require.Equal(t, exitOK, r.code, r.stdout)
 	assertCheck(t, r.stdout, "checkpoint", checkPass, "zendesk_audit_logs/acme is at "+recent, "behind now")
 
 	old := time.Now().Add(-3 * time.Hour).UTC().Format(time.RFC3339)
-	require.Equal(t, exitOK, runCLI(t, nil, "checkpoint", "set", "--storage-dir", dir, "--time", old).code)
+	require.Equal(t, exitOK, runCLI(t, nil, "checkpoint", "set", "--create", "--storage-dir", dir, "--time", old).code)
 	r = a.doctor(t, "--storage-dir", dir)
 	require.Equal(t, exitOK, r.code, r.stdout)
 	assertCheck(t, r.stdout, "checkpoint", checkWarn, "zendesk_audit_logs is at "+old)

@@ -111,14 +111,18 @@ Storage flags (checkpoint):
   --storage-timeout D    how long to wait for the storage lock (default 1s)
   --receiver ID          the receiver whose checkpoint it is: zendesk_audit_logs
                          or zendesk_audit_logs/NAME (default zendesk_audit_logs)
+  --create               act on a receiver with no storage file in DIR yet (one
+                         that never ran); without it such a name is refused,
+                         listing the receivers that have a checkpoint there
 
-  checkpoint set --time T stores a fresh position at T (RFC 3339): on its next
-  start the receiver reads records created from T on, T included. checkpoint
-  reset deletes the checkpoint: the receiver then starts from its configured
-  start_time or initial_lookback. Like the collector, these commands create
-  the receiver's (empty) storage file when there is none; run them as the
-  collector's user (as root, a file they create is given to the directory's
-  owner).
+  checkpoint set --time T stores a fresh position at T (RFC 3339, not before
+  2007-01-01): on its next start the receiver reads records created from T
+  on, T included. checkpoint reset deletes the checkpoint: the receiver then
+  starts from its configured start_time or initial_lookback. They refuse
+  while a collector holds any file of DIR: stop it first. With --create, set
+  creates the receiver's storage file (show and reset remove it again, and
+  no other file); run them as the collector's user (as root, a file they
+  create is given to the directory's owner).
 
 Exit codes:
   0  success (checkpoint show with no checkpoint stored included)

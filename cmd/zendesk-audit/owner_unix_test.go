@@ -21,7 +21,7 @@ func TestCheckpointNewFileGoesToDirOwner(t *testing.T) {
 	const nobody = 65534
 	require.NoError(t, os.Chown(dir, nobody, nobody))
 
-	r := runCLI(t, nil, "checkpoint", "set", "--storage-dir", dir, "--time", "2024-05-01T12:00:00Z")
+	r := runCLI(t, nil, "checkpoint", "set", "--storage-dir", dir, "--time", "2024-05-01T12:00:00Z", "--create")
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Empty(t, r.stderr)
 	entries, err := os.ReadDir(dir)

@@ -87,3 +87,28 @@ func TestStoreReportsACorruptValue(t *testing.T) {
 	require.ErrorContains(t, err, "not valid JSON")
 	assert.False(t, found)
 }
+
+// A second before MinSecond (2007-01-01, before Zendesk's audit log) is
+// refused by Decode and by Encode: year 0000 made every request's
+// created_at filter invalid, 1970 read 37 years of nothing.
+func TestSecondBeforeTheFloorIsRefusedBothWays(t *testing.T) {
+	for _, second := range []string{"0000-01-01T00:00:00Z", "0001-01-01T00:00:01Z", "1970-01-01T00:00:00Z", "2006-12-31T23:59:59Z"} {
+		t.Run(second, func(t *testing.T) {
+			_, err := Decode([]byte(`{"version":1,"second":"`+second+`","ids":[]}`), sec(0))
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "before 2007-01-01T00:00:00Z")
+
+			at, err := time.Parse(time.RFC3339, second)
+			require.NoError(t, err)
+			_, err = Encode(At(at, nil))
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "before 2007-01-01T00:00:00Z")
+		})
+	}
+	floor := time.Date(2007, 1, 1, 0, 0, 0, 0, time.UTC)
+	b, err := Encode(Start(floor))
+	require.NoError(t, err)
+	p, err := Decode(b, sec(0))
+	require.NoError(t, err)
+	assert.True(t, p.Second.Equal(floor), "the floor itself is a position")
+}

@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -210,11 +211,11 @@ func New(opts Options) (*Client, error) {
 	}
 	// The encoded form first: it does not contain the token.
 	if basic, ok := strings.CutPrefix(c.auth, "Basic "); ok {
-		c.secrets = append(c.secrets, basic)
+		c.secrets = append(c.secrets, secretForms(basic)...)
 	}
 	for _, s := range []string{opts.Credentials.APIToken, opts.Credentials.OAuthToken} {
 		if s != "" {
-			c.secrets = append(c.secrets, s)
+			c.secrets = append(c.secrets, secretForms(s)...)
 		}
 	}
 	if opts.RequestsPerMinute > 0 {
@@ -384,7 +385,12 @@ func (c *Client) once(ctx context.Context, op, method, target string, out bodyDe
 		req.Header.Set("Authorization", c.auth)
 	}
 	status := 0 // until a response arrives
-	defer func() { c.hookRequest(op, status, apiErr) }()
+	defer func() {
+		if apiErr != nil {
+			c.redactError(apiErr)
+		}
+		c.hookRequest(op, status, apiErr)
+	}()
 	sent := c.now()
 	resp, err := c.http.Do(req)
 	if err != nil {
@@ -415,7 +421,6 @@ func (c *Client) once(ctx context.Context, op, method, target string, out bodyDe
 		// credential survives at its end; and after, for one that was
 		// written with JSON escapes.
 		apiErr := errorFromResponse(op, resp.StatusCode, resp.Header, []byte(c.redact(string(body))), c.now())
-		apiErr.Code, apiErr.Description = c.redact(apiErr.Code), c.redact(apiErr.Description)
 		if apiErr.RetryAfter > 0 {
 			// Kept for the next call too, retried or not.
 			c.holdUntil(retryAfterScope(op, apiErr), c.now().Add(apiErr.RetryAfter))
@@ -461,6 +466,37 @@ func (c *Client) redact(s string) string {
 		s = strings.ReplaceAll(s, secret, "[REDACTED]")
 	}
 	return s
+}
+
+// secretForms are the ways a credential can be written in what a response
+// makes of it: as sent, in a JSON pointer (a decode error's path names the
+// member it failed in, "/" written "~1" and "~" "~0"), and in a JSON
+// string with "/" escaped.
+func secretForms(s string) []string {
+	forms := []string{s}
+	for _, f := range []string{
+		strings.NewReplacer("~", "~0", "/", "~1").Replace(s),
+		strings.ReplaceAll(s, "/", `\/`),
+	} {
+		if !slices.Contains(forms, f) {
+			forms = append(forms, f)
+		}
+	}
+	return forms
+}
+
+// redactError removes every credential from what e says: a server or a
+// proxy may echo one back in a body, a header or a JSON member name, and
+// e ends up in logs and component status. An underlying error whose text
+// held one is replaced by its redacted text.
+func (c *Client) redactError(e *Error) *Error {
+	e.Code, e.Description = c.redact(e.Code), c.redact(e.Description)
+	if e.Err != nil {
+		if msg := e.Err.Error(); c.redact(msg) != msg {
+			e.Err = errors.New(c.redact(msg))
+		}
+	}
+	return e
 }
 
 // exportRateLimitHeader is the export endpoint's own limit (one per minute):

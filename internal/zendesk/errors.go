@@ -203,11 +203,12 @@ func kindForStatus(status int) Kind {
 	return KindUnknown
 }
 
-// errorFromResponse builds an *Error from a non-success response. The body
-// may be JSON, text or HTML: its format never makes this fail.
+// errorFromResponse builds an *Error from a non-success response that
+// arrived at now (the local clock). The body may be JSON, text or HTML: its
+// format never makes this fail.
 func errorFromResponse(op string, status int, header http.Header, body []byte, now time.Time) *Error {
 	e := &Error{Kind: kindForStatus(status), Op: op, StatusCode: status}
-	e.RetryAfter, _ = parseRetryAfter(header.Get("Retry-After"), now)
+	e.RetryAfter, _ = parseRetryAfter(header.Get("Retry-After"), responseClock(header, now))
 	var zd struct {
 		Error       json.RawMessage `json:"error"`
 		Description string          `json:"description"`

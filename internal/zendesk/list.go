@@ -71,7 +71,7 @@ func (c *Client) List(ctx context.Context, p ListParams) (*Page, error) {
 	}
 	page, err := body.page()
 	if err != nil {
-		return nil, &Error{Kind: KindDecode, Op: "list", StatusCode: http.StatusOK, Err: err}
+		return nil, c.redactError(&Error{Kind: KindDecode, Op: "list", StatusCode: http.StatusOK, Err: err})
 	}
 	page.Date, page.RoundTrip = body.date, body.roundTrip
 	if page.HasMore && page.AfterCursor == "" && p.Before == "" {
@@ -181,7 +181,7 @@ func (c *Client) ListOffset(ctx context.Context, p OffsetParams) (*OffsetPage, e
 	}
 	logs, err := decodeRecords(body.AuditLogs)
 	if err != nil {
-		return nil, &Error{Kind: KindDecode, Op: "list", StatusCode: http.StatusOK, Err: err}
+		return nil, c.redactError(&Error{Kind: KindDecode, Op: "list", StatusCode: http.StatusOK, Err: err})
 	}
 	page := &OffsetPage{AuditLogs: logs, Count: body.Count}
 	if body.NextPage != nil {
@@ -205,7 +205,7 @@ func (c *Client) Get(ctx context.Context, id int64) (*AuditLog, error) {
 	}
 	logs, err := decodeRecords([]jsontext.Value{body.AuditLog})
 	if err != nil {
-		return nil, &Error{Kind: KindDecode, Op: "show", StatusCode: http.StatusOK, Err: err}
+		return nil, c.redactError(&Error{Kind: KindDecode, Op: "show", StatusCode: http.StatusOK, Err: err})
 	}
 	return &logs[0], nil
 }

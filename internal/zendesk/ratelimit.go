@@ -14,25 +14,39 @@ const maxRetryAfter = 10 * time.Minute
 // parseRetryAfter reads a Retry-After value: delay-seconds or an HTTP date.
 // ok is false when the header is absent or unreadable. The result is
 // clamped to [0, maxRetryAfter].
-func parseRetryAfter(v string, now time.Time) (d time.Duration, ok bool) {
+//
+// delay-seconds is a whole number of seconds (RFC 9110, 10.2.3): "1.5",
+// "0.001" or "1e-9" are unreadable, and the caller backs off as if no
+// Retry-After came, rather than sending again at once. A date is measured
+// from date, the response's own Date header (the server's clock: a
+// collector whose clock is off would otherwise wait too little or too
+// long), or the local clock when the response had none.
+func parseRetryAfter(v string, date time.Time) (d time.Duration, ok bool) {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0, false
 	}
-	if secs, err := strconv.ParseFloat(v, 64); err == nil {
-		if secs != secs || secs < 0 { // NaN or negative
-			return 0, false
+	if strings.Trim(v, "0123456789") == "" {
+		secs, err := strconv.ParseUint(v, 10, 64)
+		if err != nil || secs > uint64(maxRetryAfter/time.Second) {
+			return maxRetryAfter, true // only digits: too many to parse
 		}
-		if secs > maxRetryAfter.Seconds() {
-			return maxRetryAfter, true
-		}
-		return time.Duration(secs * float64(time.Second)), true
+		return time.Duration(secs) * time.Second, true
 	}
 	t, err := http.ParseTime(v)
 	if err != nil {
 		return 0, false
 	}
-	return min(max(t.Sub(now), 0), maxRetryAfter), true
+	return min(max(t.Sub(date), 0), maxRetryAfter), true
+}
+
+// responseClock is the time a response was sent by the server's clock: its
+// Date header, or local when it has none that reads.
+func responseClock(h http.Header, local time.Time) time.Time {
+	if t, err := http.ParseTime(h.Get("Date")); err == nil {
+		return t
+	}
+	return local
 }
 
 // RateLimit is what a response said about the account's request budget.

@@ -1,0 +1,318 @@
+package zendeskauditlogsreceiver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/storagetest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componentstatus"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/extension/xextension/storage"
+
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/checkpoint"
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesk"
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesksim"
+)
+
+// storedPosition reads the receiver's checkpoint from host's storage
+// extension, once the receiver is shut down.
+func storedPosition(t *testing.T, e *env, host *storageHost) (checkpoint.Position, bool) {
+	t.Helper()
+	ext := host.GetExtensions()[*e.cfg.StorageID].(storage.Extension)
+	client, err := ext.GetClient(context.Background(), component.KindReceiver, e.set.ID, "")
+	require.NoError(t, err)
+	defer func() { require.NoError(t, client.Close(context.Background())) }()
+	pos, found, err := checkpoint.NewStore(client).Load(context.Background())
+	require.NoError(t, err)
+	return pos, found
+}
+
+// endlessChain answers every request that follows a cursor with has_more
+// and no records: each time a new cursor ("new"), or A, B, A, ... ("cycle").
+// The first page of a chain comes from the simulator. After giveUp such
+// answers it ends the chain (has_more false), so that code that follows a
+// chain forever still ends.
+type endlessChain struct {
+	mode   string
+	giveUp int
+
+	mu       sync.Mutex
+	answered int
+}
+
+func (e *endlessChain) wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		after := r.URL.Query().Get("page[after]")
+		if after == "" {
+			next.ServeHTTP(w, r)
+			return
+		}
+		e.mu.Lock()
+		e.answered++
+		n := e.answered
+		e.mu.Unlock()
+		cursor := fmt.Sprintf("c%d", n)
+		if e.mode == "cycle" {
+			cursor = "A"
+			if after == "A" {
+				cursor = "B"
+			}
+		}
+		more := n < e.giveUp
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"audit_logs":[],"meta":{"has_more":%t,"after_cursor":%q,"before_cursor":null}}`, more, cursor)
+	})
+}
+
+func (e *endlessChain) count() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.answered
+}
+
+// A cursor chain the API never ends (has_more with no records, with a new
+// cursor every time or a cycle A, B, A) fails the poll within a bounded
+// number of requests, with an error that says what the API did and a
+// recoverable error status; the checkpoint stays before what was not
+// read, and the next poll tries again.
+func TestEndlessCursorChainFailsThePollAndKeepsTheCheckpoint(t *testing.T) {
+	for _, mode := range []string{"new", "cycle"} {
+		t.Run(mode, func(t *testing.T) {
+			chain := &endlessChain{mode: mode, giveUp: 2000}
+			e := newEnvWith(t, zendesksim.Options{}, chain.wrap)
+			e.backlog(t, 600, 2*time.Hour, time.Minute)
+			e.cfg.PollInterval = 300 * time.Millisecond
+			host := withFileStorage(e, t.TempDir())
+			r := e.start(t, new(consumertest.LogsSink), host)
+
+			require.Eventually(t, func() bool {
+				return len(e.logs.FilterMessageSnippet("Polling the Zendesk audit log failed").All()) >= 2
+			}, 20*time.Second, 10*time.Millisecond, "the poll fails, and the next one too")
+			require.NoError(t, r.Shutdown(context.Background()))
+
+			failed := e.logs.FilterMessageSnippet("Polling the Zendesk audit log failed").All()
+			msg := fmt.Sprint(failed[0].ContextMap()["error"])
+			assert.Contains(t, msg, zendesk.ErrEndlessChain.Error())
+			if mode == "cycle" {
+				assert.Contains(t, msg, "a cycle")
+			} else {
+				assert.Contains(t, msg, "pages in a row")
+			}
+			// At most two slices read at once without a budget, each
+			// followed for MaxEmptyPages pages: a few dozen requests a
+			// poll, not thousands.
+			polls := len(failed) + 1
+			assert.LessOrEqual(t, chain.count(), polls*4*zendesk.MaxEmptyPages, "requests per poll are bounded")
+			assert.Contains(t, host.statuses(), componentstatus.StatusRecoverableError)
+
+			// The checkpoint did not move past what was not read.
+			pos, found := storedPosition(t, e, host)
+			require.True(t, found, "the first page was delivered and saved")
+			undone := 0
+			for _, rec := range e.sim.Records() {
+				if !pos.Done(rec.ID, rec.CreatedAt) {
+					undone++
+				}
+			}
+			assert.Positive(t, undone, "records the chain did not read are not marked done")
+		})
+	}
+}
+
+// A stored checkpoint that cannot be used (an unknown format version, a
+// second before the floor, which the CLI used to accept) is never replaced
+// by the configured start, which would skip what lies between: the
+// receiver reads nothing, reports a permanent error that names the fix,
+// and leaves the stored value as it was.
+func TestUnusableCheckpointStopsPollingWithAPermanentErrorNamingTheFix(t *testing.T) {
+	for name, value := range map[string]string{
+		"unknown version": `{"version":9}`,
+		"year 0000":       `{"version":1,"second":"0000-01-01T00:00:00Z","ids":[]}`,
+		"before 2007":     `{"version":1,"second":"1970-01-01T00:00:00Z","ids":[]}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t)
+			e.backlog(t, 120, time.Hour, time.Minute)
+			host := withFileStorage(e, t.TempDir())
+			ext := host.GetExtensions()[*e.cfg.StorageID].(storage.Extension)
+			client, err := ext.GetClient(context.Background(), component.KindReceiver, e.set.ID, "")
+			require.NoError(t, err)
+			require.NoError(t, client.Set(context.Background(), checkpoint.Key, []byte(value)))
+			require.NoError(t, client.Close(context.Background()))
+
+			sink := new(consumertest.LogsSink)
+			r := e.start(t, sink, host)
+			statuses := host.statuses()
+			require.NoError(t, r.Shutdown(context.Background()))
+
+			require.Contains(t, statuses, componentstatus.StatusPermanentError, "reported by Start")
+			var permanent error
+			for _, ev := range host.events {
+				if ev.Status() == componentstatus.StatusPermanentError {
+					permanent = ev.Err()
+				}
+			}
+			require.Error(t, permanent)
+			for _, fix := range []string{"checkpoint show", "checkpoint set", "checkpoint reset", e.set.ID.String()} {
+				assert.Contains(t, permanent.Error(), fix)
+			}
+			assert.Len(t, e.logs.FilterMessageSnippet("Not polling: the stored checkpoint cannot be used").All(), 1)
+			assert.Zero(t, e.sim.Stats().Requests, "nothing was read")
+			assert.Zero(t, sink.LogRecordCount())
+
+			client, err = ext.GetClient(context.Background(), component.KindReceiver, e.set.ID, "")
+			require.NoError(t, err)
+			stored, err := client.Get(context.Background(), checkpoint.Key)
+			require.NoError(t, err)
+			require.NoError(t, client.Close(context.Background()))
+			assert.Equal(t, value, string(stored), "the stored checkpoint is left for the operator")
+		})
+	}
+}
+
+// faultyStorage is a storage extension whose clients' Set fails or hangs
+// when told to.
+type faultyStorage struct {
+	storage.Extension
+	failSets atomic.Int32 // the next n Sets fail
+	hang     atomic.Bool  // Sets block until release is closed, whatever their context
+	release  chan struct{}
+}
+
+func (f *faultyStorage) GetClient(ctx context.Context, kind component.Kind, id component.ID, name string) (storage.Client, error) {
+	c, err := f.Extension.GetClient(ctx, kind, id, name)
+	if err != nil {
+		return nil, err
+	}
+	return &faultyClient{Client: c, f: f}, nil
+}
+
+type faultyClient struct {
+	storage.Client
+	f *faultyStorage
+}
+
+func (c *faultyClient) Set(ctx context.Context, key string, value []byte) error {
+	if c.f.hang.Load() {
+		<-c.f.release
+	}
+	if c.f.failSets.Add(-1) >= 0 {
+		return errors.New("disk full")
+	}
+	return c.Client.Set(ctx, key, value)
+}
+
+// faultyHost offers one faultyStorage over file-backed test storage.
+type faultyHost struct {
+	*storagetest.StorageHost
+	id      component.ID
+	storage *faultyStorage
+}
+
+func (h *faultyHost) GetExtensions() map[component.ID]component.Component {
+	exts := h.StorageHost.GetExtensions()
+	exts[h.id] = h.storage
+	return exts
+}
+
+func withFaultyStorage(t *testing.T, e *env) *faultyHost {
+	id := storagetest.NewStorageID("faulty")
+	e.cfg.StorageID = &id
+	inner := storagetest.NewStorageHost().WithFileBackedStorageExtension("faulty", t.TempDir())
+	fs := &faultyStorage{Extension: inner.GetExtensions()[id].(storage.Extension), release: make(chan struct{})}
+	fs.failSets.Store(-1 << 30)
+	t.Cleanup(func() { close(fs.release) })
+	return &faultyHost{StorageHost: inner, id: id, storage: fs}
+}
+
+// stored reads the checkpoint the faulty storage holds, past its faults.
+func (h *faultyHost) stored(t *testing.T, e *env) checkpoint.Position {
+	t.Helper()
+	client, err := h.storage.Extension.GetClient(context.Background(), component.KindReceiver, e.set.ID, "")
+	require.NoError(t, err)
+	defer func() { require.NoError(t, client.Close(context.Background())) }()
+	pos, found, err := checkpoint.NewStore(client).Load(context.Background())
+	require.NoError(t, err)
+	require.True(t, found)
+	return pos
+}
+
+// startSlowDelivery starts a receiver whose fourth page is in flight when
+// it returns (see slowConsumer).
+func startSlowDelivery(t *testing.T, e *env, host component.Host) (*logsReceiver, *slowConsumer) {
+	t.Helper()
+	e.backlog(t, 900, 2*time.Hour, time.Minute)
+	next := &slowConsumer{fast: 3, inFlight: make(chan struct{})}
+	r := e.start(t, next, host)
+	select {
+	case <-next.inFlight:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the fourth page never reached the consumer")
+	}
+	return r, next
+}
+
+// The save after the page in flight at shutdown fails once: Shutdown tries
+// it again, and the stored checkpoint has that page, so a graceful restart
+// does not read it again.
+func TestShutdownRetriesAFailedLastSave(t *testing.T) {
+	e := newEnv(t)
+	host := withFaultyStorage(t, e)
+	r, next := startSlowDelivery(t, e, host)
+	host.storage.failSets.Store(1)
+	require.NoError(t, r.Shutdown(context.Background()))
+
+	require.Len(t, next.AllLogs(), 4)
+	pos := host.stored(t, e)
+	delivered := ids(next.AllLogs())
+	for _, rec := range e.sim.Records() {
+		if slices.Contains(delivered, rec.ID) {
+			assert.True(t, pos.Done(rec.ID, rec.CreatedAt), "record %d was delivered before shutdown and is in the stored checkpoint", rec.ID)
+		}
+	}
+	assert.Len(t, e.logs.FilterMessageSnippet("at the second attempt").All(), 1)
+}
+
+// A last save that fails again is Shutdown's error, not only a log line.
+func TestShutdownReturnsTheErrorOfTheLastSave(t *testing.T) {
+	e := newEnv(t)
+	host := withFaultyStorage(t, e)
+	r, _ := startSlowDelivery(t, e, host)
+	host.storage.failSets.Store(2)
+	err := r.Shutdown(context.Background())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "disk full")
+	assert.Contains(t, err.Error(), "failed twice")
+}
+
+// A storage whose Set hangs (and ignores its context) cannot hold Shutdown
+// past the shutdown context's deadline.
+func TestShutdownWithAHangingStorageEndsWithItsContext(t *testing.T) {
+	e := newEnv(t)
+	host := withFaultyStorage(t, e)
+	r, _ := startSlowDelivery(t, e, host)
+	host.storage.hang.Store(true)
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- r.Shutdown(ctx) }()
+	select {
+	case err := <-done:
+		require.Error(t, err)
+		assert.ErrorIs(t, err, context.DeadlineExceeded)
+		assert.Contains(t, err.Error(), "did not stop before the shutdown deadline")
+	case <-time.After(30 * time.Second):
+		t.Fatal("Shutdown did not return 29 s after its context ended")
+	}
+}
