@@ -167,14 +167,16 @@ fuzz:
 # was violated, duplicates stay within the variant's bound per kill and the
 # export cut off at its acknowledgement was delivered again. Two variants
 # of the collector under test, one after the other, one summary line each:
-# `sync` (no queue: one page per kill) and `queue` (the README's production
+# `sync` (no queue: one page per kill), `queue` (the README's production
 # setup, sending_queue persisted in file_storage with batching: one page
-# and one batch per kill). The seed is printed.
+# and one batch per kill) and `oauth` (as sync, with OAuth client
+# credentials whose tokens expire every 4 s: no 401 storm, no token asked
+# for more than once per renewal). The seed is printed.
 #   make e2e E2E_ARGS='--seed 42 --duration 60s'
 #   make e2e E2E_VARIANTS=queue
 #   make e2e E2E_VARIANTS=memory   (batch processor, in-memory queue: expected to FAIL)
 E2E_ARGS ?= --duration 30s
-E2E_VARIANTS ?= sync,queue
+E2E_VARIANTS ?= sync,queue,oauth
 e2e: $(COLLECTOR) $(SIM)
 	cd cmd && $(GO) run ./zendesk-e2e --collector ../$(COLLECTOR) --sim ../$(SIM) --config-dir ../e2e --variant $(E2E_VARIANTS) $(E2E_ARGS)
 

@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/config/configopaque"
+	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/config/configretry"
 
 	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/detect"
@@ -28,11 +29,15 @@ type Config struct {
 	// Give it or endpoint, not both.
 	Subdomain string `mapstructure:"subdomain"`
 
-	// Email and APIToken authenticate with an API token.
+	// OAuth authenticates as an OAuth client with the client credentials
+	// grant: the receiver asks Zendesk for access tokens and renews them.
+	OAuth configoptional.Optional[OAuthConfig] `mapstructure:"oauth"`
+	// Email and APIToken authenticate with an API token (retired by
+	// Zendesk: none works after 2027-04-30).
 	Email    string              `mapstructure:"email"`
 	APIToken configopaque.String `mapstructure:"api_token"`
 	// OAuthToken authenticates with an OAuth access token (scope read or
-	// auditlogs:read).
+	// auditlogs:read), as long as that token lives.
 	OAuthToken configopaque.String `mapstructure:"oauth_token"`
 
 	// PollInterval is the time between polls once the backlog is drained.
@@ -73,6 +78,31 @@ type Config struct {
 	// Detections sets each record's severity and flags the audit events a
 	// security team must see with the security_rule.* attributes.
 	Detections DetectionsConfig `mapstructure:"detections"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+// OAuthConfig is a confidential OAuth client allowed the client
+// credentials grant (Admin Center > Apps and integrations > APIs > OAuth
+// clients).
+type OAuthConfig struct {
+	// ClientID is the client's identifier (its "Identifier" field, not its
+	// name).
+	ClientID     string              `mapstructure:"client_id"`
+	ClientSecret configopaque.String `mapstructure:"client_secret"`
+	// Scope is asked for with each token, space-separated.
+	Scope string `mapstructure:"scope"`
+	// TokenURL defaults to the account's base URL followed by
+	// /oauth/tokens.
+	TokenURL string `mapstructure:"token_url"`
+	// ExpiresIn asks Zendesk for tokens of this lifetime, in seconds (above
+	// 300 and below 172800); 0 leaves it to Zendesk.
+	ExpiresIn int `mapstructure:"expires_in"`
+	// RefreshToken switches to the refresh_token grant, for a client that
+	// holds an authorization-code token pair: Zendesk rotates it at each
+	// renewal, and the receiver keeps the current one in its storage.
+	RefreshToken configopaque.String `mapstructure:"refresh_token"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -129,6 +159,30 @@ func (cfg *Config) Validate() error {
 	}
 
 	kinds := 0
+	if o := cfg.OAuth.Get(); o != nil {
+		kinds++
+		if o.ClientID == "" {
+			add("`oauth.client_id` is required: the OAuth client's identifier")
+		}
+		if o.ClientSecret == "" {
+			add("`oauth.client_secret` is required (e.g. ${env:ZENDESK_OAUTH_CLIENT_SECRET})")
+		}
+		if strings.TrimSpace(o.Scope) == "" {
+			add("`oauth.scope` must not be empty (auditlogs:read reads the audit log)")
+		}
+		if o.TokenURL != "" {
+			if err := zendesk.CheckTokenURL(o.TokenURL); err != nil {
+				add("`oauth.token_url` %w", err)
+			}
+		}
+		if o.RefreshToken != "" && cfg.StorageID == nil {
+			add("`oauth.refresh_token` needs `storage`: Zendesk invalidates a refresh token once used, and the one it rotates to must survive a restart")
+		}
+		if o.ExpiresIn != 0 && (o.ExpiresIn <= zendesk.MinExpiresIn || o.ExpiresIn >= zendesk.MaxExpiresIn) {
+			add("`oauth.expires_in` must be above %d and below %d seconds (or 0 to leave it to Zendesk), got %d",
+				zendesk.MinExpiresIn, zendesk.MaxExpiresIn, o.ExpiresIn)
+		}
+	}
 	if cfg.Email != "" || cfg.APIToken != "" {
 		kinds++
 		if cfg.Email == "" {
@@ -146,9 +200,9 @@ func (cfg *Config) Validate() error {
 	}
 	switch {
 	case kinds == 0:
-		add("credentials are required: `email` with `api_token`, or `oauth_token`, or an authenticator extension in `auth`")
+		add("credentials are required: an OAuth client in `oauth` (client_id, client_secret), or `oauth_token`, or `email` with `api_token` (retired by Zendesk), or an authenticator extension in `auth`")
 	case kinds > 1:
-		add("give exactly one kind of credentials: `email` with `api_token`, or `oauth_token`, or `auth`")
+		add("give exactly one kind of credentials, not %s: `oauth`, or `oauth_token`, or `email` with `api_token`, or `auth`", strings.Join(cfg.credentialKinds(), " and "))
 	}
 
 	if cfg.PollInterval < time.Second {
@@ -183,6 +237,43 @@ func (cfg *Config) Validate() error {
 		add("`detections.disabled_rules`: %w", err)
 	}
 	return errors.Join(errs...)
+}
+
+// credentialKinds names the kinds of credentials the configuration gives.
+func (cfg *Config) credentialKinds() []string {
+	var kinds []string
+	if cfg.OAuth.HasValue() {
+		kinds = append(kinds, "`oauth`")
+	}
+	if cfg.OAuthToken != "" {
+		kinds = append(kinds, "`oauth_token`")
+	}
+	if cfg.Email != "" || cfg.APIToken != "" {
+		kinds = append(kinds, "`email`/`api_token`")
+	}
+	if cfg.Auth.HasValue() {
+		kinds = append(kinds, "`auth`")
+	}
+	return kinds
+}
+
+// credentials are the client's credentials; Validate has checked them.
+func (cfg *Config) credentials() zendesk.Credentials {
+	if o := cfg.OAuth.Get(); o != nil {
+		return zendesk.Credentials{Client: &zendesk.ClientCredentials{
+			TokenURL:     o.TokenURL,
+			ClientID:     o.ClientID,
+			ClientSecret: string(o.ClientSecret),
+			Scope:        strings.TrimSpace(o.Scope),
+			ExpiresIn:    o.ExpiresIn,
+			RefreshToken: string(o.RefreshToken),
+		}}
+	}
+	return zendesk.Credentials{
+		Email:      cfg.Email,
+		APIToken:   string(cfg.APIToken),
+		OAuthToken: string(cfg.OAuthToken),
+	}
 }
 
 // baseURL is the account's base URL. Validate has checked it with the same

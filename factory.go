@@ -6,11 +6,13 @@ import (
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/config/configretry"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/receiver"
 
 	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/metadata"
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesk"
 )
 
 const (
@@ -41,6 +43,7 @@ func createDefaultConfig() component.Config {
 	client.Timeout = defaultTimeout
 	return &Config{
 		ClientConfig:          client,
+		OAuth:                 configoptional.Default(OAuthConfig{Scope: zendesk.DefaultScope}),
 		PollInterval:          defaultPollInterval,
 		SettleDelay:           defaultSettleDelay,
 		InitialLookback:       defaultInitialLookback,

@@ -141,24 +141,29 @@ func (r *logsReceiver) Start(ctx context.Context, host component.Host) error {
 	if err != nil {
 		return fmt.Errorf("creating the HTTP client: %w", err)
 	}
+	// The storage first: it holds the refresh token the client starts with.
+	r.storage, err = r.openStorage(ctx, host)
+	if err != nil {
+		return err
+	}
+	creds := r.cfg.credentials()
+	if cc := creds.Client; cc != nil && cc.RefreshToken != "" {
+		configured := cc.RefreshToken
+		cc.RefreshToken = r.startRefreshToken(ctx, configured)
+		cc.OnRefreshToken = func(current string) { r.saveRefreshToken(configured, current) }
+	}
 	r.client, err = zendesk.New(zendesk.Options{
-		BaseURL:    r.cfg.baseURL(),
-		HTTPClient: httpClient,
-		Credentials: zendesk.Credentials{
-			Email:      r.cfg.Email,
-			APIToken:   string(r.cfg.APIToken),
-			OAuthToken: string(r.cfg.OAuthToken),
-		},
+		BaseURL:           r.cfg.baseURL(),
+		HTTPClient:        httpClient,
+		Credentials:       creds,
 		RequestsPerMinute: r.cfg.MaxRequestsPerMinute,
 		RequestTimeout:    r.cfg.Timeout,
 		UserAgent:         "otelcol-zendesk_audit_logs/" + r.set.BuildInfo.Version,
 		Hooks:             r.clientHooks(),
 	})
 	if err != nil {
-		return err
-	}
-	r.storage, err = r.openStorage(ctx, host)
-	if err != nil {
+		_ = r.storage.Close(ctx)
+		r.storage = nil
 		return err
 	}
 	r.store = checkpoint.NewStore(r.storage)
@@ -204,6 +209,7 @@ func (r *logsReceiver) Shutdown(ctx context.Context) error {
 	stopped := true
 	if r.cancel != nil {
 		r.cancel()
+		r.client.Close() // a token request in flight ends too
 		grace := time.AfterFunc(shutdownGrace, r.cancelConsume)
 		stop := context.AfterFunc(ctx, r.cancelConsume)
 		stopped = within(ctx, func() error { r.wg.Wait(); return nil }) == nil
@@ -487,6 +493,19 @@ func (s *statusReporter) ok() {
 // credentials were refused in refusedPollsForPermanent polls in a row; a
 // new kind of failure is a change, a repeat of the same kind is not.
 func (s *statusReporter) failed(err error) {
+	if zendesk.OAuthClientRefused(err) {
+		// The token endpoint's refusal is no moment's inconsistency: it
+		// needs someone in Admin Center now.
+		s.refused = refusedPollsForPermanent
+		if s.last != "permanent" {
+			s.last = "permanent"
+			s.logger.Error("Zendesk refused the OAuth client: the component status is now a permanent error. "+
+				"The receiver keeps polling every poll_interval and resumes once the client is accepted",
+				zap.Error(err))
+			componentstatus.ReportStatus(s.host, componentstatus.NewPermanentErrorEvent(err))
+		}
+		return
+	}
 	kind := zendesk.KindOf(err)
 	if kind == zendesk.KindAuth || kind == zendesk.KindForbidden {
 		s.refused++

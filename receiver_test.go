@@ -630,7 +630,13 @@ func TestTelemetryCountsRequestsAndAcceptedRecords(t *testing.T) {
 func requireNoSecret(t *testing.T, logs *observer.ObservedLogs, host *storageHost) {
 	t.Helper()
 	pair := testEmail + "/token:" + testToken
-	secrets := []string{testToken, pair, base64.StdEncoding.EncodeToString([]byte(pair))}
+	requireNoneOf(t, logs, host, testToken, pair, base64.StdEncoding.EncodeToString([]byte(pair)))
+}
+
+// requireNoneOf asserts that no log line (message or field, at any level)
+// and no status event holds any of secrets.
+func requireNoneOf(t *testing.T, logs *observer.ObservedLogs, host *storageHost, secrets ...string) {
+	t.Helper()
 	var texts []string
 	for _, entry := range logs.All() {
 		texts = append(texts, entry.Message, fmt.Sprint(entry.ContextMap()))

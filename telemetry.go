@@ -49,8 +49,17 @@ func instanceAttributes(id component.ID, cfg *Config) attribute.Set {
 func (r *logsReceiver) clientHooks() zendesk.Hooks {
 	ctx := context.Background()
 	return zendesk.Hooks{
-		OnRequest: func(_ string, status int, err *zendesk.Error) {
+		OnRequest: func(op string, status int, err *zendesk.Error) {
+			if op == zendesk.OpToken {
+				// Not an audit log request: the metric counts those. A
+				// failed token request fails the poll, which says so.
+				r.logger.Debug("Asked Zendesk for an OAuth access token", zap.Int("status", status), zap.Bool("ok", err == nil))
+				return
+			}
 			r.tb.ZendeskAuditLogsAPIRequests.Add(ctx, 1, r.instance, metric.WithAttributes(requestAttributes(status, err)...))
+		},
+		OnToken: func(lifetime time.Duration) {
+			r.logger.Debug("Zendesk issued an OAuth access token", zap.Duration("lifetime", lifetime))
 		},
 		OnWait: func(reason zendesk.WaitReason, d time.Duration) {
 			value, ok := waitReason(reason)

@@ -12,6 +12,8 @@
 #                        account.
 #   DEMO_EVENTS          backlog records in the simulator (default 2000).
 #   DEMO_LIVE_RATE       live arrivals per second (default 2).
+#   DEMO_TOKEN_LIFETIME  lifetime of the simulator's OAuth access tokens
+#                        (default 20s): the collector renews them as it goes.
 #   DEMO_CONFIG          collector config (default demo/collector.yaml).
 #   COLLECTOR, SIM       binaries (default _build/otelcol-zendesk, bin/zendesk-sim).
 set -euo pipefail
@@ -23,6 +25,7 @@ DEMO_DURATION=${DEMO_DURATION:-0}
 DEMO_STORAGE_DIR=${DEMO_STORAGE_DIR:-$root/.tmp/demo-storage}
 DEMO_EVENTS=${DEMO_EVENTS:-2000}
 DEMO_LIVE_RATE=${DEMO_LIVE_RATE:-2}
+DEMO_TOKEN_LIFETIME=${DEMO_TOKEN_LIFETIME:-20s}
 DEMO_CONFIG=${DEMO_CONFIG:-demo/collector.yaml}
 COLLECTOR=${COLLECTOR:-_build/otelcol-zendesk}
 SIM=${SIM:-bin/zendesk-sim}
@@ -94,7 +97,9 @@ trap interrupted INT TERM
 
 # 1. The simulator prints its base URL alone on the first line of stdout.
 "$SIM" --listen 127.0.0.1:0 --events "$DEMO_EVENTS" --live-rate "$DEMO_LIVE_RATE" \
-	--email demo@example.com --api-token demo-token >"$sim_out" &
+	--email demo@example.com --api-token demo-token \
+	--oauth-client-id demo-collector --oauth-client-secret demo-client-secret \
+	--token-lifetime "$DEMO_TOKEN_LIFETIME" >"$sim_out" &
 sim_pid=$!
 url=
 for ((i = 0; i < 100; i++)); do
@@ -105,12 +110,12 @@ for ((i = 0; i < 100; i++)); do
 	sleep 0.1
 done
 [[ $url == http://* ]] || die "zendesk-sim did not print its URL within 10s (got '$url')"
-log "zendesk-sim listening at $url ($DEMO_EVENTS backlog records, $DEMO_LIVE_RATE live/s; stats: $url/_sim/stats)"
+log "zendesk-sim listening at $url ($DEMO_EVENTS backlog records, $DEMO_LIVE_RATE live/s, OAuth tokens living $DEMO_TOKEN_LIFETIME; stats: $url/_sim/stats)"
 
 # 2. The collector, configured through the environment.
 export ZENDESK_ENDPOINT=$url
-export ZENDESK_EMAIL=demo@example.com
-export ZENDESK_API_TOKEN=demo-token
+export ZENDESK_OAUTH_CLIENT_ID=demo-collector
+export ZENDESK_OAUTH_CLIENT_SECRET=demo-client-secret
 export DEMO_STORAGE_DIR
 log "starting $COLLECTOR --config $DEMO_CONFIG (checkpoint in ${DEMO_STORAGE_DIR#"$root"/})"
 if ((DEMO_DURATION > 0)); then
@@ -138,6 +143,9 @@ while :; do
 	fi
 	if ((DEMO_DURATION > 0 && SECONDS - start >= DEMO_DURATION)); then
 		log "${DEMO_DURATION}s elapsed: stopping"
+		if stats=$(curl -fsS "$url/_sim/stats" 2>/dev/null); then
+			log "zendesk-sim stats: $stats"
+		fi
 		break
 	fi
 	# Background sleep + wait so that Ctrl-C runs the trap at once.

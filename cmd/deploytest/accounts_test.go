@@ -70,9 +70,15 @@ func TestManyAccountsDeliverTheirOwnRecordsOnceAcrossARestart(t *testing.T) {
 	accounts := make([]*account, len(ids))
 	for i, id := range ids {
 		name := strings.TrimPrefix(id, "zendesk_audit_logs/")
-		email, token := "admin@"+name+".example.com", name+"-token"
+		rcv := cfg["receivers"].(map[string]any)[id].(map[string]any)
+		oauth, _ := rcv["oauth"].(map[string]any)
+		require.NotNil(t, oauth, "%s: no oauth client", id)
+		clientID, _ := oauth["client_id"].(string)
+		require.NotEmpty(t, clientID, "%s: oauth.client_id", id)
+		secret := name + "-client-secret"
 		a := &account{receiver: id, host: fmt.Sprintf("127.0.0.%d", i+1), want: map[int64]bool{}}
-		a.sim = zendesksim.New(zendesksim.Options{Email: email, APIToken: token, Seed: int64(i + 1)})
+		a.sim = zendesksim.New(zendesksim.Options{Seed: int64(i + 1),
+			OAuthClients: []zendesksim.OAuthClient{{ID: clientID, Secret: secret}}})
 		for _, r := range a.sim.Generate(recordsPerAccount, now.Add(-2*time.Hour), now.Add(-2*time.Minute)) {
 			a.want[r.ID] = true
 		}
@@ -84,13 +90,12 @@ func TestManyAccountsDeliverTheirOwnRecordsOnceAcrossARestart(t *testing.T) {
 		t.Cleanup(srv.Close)
 		accounts[i] = a
 
-		rcv := cfg["receivers"].(map[string]any)[id].(map[string]any)
 		delete(rcv, "subdomain")
 		rcv["endpoint"] = srv.URL
-		rcv["email"] = email
-		ref := envRef.FindStringSubmatch(rcv["api_token"].(string))
-		require.NotNil(t, ref, "%s: api_token is not an ${env:...} reference", id)
-		t.Setenv(ref[1], token)
+		// The secret from the environment, as the Secret gives it.
+		ref := envRef.FindStringSubmatch(oauth["client_secret"].(string))
+		require.NotNil(t, ref, "%s: oauth.client_secret is not an ${env:...} reference", id)
+		t.Setenv(ref[1], secret)
 		rcv["poll_interval"] = "1s"
 		rcv["settle_delay"] = "5s"
 		rcv["max_requests_per_minute"] = requestsPerMinute

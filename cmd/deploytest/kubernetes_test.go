@@ -297,6 +297,9 @@ func checkWorkload(t *testing.T, w workload) {
 				checkSecretValue(t, w, id+"."+key, v)
 			}
 		}
+		if v, ok := dig(cfg, "receivers", id, "oauth", "client_secret").(string); ok {
+			checkSecretValue(t, w, id+".oauth.client_secret", v)
+		}
 	}
 	require.NotZero(t, accounts, "%s: no zendesk_audit_logs receiver", w.name)
 

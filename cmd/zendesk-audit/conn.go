@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"net"
@@ -17,6 +18,10 @@ const (
 	envEmail      = "ZENDESK_EMAIL"
 	envAPIToken   = "ZENDESK_API_TOKEN"
 	envOAuthToken = "ZENDESK_OAUTH_TOKEN"
+	// The OAuth client of the client credentials grant: the way Zendesk
+	// wants background jobs to authenticate.
+	envOAuthClientID     = "ZENDESK_OAUTH_CLIENT_ID"
+	envOAuthClientSecret = "ZENDESK_OAUTH_CLIENT_SECRET"
 )
 
 const defaultRequestsPerMinute = 100
@@ -31,12 +36,18 @@ type connFlags struct {
 	email             string
 	apiToken          string
 	oauthToken        string
+	clientID          string
+	clientSecret      string
+	scope             string
 	requestsPerMinute int
 }
 
 func (f *connFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.subdomain, "subdomain", "", "account `subdomain`: acme for acme.zendesk.com [env "+envSubdomain+"]")
 	fs.StringVar(&f.endpoint, "endpoint", "", "account base `URL` instead of a subdomain; https, or http to a loopback host [env "+envEndpoint+"]")
+	fs.StringVar(&f.clientID, "oauth-client-id", "", "`identifier` of the OAuth client (client credentials grant) [env "+envOAuthClientID+"]")
+	fs.StringVar(&f.clientSecret, "oauth-client-secret", "", "the OAuth client's `secret`; prefer the environment [env "+envOAuthClientSecret+"]")
+	fs.StringVar(&f.scope, "oauth-scope", zendesk.DefaultScope, "`scope` asked for with the OAuth client's tokens")
 	fs.StringVar(&f.email, "email", "", "`address` of the API token's user [env "+envEmail+"]")
 	fs.StringVar(&f.apiToken, "api-token", "", "API `token`; prefer the environment [env "+envAPIToken+"]")
 	fs.StringVar(&f.oauthToken, "oauth-token", "", "OAuth access `token`; prefer the environment [env "+envOAuthToken+"]")
@@ -79,33 +90,9 @@ func (c *cli) client(cmd string, fs *flag.FlagSet, f *connFlags, hooks zendesk.H
 	}
 
 	// Who.
-	email, _ := pick("email", f.email, envEmail)
-	apiToken, apiFromFlag := pick("api-token", f.apiToken, envAPIToken)
-	oauthToken, oauthFromFlag := pick("oauth-token", f.oauthToken, envOAuthToken)
-	if apiFromFlag && f.apiToken != "" {
-		fmt.Fprintf(c.stderr, "zendesk-audit: warning: a token given with --api-token lands in the shell history and the process list; set %s instead\n", envAPIToken)
-	}
-	if oauthFromFlag && f.oauthToken != "" {
-		fmt.Fprintf(c.stderr, "zendesk-audit: warning: a token given with --oauth-token lands in the shell history and the process list; set %s instead\n", envOAuthToken)
-	}
-	if apiToken != "" && oauthToken != "" {
-		// A flag beats a variable of the other kind; two of a level clash.
-		switch {
-		case apiFromFlag && !oauthFromFlag:
-			oauthToken = ""
-		case oauthFromFlag && !apiFromFlag:
-			apiToken, email = "", ""
-		default:
-			return nil, usagef(cmd, "an API token and an OAuth token are both given: give one kind of credentials")
-		}
-	}
-	switch {
-	case apiToken == "" && oauthToken == "":
-		return nil, usagef(cmd, "no credentials: set %s and %s, or %s (or the flags --email with --api-token, or --oauth-token)", envEmail, envAPIToken, envOAuthToken)
-	case apiToken != "" && email == "":
-		return nil, usagef(cmd, "an API token needs the email of its user: set %s or give --email", envEmail)
-	case oauthToken != "":
-		email = ""
+	creds, err := c.credentials(cmd, f, pick)
+	if err != nil {
+		return nil, err
 	}
 	if f.requestsPerMinute < 0 {
 		return nil, usagef(cmd, "--max-requests-per-minute must not be negative (0 means no client-side budget), got %d", f.requestsPerMinute)
@@ -113,7 +100,7 @@ func (c *cli) client(cmd string, fs *flag.FlagSet, f *connFlags, hooks zendesk.H
 
 	client, err := zendesk.New(zendesk.Options{
 		BaseURL:           baseURL,
-		Credentials:       zendesk.Credentials{Email: email, APIToken: apiToken, OAuthToken: oauthToken},
+		Credentials:       creds,
 		RequestsPerMinute: f.requestsPerMinute,
 		RequestTimeout:    time.Minute,
 		MaxExportWait:     maxExportWait,
@@ -126,6 +113,95 @@ func (c *cli) client(cmd string, fs *flag.FlagSet, f *connFlags, hooks zendesk.H
 		return nil, usagef(cmd, "%s", err)
 	}
 	return client, nil
+}
+
+// credentials picks one kind of credentials from flags and environment:
+// an OAuth client (client credentials), an OAuth access token, or an API
+// token with its email. A kind given by a flag beats the kinds of the
+// environment; two kinds at the same level clash. A secret given as a flag
+// gets a warning: it lands in the shell history and the process list.
+func (c *cli) credentials(cmd string, f *connFlags, pick func(flagName, flagValue, envName string) (string, bool)) (zendesk.Credentials, error) {
+	email, _ := pick("email", f.email, envEmail)
+	apiToken, apiFromFlag := pick("api-token", f.apiToken, envAPIToken)
+	oauthToken, oauthFromFlag := pick("oauth-token", f.oauthToken, envOAuthToken)
+	clientID, idFromFlag := pick("oauth-client-id", f.clientID, envOAuthClientID)
+	secret, secretFromFlag := pick("oauth-client-secret", f.clientSecret, envOAuthClientSecret)
+	warn := func(flagName, env string) {
+		fmt.Fprintf(c.stderr, "zendesk-audit: warning: a secret given with --%s lands in the shell history and the process list; set %s instead\n", flagName, env)
+	}
+	if apiFromFlag && f.apiToken != "" {
+		fmt.Fprintf(c.stderr, "zendesk-audit: warning: a token given with --api-token lands in the shell history and the process list; set %s instead\n", envAPIToken)
+	}
+	if oauthFromFlag && f.oauthToken != "" {
+		fmt.Fprintf(c.stderr, "zendesk-audit: warning: a token given with --oauth-token lands in the shell history and the process list; set %s instead\n", envOAuthToken)
+	}
+	if secretFromFlag && f.clientSecret != "" {
+		warn("oauth-client-secret", envOAuthClientSecret)
+	}
+
+	type kind struct {
+		name     string
+		given    bool
+		fromFlag bool
+	}
+	kinds := []kind{
+		{"an OAuth client", clientID != "" || secret != "", (idFromFlag && f.clientID != "") || (secretFromFlag && f.clientSecret != "")},
+		{"an OAuth token", oauthToken != "", oauthFromFlag && f.oauthToken != ""},
+		{"an API token", apiToken != "", apiFromFlag && f.apiToken != ""},
+	}
+	anyFlag := false
+	for _, k := range kinds {
+		anyFlag = anyFlag || k.fromFlag
+	}
+	var chosen []string
+	for _, k := range kinds {
+		if k.given && (k.fromFlag || !anyFlag) {
+			chosen = append(chosen, k.name)
+		}
+	}
+	switch {
+	case len(chosen) == 0:
+		return zendesk.Credentials{}, usagef(cmd, "no credentials: set %s and %s (an OAuth client allowed the client credentials grant), "+
+			"or %s, or %s and %s (API tokens are retired by Zendesk); or give the matching flags",
+			envOAuthClientID, envOAuthClientSecret, envOAuthToken, envEmail, envAPIToken)
+	case len(chosen) > 1:
+		return zendesk.Credentials{}, usagef(cmd, "%s are both given: give one kind of credentials", strings.Join(chosen, " and "))
+	}
+	switch chosen[0] {
+	case "an OAuth client":
+		switch {
+		case clientID == "":
+			return zendesk.Credentials{}, usagef(cmd, "an OAuth client secret needs the client's identifier: set %s or give --oauth-client-id", envOAuthClientID)
+		case secret == "":
+			return zendesk.Credentials{}, usagef(cmd, "an OAuth client needs its secret: set %s", envOAuthClientSecret)
+		}
+		return zendesk.Credentials{Client: &zendesk.ClientCredentials{ClientID: clientID, ClientSecret: secret, Scope: strings.TrimSpace(f.scope)}}, nil
+	case "an OAuth token":
+		return zendesk.Credentials{OAuthToken: oauthToken}, nil
+	}
+	if email == "" {
+		return zendesk.Credentials{}, usagef(cmd, "an API token needs the email of its user: set %s or give --email", envEmail)
+	}
+	return zendesk.Credentials{Email: email, APIToken: apiToken}, nil
+}
+
+// checkOAuthClient asks the token endpoint for an access token now, for
+// zendesk-audit doctor: applies is false when the client does not use an
+// OAuth client. A refusal (wrong identifier or secret, a scope the client
+// may not ask for) is an *zendesk.Error whose Hint names the Admin Center
+// setting; detail says what Zendesk granted.
+func checkOAuthClient(ctx context.Context, client *zendesk.Client) (applies bool, detail string, err error) {
+	if !client.HasClientCredentials() {
+		return false, "", nil
+	}
+	left, err := client.CheckToken(ctx)
+	if err != nil {
+		return true, "", err
+	}
+	if left <= 0 {
+		return true, "the token endpoint issued an access token (no expiry named)", nil
+	}
+	return true, fmt.Sprintf("the token endpoint issued an access token, renewed in %s", left.Round(time.Second)), nil
 }
 
 // baseURL applies the receiver's rules: a subdomain means

@@ -83,15 +83,21 @@ Connection flags (list, show, export, doctor); flags win over the environment:
   --subdomain NAME       account subdomain, NAME.zendesk.com   [ZENDESK_SUBDOMAIN]
   --endpoint URL         base URL instead of a subdomain: https, or http to a
                          loopback host only                     [ZENDESK_ENDPOINT]
+  --oauth-client-id ID   OAuth client (confidential, client credentials
+                         grant): its identifier                 [ZENDESK_OAUTH_CLIENT_ID]
+  --oauth-client-secret SECRET
+                         its secret                             [ZENDESK_OAUTH_CLIENT_SECRET]
+  --oauth-scope SCOPE    scope of its tokens (default auditlogs:read)
+  --oauth-token TOKEN    OAuth access token (scope read or auditlogs:read),
+                         until it expires                       [ZENDESK_OAUTH_TOKEN]
   --email ADDRESS        user of the API token                  [ZENDESK_EMAIL]
-  --api-token TOKEN      API token                              [ZENDESK_API_TOKEN]
-  --oauth-token TOKEN    OAuth access token (scope read or
-                         auditlogs:read)                        [ZENDESK_OAUTH_TOKEN]
+  --api-token TOKEN      API token (retired by Zendesk: none works after
+                         2027-04-30)                            [ZENDESK_API_TOKEN]
   --max-requests-per-minute N
                          client-side request budget; the account's limit is
                          shared with every integration (default 100, 0 = none)
-  Give tokens in the environment: a token on the command line lands in the
-  shell history and in the process list. Tokens are never printed.
+  Give secrets and tokens in the environment: one on the command line lands
+  in the shell history and in the process list. They are never printed.
 
 Filter flags (list, export):
   --action ACTION        e.g. create, update, destroy, login, exported

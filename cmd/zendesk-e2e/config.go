@@ -23,6 +23,8 @@ type collectorParams struct {
 	SimURL               string
 	Email                string
 	APIToken             string
+	OAuthClientID        string
+	OAuthClientSecret    string
 	RequestTimeout       time.Duration
 	SettleDelay          time.Duration
 	InitialLookback      time.Duration

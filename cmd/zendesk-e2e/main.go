@@ -120,6 +120,7 @@ type options struct {
 	drainTimeout   time.Duration
 	stallTimeout   time.Duration
 	varyEmail      bool
+	tokenLifetime  time.Duration
 }
 
 func parseOptions(args []string, stderr io.Writer) (options, error) {
@@ -158,6 +159,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.Float64Var(&o.pSlow, "p-slow", 0.05, "simulator: probability of a slow response")
 	fs.DurationVar(&o.slow, "slow", 2*time.Second, "simulator: delay of slow responses")
 	fs.DurationVar(&o.latency, "latency", 150*time.Millisecond, "simulator: time every answer takes (so that the receiver reads several time slices at once)")
+	fs.DurationVar(&o.tokenLifetime, "token-lifetime", 4*time.Second, "simulator: lifetime of the OAuth access tokens it issues (variant oauth)")
 	fs.IntVar(&o.budget, "budget", 120, "simulator: account requests per minute (0: unlimited)")
 
 	fs.DurationVar(&o.settleDelay, "settle-delay", 5*time.Second, "receiver: settle_delay (> --max-late)")
@@ -222,6 +224,9 @@ func (o options) validate() error {
 	if o.drainTimeout <= 0 || o.stallTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("--drain-timeout and --stall-timeout must be positive"))
 	}
+	if o.tokenLifetime < time.Second {
+		errs = append(errs, fmt.Errorf("--token-lifetime must be at least 1s, got %s", o.tokenLifetime))
+	}
 	if o.queueConsumers <= 0 || o.batchMinSize <= 0 || o.batchFlushTimeout <= 0 {
 		errs = append(errs, errors.New("--queue-consumers, --batch-min-size and --batch-flush-timeout must be positive"))
 	}
@@ -232,6 +237,9 @@ func (o options) validate() error {
 func (o options) simArgs(email, token string) []string {
 	f := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 	return []string{
+		"--oauth-client-id", strings.Join(oauthClientIDs(), ","),
+		"--oauth-client-secret", e2eClientSecret,
+		"--token-lifetime", o.tokenLifetime.String(),
 		"--listen", "127.0.0.1:0",
 		"--seed", strconv.FormatInt(o.seed, 10),
 		"--events", strconv.Itoa(o.events),
@@ -376,9 +384,24 @@ func prepareWorkdir(dir string) (path string, temp bool, err error) {
 
 // Credentials the simulator accepts.
 const (
-	e2eEmail = "e2e-audit@example.com"
-	e2eToken = "e2e-token"
+	e2eEmail        = "e2e-audit@example.com"
+	e2eToken        = "e2e-token"
+	e2eClientSecret = "e2e-client-secret"
+	// e2eClients is how many OAuth clients the simulator knows. As with
+	// the email's letter case, each start of the collector under test
+	// uses its own client: the simulator keeps Retry-After deadlines per
+	// OAuth client, and a new process cannot know of one sent to a
+	// killed process.
+	e2eClients = 32
 )
+
+func oauthClientIDs() []string {
+	ids := make([]string, e2eClients)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("e2e-collector-%d", i)
+	}
+	return ids
+}
 
 // runner holds the state of one run.
 type runner struct {
@@ -519,6 +542,8 @@ func (r *runner) execute(ctx context.Context) (summary, error) {
 		Variant:     r.variant.Name,
 		Seed:        o.seed,
 		DupPerKill:  r.variant.duplicatesPerKill(r.collectorParams("")),
+		OAuth:       r.variant.OAuth,
+		TokenLife:   o.tokenLifetime,
 		comparison:  cmp,
 		NoID:        content.NoID,
 		BadUID:      content.BadUID,
@@ -529,6 +554,8 @@ func (r *runner) execute(ctx context.Context) (summary, error) {
 		SinkOutages: r.sinkOutages,
 		Crashes:     r.crashes,
 		Stats:       stats,
+		Starts:      r.starts,
+		Elapsed:     time.Since(r.start),
 		PeakRSSKiB:  r.peakRSS,
 		Errors:      r.errors,
 	}
@@ -657,7 +684,9 @@ func (r *runner) startCollector() error {
 		email = emailVariant(e2eEmail, r.starts%emailVariants(e2eEmail))
 	}
 	cfgPath := r.path(fmt.Sprintf("collector-%d.yaml", r.starts))
-	if err := renderConfigFile(r.opts.configDir, r.variant.Template, r.collectorParams(email), cfgPath); err != nil {
+	params := r.collectorParams(email)
+	params.OAuthClientID = oauthClientIDs()[r.starts%e2eClients]
+	if err := renderConfigFile(r.opts.configDir, r.variant.Template, params, cfgPath); err != nil {
 		return err
 	}
 	p, err := r.sup.Start("collector", r.opts.collector, []string{"--config", cfgPath}, r.path("collector.log"), nil)
@@ -677,6 +706,8 @@ func (r *runner) collectorParams(email string) collectorParams {
 		SimURL:               r.simURL,
 		Email:                email,
 		APIToken:             e2eToken,
+		OAuthClientID:        oauthClientIDs()[0],
+		OAuthClientSecret:    e2eClientSecret,
 		RequestTimeout:       r.opts.requestTimeout,
 		SettleDelay:          r.opts.settleDelay,
 		InitialLookback:      r.opts.backlog + time.Hour,

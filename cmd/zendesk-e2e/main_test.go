@@ -26,9 +26,11 @@ func TestParseOptionsDefaults(t *testing.T) {
 	assert.Equal(t, "_build/otelcol-zendesk", o.collector)
 	assert.Equal(t, "bin/zendesk-sim", o.sim)
 	assert.Equal(t, 3*time.Second, o.maxLate)
-	require.Len(t, o.variants, 2)
+	require.Len(t, o.variants, 3)
 	assert.Equal(t, "sync", o.variants[0].Name)
 	assert.Equal(t, "queue", o.variants[1].Name)
+	assert.Equal(t, "oauth", o.variants[2].Name)
+	assert.Equal(t, 4*time.Second, o.tokenLifetime)
 	// The queue variant's defaults are the README's production settings.
 	assert.Equal(t, 1, o.queueConsumers)
 	assert.Equal(t, 1000, o.batchMinSize)

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // comparison is the sink's content set against the simulator's ids.
@@ -67,6 +68,11 @@ type simStats struct {
 	OversizePageRequests int            `json:"oversize_page_requests"`
 	ListRequests         int            `json:"list_requests"`
 	RecordsServed        int            `json:"records_served"`
+	TokenRequests        int            `json:"token_requests"`
+	TokensIssued         int            `json:"tokens_issued"`
+	ExpiredTokenRequests int            `json:"expired_token_requests"`
+	RevokedTokenRequests int            `json:"revoked_token_requests"`
+	MaxRefusalsPerToken  int            `json:"max_refusals_per_token"`
 }
 
 // summary is everything the one-line report says.
@@ -90,8 +96,15 @@ type summary struct {
 	SinkOutages int
 	Crashes     int // exits of the collector under test nobody asked for
 	Stats       simStats
-	PeakRSSKiB  int64
-	Errors      []string // problems of the run itself (a stop that failed, ...)
+	// OAuth: the variant authenticates with client credentials, with
+	// tokens of TokenLife; Starts and Elapsed bound the tokens it may ask
+	// for.
+	OAuth      bool
+	TokenLife  time.Duration
+	Starts     int
+	Elapsed    time.Duration
+	PeakRSSKiB int64
+	Errors     []string // problems of the run itself (a stop that failed, ...)
 }
 
 // formatStatuses writes {200:N,429:N,...} in numeric order.
@@ -153,10 +166,42 @@ func (s summary) verdict() []string {
 	if s.Crashes > 0 {
 		why = append(why, fmt.Sprintf("the collector under test exited %d times on its own", s.Crashes))
 	}
+	if s.OAuth {
+		why = append(why, s.oauthVerdict()...)
+	}
 	if s.Expected == 0 {
 		why = append(why, "the simulator holds no records: nothing was checked")
 	}
 	return append(why, s.Errors...)
+}
+
+// oauthVerdict: every token refused at most once (no 401 storm), and no
+// more tokens than renewals.
+func (s summary) oauthVerdict() []string {
+	var why []string
+	st := s.Stats
+	if st.TokensIssued == 0 {
+		why = append(why, "no OAuth token was issued: the collector under test did not use client credentials")
+	}
+	if st.MaxRefusalsPerToken > 1 {
+		why = append(why, fmt.Sprintf("an access token was refused %d times (besides requests that crossed its first refusal): the receiver sent a token again after the API refused it (a 401 storm)", st.MaxRefusalsPerToken))
+	}
+	if bound := s.tokenBound(); st.TokensIssued > bound {
+		why = append(why, fmt.Sprintf("%d tokens were issued, more than the %d renewals the run needed at most: a token was asked for more than once per renewal", st.TokensIssued, bound))
+	}
+	return why
+}
+
+// tokenBound is the most tokens the run may ask for: one per start of the
+// collector, one each time a token reaches the last quarter of its life
+// (when it is renewed) while the run lasts, and one per refused request
+// (each renews once).
+func (s summary) tokenBound() int {
+	renewEvery := s.TokenLife - s.TokenLife/4
+	if renewEvery <= 0 {
+		return 0
+	}
+	return s.Starts + int(s.Elapsed/renewEvery) + 1 + s.Stats.ExpiredTokenRequests + s.Stats.RevokedTokenRequests
 }
 
 // duplicateBound is the most duplicates the run's kills may cause.
@@ -168,12 +213,17 @@ func (s summary) line() string {
 	if len(s.verdict()) > 0 {
 		result = "FAIL"
 	}
+	oauth := ""
+	if s.OAuth {
+		oauth = fmt.Sprintf(" token_lifetime=%s tokens_issued=%d token_bound=%d token_requests=%d expired_token_requests=%d max_refusals_per_token=%d",
+			s.TokenLife, s.Stats.TokensIssued, s.tokenBound(), s.Stats.TokenRequests, s.Stats.ExpiredTokenRequests, s.Stats.MaxRefusalsPerToken)
+	}
 	return fmt.Sprintf("e2e variant=%s seed=%d expected=%d delivered=%d distinct=%d missing=%d unknown=%d duplicates=%d duplicate_bound=%d"+
 		" kills=%d ack_kills=%d ack_records=%d ack_redelivered=%d sink_outages=%d crashes=%d requests=%s retry_after_violations=%d oversize_pages=%d"+
-		" peak_rss_mib=%.1f result=%s",
+		"%s peak_rss_mib=%.1f result=%s",
 		s.Variant, s.Seed, s.Expected, s.Delivered, s.Distinct, s.Missing, s.Unknown, s.Duplicates, s.duplicateBound(),
 		s.Kills, s.AckKills, s.AckIDs, s.AckIDs-len(s.AckOnce), s.SinkOutages, s.Crashes, formatStatuses(s.Stats.ByStatus), s.Stats.RetryAfterViolations,
-		s.Stats.OversizePageRequests, float64(s.PeakRSSKiB)/1024, result)
+		s.Stats.OversizePageRequests, oauth, float64(s.PeakRSSKiB)/1024, result)
 }
 
 // deliveredOnce returns the ids of want (ascending, each once) that occur

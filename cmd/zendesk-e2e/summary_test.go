@@ -3,6 +3,7 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 )
@@ -106,4 +107,27 @@ func TestSampleIDs(t *testing.T) {
 	assert.Equal(t, "", sampleIDs(nil, 3))
 	assert.Equal(t, "1 2", sampleIDs([]int64{1, 2}, 3))
 	assert.Equal(t, "1 2 3 ... (2 more)", sampleIDs([]int64{1, 2, 3, 4, 5}, 3))
+}
+
+func TestOAuthVerdict(t *testing.T) {
+	s := summary{Variant: "oauth", OAuth: true, TokenLife: 4 * time.Second, Starts: 4, Elapsed: 30 * time.Second,
+		comparison: comparison{Expected: 10}}
+	s.Stats.TokensIssued, s.Stats.ExpiredTokenRequests, s.Stats.MaxRefusalsPerToken = 12, 1, 1
+	// 4 starts + 30s / 3s renewals + 1 + 1 refused request.
+	assert.Equal(t, 16, s.tokenBound())
+	assert.Empty(t, s.verdict())
+	assert.Contains(t, s.line(), "tokens_issued=12 token_bound=16")
+
+	storm := s
+	storm.Stats.MaxRefusalsPerToken = 3
+	assert.Contains(t, strings.Join(storm.verdict(), "; "), "refused 3 times")
+	tooMany := s
+	tooMany.Stats.TokensIssued = 17
+	assert.Contains(t, strings.Join(tooMany.verdict(), "; "), "more than once per renewal")
+	none := s
+	none.Stats.TokensIssued = 0
+	assert.Contains(t, strings.Join(none.verdict(), "; "), "no OAuth token was issued")
+	notOAuth := summary{Variant: "sync", comparison: comparison{Expected: 10}}
+	assert.Empty(t, notOAuth.verdict(), "other variants are not judged on tokens")
+	assert.NotContains(t, notOAuth.line(), "tokens_issued")
 }

@@ -20,6 +20,9 @@ type variant struct {
 	// duplicatesPerKill is how many records one SIGKILL may make the sink
 	// receive twice in this setup, with the config rendered from p.
 	duplicatesPerKill func(p collectorParams) int
+	// OAuth: the receiver uses OAuth client credentials, and the
+	// simulator's tokens expire every --token-lifetime.
+	OAuth bool
 }
 
 // The variants.
@@ -51,6 +54,14 @@ var variants = []variant{
 		},
 	},
 	{
+		Name:     "oauth",
+		Template: "collector-oauth.yaml.tmpl",
+		Setup:    "as sync, authenticated with OAuth client credentials whose access tokens expire every few seconds",
+		// As sync: the token changes nothing of what a kill repeats.
+		duplicatesPerKill: func(collectorParams) int { return pageSize },
+		OAuth:             true,
+	},
+	{
 		Name:     "memory",
 		Template: "collector-memory.yaml.tmpl",
 		Setup:    "batch processor and otlp_http's default in-memory sending_queue: NOT crash-safe, expected to fail",
@@ -64,7 +75,7 @@ var variants = []variant{
 
 // defaultVariants is what runs when --variant is not given: the setups
 // that must pass (`memory` is expected to lose records).
-const defaultVariants = "sync,queue"
+const defaultVariants = "sync,queue,oauth"
 
 // parseVariants reads a comma-separated list of variant names. Each may
 // be given once.

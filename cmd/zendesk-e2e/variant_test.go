@@ -12,9 +12,11 @@ import (
 func TestParseVariants(t *testing.T) {
 	vs, err := parseVariants(defaultVariants)
 	require.NoError(t, err)
-	require.Len(t, vs, 2)
+	require.Len(t, vs, 3)
 	assert.Equal(t, "sync", vs[0].Name)
 	assert.Equal(t, "queue", vs[1].Name)
+	assert.Equal(t, "oauth", vs[2].Name)
+	assert.True(t, vs[2].OAuth)
 
 	vs, err = parseVariants(" queue ")
 	require.NoError(t, err)
@@ -27,7 +29,7 @@ func TestParseVariants(t *testing.T) {
 	assert.Equal(t, "memory", vs[0].Name)
 
 	_, err = parseVariants("sync,all")
-	assert.ErrorContains(t, err, `unknown variant "all" (known: sync, queue, memory)`)
+	assert.ErrorContains(t, err, `unknown variant "all" (known: sync, queue, oauth, memory)`)
 	_, err = parseVariants("sync,sync")
 	assert.ErrorContains(t, err, `"sync" is given twice`)
 	_, err = parseVariants("")
@@ -55,4 +57,5 @@ func TestDuplicatesPerKill(t *testing.T) {
 	p.QueueConsumers = 3
 	assert.Equal(t, 100+3*1099, variantByName(t, "queue").duplicatesPerKill(p))
 	assert.Equal(t, 100, variantByName(t, "memory").duplicatesPerKill(p))
+	assert.Equal(t, 100, variantByName(t, "oauth").duplicatesPerKill(p))
 }

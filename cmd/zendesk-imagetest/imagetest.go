@@ -326,13 +326,13 @@ func (t *imageTest) validateConfigs(ctx context.Context) error {
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		return err
 	}
-	if out, err := t.docker.run(ctx, "run", "--rm", "--network", "host", "-e", "ZENDESK_API_TOKEN=imagetest",
+	if out, err := t.docker.run(ctx, "run", "--rm", "--network", "host", "-e", "ZENDESK_OAUTH_CLIENT_SECRET=imagetest",
 		"-v", path+":"+configPath+":ro", t.opts.image, "validate", "--config="+configPath); err != nil {
 		return fmt.Errorf("the README's configuration fails validate in the image: %w %s", err, out)
 	}
 	t.logf("the README's configuration passes validate in the image")
 	if out, err := t.docker.run(ctx, "run", "--rm", "--network", "host",
-		"-e", "ZENDESK_SUBDOMAIN=acme", "-e", "ZENDESK_EMAIL=admin@acme.com", "-e", "ZENDESK_API_TOKEN=imagetest",
+		"-e", "ZENDESK_SUBDOMAIN=acme", "-e", "ZENDESK_OAUTH_CLIENT_ID=imagetest-client", "-e", "ZENDESK_OAUTH_CLIENT_SECRET=imagetest",
 		"-e", "OTLP_ENDPOINT=https://otlp.example.com", t.opts.image, "validate", "--config="+configPath); err != nil {
 		return fmt.Errorf("the image's default configuration fails validate: %w %s", err, out)
 	}

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -49,6 +50,9 @@ type config struct {
 	clockOffset  time.Duration
 	faults       zendesksim.Faults
 	pMistyped    float64
+
+	oauthClientID, oauthClientSecret string
+	tokenLifetime                    time.Duration
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -62,6 +66,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.email, "email", "demo@example.com", "API-token auth email")
 	fs.StringVar(&c.apiToken, "api-token", "demo-token", "API token")
 	fs.StringVar(&c.oauthToken, "oauth-token", "", "OAuth bearer token (empty: OAuth disabled)")
+	fs.StringVar(&c.oauthClientID, "oauth-client-id", "demo-collector", "identifiers (comma-separated) of the OAuth clients allowed the client credentials grant at POST /oauth/tokens, all with --oauth-client-secret (empty: none)")
+	fs.StringVar(&c.oauthClientSecret, "oauth-client-secret", "demo-client-secret", "that OAuth client's secret")
+	fs.DurationVar(&c.tokenLifetime, "token-lifetime", 0, "lifetime of the access tokens issued (0: the request's expires_in, or 30m)")
 	fs.Float64Var(&c.liveRate, "live-rate", 0, "live arrivals per second")
 	fs.Float64Var(&c.lateFraction, "late-fraction", 0.1, "fraction of live records indexed late")
 	fs.DurationVar(&c.maxLate, "max-late", 5*time.Second, "maximum lateness of late live records")
@@ -83,6 +90,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	if c.tokenLifetime < 0 {
+		return c, fmt.Errorf("--token-lifetime %s is negative", c.tokenLifetime)
 	}
 	if c.pMistyped < 0 || c.pMistyped > 1 {
 		return c, fmt.Errorf("--p-mistyped %v is not within 0..1", c.pMistyped)
@@ -106,7 +116,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Faults:      c.faults,
 
 		MistypedFraction: c.pMistyped,
+		TokenLifetime:    c.tokenLifetime,
 	})
+	if c.oauthClientID != "" {
+		var clients []zendesksim.OAuthClient
+		for id := range strings.SplitSeq(c.oauthClientID, ",") {
+			clients = append(clients, zendesksim.OAuthClient{ID: strings.TrimSpace(id), Secret: c.oauthClientSecret})
+		}
+		sim.SetOAuthClients(clients...)
+	}
 	to := sim.Now().Add(-2 * time.Minute)
 	sim.Generate(c.events, to.Add(-c.backlog), to)
 
@@ -122,8 +140,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if f, ok := stdout.(interface{ Sync() error }); ok {
 		_ = f.Sync()
 	}
-	fmt.Fprintf(stderr, "zendesk-sim: %d records, email %q, api token %q; admin at %s/_sim/stats\n",
-		c.events, c.email, c.apiToken, base)
+	fmt.Fprintf(stderr, "zendesk-sim: %d records, email %q, api token %q, OAuth client %q; admin at %s/_sim/stats\n",
+		c.events, c.email, c.apiToken, c.oauthClientID, base)
 
 	var handler http.Handler = sim
 	if c.verbose {

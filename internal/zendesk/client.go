@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/oauth2"
 	"golang.org/x/time/rate"
 )
 
@@ -34,9 +35,12 @@ const (
 	DefaultMaxExportWait = 2 * time.Minute
 )
 
-// Credentials authenticate requests. Set Email and APIToken, or
-// OAuthToken, or nothing when the *http.Client authenticates by itself.
+// Credentials authenticate requests. Set Client, or Email and APIToken,
+// or OAuthToken, or nothing when the *http.Client authenticates by itself.
 type Credentials struct {
+	// Client is an OAuth client whose access tokens the client asks for
+	// and renews by itself (client credentials grant).
+	Client     *ClientCredentials
 	Email      string
 	APIToken   string
 	OAuthToken string
@@ -79,6 +83,10 @@ type Hooks struct {
 	OnWait func(reason WaitReason, d time.Duration)
 	// OnRateLimit is called with what a response said of the budget.
 	OnRateLimit func(RateLimit)
+	// OnToken is called when an OAuth access token was issued, with its
+	// lifetime (0 when Zendesk named none). Token requests are also
+	// reported to OnRequest, with op "token".
+	OnToken func(lifetime time.Duration)
 }
 
 // Options configure a Client.
@@ -140,6 +148,11 @@ type Client struct {
 	// endpoint's own limit (one per minute) says nothing of the account's.
 	exportNotBefore time.Time
 	rng             *rand.Rand
+
+	// tokens is set with client credentials; closeTokens ends a token
+	// request in flight.
+	tokens      *tokens
+	closeTokens context.CancelFunc
 }
 
 // New returns a client for the account at opts.BaseURL.
@@ -218,6 +231,22 @@ func New(opts Options) (*Client, error) {
 			c.secrets = append(c.secrets, secretForms(s)...)
 		}
 	}
+	if cc := opts.Credentials.Client; cc != nil {
+		if c.auth != "" {
+			return nil, errors.New("zendesk: give an OAuth client or a token, not both")
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		f, err := newTokenFetcher(c, *cc, ctx)
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		c.tokens, c.closeTokens = newTokens(f), cancel
+		c.secrets = append(c.secrets, secretForms(cc.ClientSecret)...)
+		if cc.RefreshToken != "" {
+			c.secrets = append(c.secrets, secretForms(cc.RefreshToken)...)
+		}
+	}
 	if opts.RequestsPerMinute > 0 {
 		c.limiter = rate.NewLimiter(rate.Limit(float64(opts.RequestsPerMinute)/60), 1)
 	}
@@ -226,6 +255,42 @@ func New(opts Options) (*Client, error) {
 
 // BaseURL returns the base URL every request goes to.
 func (c *Client) BaseURL() string { return c.base.String() }
+
+// HasClientCredentials reports whether the client authenticates as an
+// OAuth client (client credentials grant).
+func (c *Client) HasClientCredentials() bool { return c.tokens != nil }
+
+// Close ends a token request in flight; the client asks for no token
+// after it. It does nothing without client credentials.
+func (c *Client) Close() {
+	if c.closeTokens != nil {
+		c.closeTokens()
+	}
+}
+
+// CheckToken makes sure the client holds an access token, with client
+// credentials, asking the token endpoint for one unless a valid one is
+// cached, and returns how long until it is renewed (0 when Zendesk named
+// no expiry). Without client credentials it returns 0 and nil. The token
+// is kept for the next requests. The token request is bounded by the
+// client's request timeout and by Close, not by ctx (requests that wait
+// for the same token share it).
+func (c *Client) CheckToken(ctx context.Context) (time.Duration, error) {
+	if c.tokens == nil {
+		return 0, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	tok, err := c.tokens.token()
+	if err != nil {
+		return 0, err
+	}
+	if tok.Expiry.IsZero() {
+		return 0, nil
+	}
+	return time.Until(tok.Expiry), nil
+}
 
 // call makes a request with retries and decodes a JSON success body into
 // out (when out is not nil).
@@ -245,6 +310,7 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, out 
 	if len(q) > 0 {
 		u.RawQuery = q.Encode()
 	}
+	renewed := false
 	for attempt := 1; ; attempt++ {
 		if err := c.waitTurn(ctx, op); err != nil {
 			return err
@@ -254,6 +320,13 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, out 
 			return nil
 		}
 		apiErr.Attempts = attempt
+		if apiErr.tokenRefused && !renewed && ctx.Err() == nil {
+			// The API refused the access token before its expiry (revoked,
+			// or a clock ahead of ours): once is the renewal's due, and
+			// the same request goes again with the new token.
+			renewed = true
+			continue
+		}
 		if !apiErr.Retryable() || attempt >= maxAttempts || ctx.Err() != nil {
 			return apiErr
 		}
@@ -315,6 +388,23 @@ func (c *Client) waitHold(ctx context.Context, op string) error {
 			return err
 		}
 	}
+}
+
+// holdRemaining is how long every request is still held back.
+func (c *Client) holdRemaining() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.notBefore.Sub(c.now())
+}
+
+// tokenError is the *Error of a failed token request. ReuseTokenSource
+// passes the fetcher's errors on as they are.
+func tokenError(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return &Error{Kind: KindUnknown, Op: OpToken, Err: err}
 }
 
 // holdScope says which requests a hold binds.
@@ -384,10 +474,21 @@ func (c *Client) once(ctx context.Context, op, method, target string, out bodyDe
 	if c.auth != "" {
 		req.Header.Set("Authorization", c.auth)
 	}
+	var tok *oauth2.Token
+	if c.tokens != nil {
+		if tok, err = c.tokens.token(); err != nil {
+			return tokenError(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	}
 	status := 0 // until a response arrives
 	defer func() {
 		if apiErr != nil {
-			c.redactError(apiErr)
+			if tok != nil {
+				c.redactError(apiErr, tok.AccessToken)
+			} else {
+				c.redactError(apiErr)
+			}
 		}
 		c.hookRequest(op, status, apiErr)
 	}()
@@ -420,7 +521,18 @@ func (c *Client) once(ctx context.Context, op, method, target string, out bodyDe
 		// Redacted before the excerpt is cut, so that no part of a
 		// credential survives at its end; and after, for one that was
 		// written with JSON escapes.
-		apiErr := errorFromResponse(op, resp.StatusCode, resp.Header, []byte(c.redact(string(body))), c.now())
+		var extra []string // the access token: it changes, so it is not in c.secrets
+		if tok != nil {
+			extra = []string{tok.AccessToken}
+		}
+		apiErr := errorFromResponse(op, resp.StatusCode, resp.Header, []byte(c.redact(string(body), extra...)), c.now())
+		if tok != nil {
+			apiErr.oauthClient = true
+			if resp.StatusCode == http.StatusUnauthorized {
+				c.tokens.refuse(tok)
+				apiErr.tokenRefused = true
+			}
+		}
 		if apiErr.RetryAfter > 0 {
 			// Kept for the next call too, retried or not.
 			c.holdUntil(retryAfterScope(op, apiErr), c.now().Add(apiErr.RetryAfter))
@@ -461,9 +573,25 @@ func (c *Client) hookRequest(op string, status int, err *Error) {
 
 // redact replaces any credential in s, e.g. echoed by a proxy in an error
 // page.
-func (c *Client) redact(s string) string {
+// extra are credentials that change (an access token): redacted in the
+// same forms.
+func (c *Client) redact(s string, extra ...string) string {
 	for _, secret := range c.secrets {
 		s = strings.ReplaceAll(s, secret, "[REDACTED]")
+	}
+	if c.tokens != nil {
+		// The refresh token rotates.
+		if rt := c.tokens.fetch.refreshToken(); rt != "" {
+			extra = append(extra, rt)
+		}
+	}
+	for _, secret := range extra {
+		if secret == "" {
+			continue
+		}
+		for _, form := range secretForms(secret) {
+			s = strings.ReplaceAll(s, form, "[REDACTED]")
+		}
 	}
 	return s
 }
@@ -489,11 +617,11 @@ func secretForms(s string) []string {
 // proxy may echo one back in a body, a header or a JSON member name, and
 // e ends up in logs and component status. An underlying error whose text
 // held one is replaced by its redacted text.
-func (c *Client) redactError(e *Error) *Error {
-	e.Code, e.Description = c.redact(e.Code), c.redact(e.Description)
+func (c *Client) redactError(e *Error, extra ...string) *Error {
+	e.Code, e.Description = c.redact(e.Code, extra...), c.redact(e.Description, extra...)
 	if e.Err != nil {
-		if msg := e.Err.Error(); c.redact(msg) != msg {
-			e.Err = errors.New(c.redact(msg))
+		if msg := e.Err.Error(); c.redact(msg, extra...) != msg {
+			e.Err = errors.New(c.redact(msg, extra...))
 		}
 	}
 	return e

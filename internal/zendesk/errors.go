@@ -71,6 +71,12 @@ type Error struct {
 	Attempts int
 	// Err is the underlying transport or decoding error, if any.
 	Err error
+
+	// oauthClient: the request carried a token of client credentials.
+	oauthClient bool
+	// tokenRefused: the API answered 401 to an access token of client
+	// credentials, which was dropped (see Client.do).
+	tokenRefused bool
 }
 
 func (e *Error) Error() string {
@@ -109,10 +115,19 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // Hint says what to check for the failures a user can fix.
 func (e *Error) Hint() string {
+	if e.Op == OpToken {
+		return tokenHint(e)
+	}
 	switch e.Kind {
 	case KindAuth:
+		if e.oauthClient {
+			return "the API refused a fresh access token of the OAuth client: check in Admin Center that the client is active and belongs to this Zendesk subdomain"
+		}
 		return "check the email and API token, or the OAuth token, and that they belong to this Zendesk subdomain"
 	case KindForbidden:
+		if e.oauthClient {
+			return "audit logs need an admin user on an Enterprise plan with audit log access, and the OAuth client's token the auditlogs:read or read scope"
+		}
 		return "audit logs need an admin user on an Enterprise plan with audit log access; an OAuth token needs the auditlogs:read or read scope"
 	case KindRateLimited:
 		if e.RetryAfter > 0 {
@@ -212,10 +227,12 @@ func errorFromResponse(op string, status int, header http.Header, body []byte, n
 	var zd struct {
 		Error       json.RawMessage `json:"error"`
 		Description string          `json:"description"`
+		// The OAuth endpoints' (RFC 6749 §5.2).
+		ErrorDescription string `json:"error_description"`
 	}
 	mediaType, _, _ := mime.ParseMediaType(header.Get("Content-Type"))
 	switch {
-	case json.Unmarshal(body, &zd) == nil && (len(zd.Error) > 0 || zd.Description != ""):
+	case json.Unmarshal(body, &zd) == nil && (len(zd.Error) > 0 || zd.Description != "" || zd.ErrorDescription != ""):
 		// "error" is a string, or on some endpoints an object with a title.
 		var s string
 		var obj struct {
@@ -229,6 +246,8 @@ func errorFromResponse(op string, status int, header http.Header, body []byte, n
 		}
 		if zd.Description != "" {
 			e.Description = zd.Description
+		} else if zd.ErrorDescription != "" {
+			e.Description = zd.ErrorDescription
 		}
 	case mediaType == "text/plain":
 		e.Description = excerpt(body)

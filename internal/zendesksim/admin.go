@@ -27,6 +27,8 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 		default:
 			resp = methodNotAllowed("GET, POST")
 		}
+	case "/_sim/oauth":
+		resp = s.adminOnly(r, http.MethodPost, func() response { return s.postOAuth(r) })
 	case "/_sim/live":
 		resp = s.adminOnly(r, http.MethodPost, func() response { return s.postLive(r) })
 	default:
@@ -151,4 +153,36 @@ func (s *Server) postLive(r *http.Request) response {
 	}
 	cfg := s.setLiveRate(rate, lateFraction, maxLate)
 	return jsonResponse(http.StatusOK, liveJSON{Rate: cfg.rate, LateFraction: cfg.lateFraction, MaxLate: duration(cfg.maxLate)})
+}
+
+// oauthJSON is the body of POST /_sim/oauth; absent fields change nothing.
+type oauthJSON struct {
+	TokenLifetime *duration `json:"token_lifetime"`
+	Revoke        bool      `json:"revoke"`
+	Down          *int      `json:"down"`
+}
+
+func (s *Server) postOAuth(r *http.Request) response {
+	var j oauthJSON
+	dec := json.NewDecoder(io.LimitReader(r.Body, 1<<16))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&j); err != nil {
+		return errorResponse(http.StatusBadRequest, "InvalidValue", err.Error())
+	}
+	if j.TokenLifetime != nil {
+		if *j.TokenLifetime < 0 {
+			return errorResponse(http.StatusBadRequest, "InvalidValue", "token_lifetime must not be negative")
+		}
+		s.SetTokenLifetime(time.Duration(*j.TokenLifetime))
+	}
+	if j.Down != nil {
+		if d := *j.Down; d != 0 && (d < 400 || d > 599) {
+			return errorResponse(http.StatusBadRequest, "InvalidValue", "down must be 0 or an error status")
+		}
+		s.SetTokenEndpointDown(*j.Down)
+	}
+	if j.Revoke {
+		s.RevokeTokens()
+	}
+	return jsonResponse(http.StatusOK, struct{}{})
 }

@@ -31,7 +31,8 @@ func TestAdminStatsAndIDs(t *testing.T) {
 	r := do(t, http.MethodGet, base+"/_sim/stats", "")
 	require.Equal(t, http.StatusOK, r.status)
 	assert.JSONEq(t, `{"requests":2,"by_status":{"200":1,"401":1},"retry_after_violations":0,"retry_after_crossings":0,"peak_in_flight":1,
-		"oversize_page_requests":1,"list_requests":2,"show_requests":0,"export_requests":0,"records_served":2}`, string(r.body))
+		"oversize_page_requests":1,"list_requests":2,"show_requests":0,"export_requests":0,"records_served":2,
+		"token_requests":0,"tokens_issued":0,"expired_token_requests":0,"revoked_token_requests":0,"max_refusals_per_token":0}`, string(r.body))
 
 	r = do(t, http.MethodGet, base+"/_sim/ids", "")
 	require.Equal(t, http.StatusOK, r.status)

@@ -9,6 +9,18 @@
 //   - Authentication: API token (Basic base64(email+"/token:"+token)) or
 //     OAuth (Bearer token). With no credentials configured every API request
 //     is rejected with 401.
+//   - OAuth client credentials: POST /oauth/tokens takes a JSON body
+//     {"grant_type":"client_credentials","client_id":...,"client_secret":...,
+//     "scope":"auditlogs:read","expires_in":N} (a form body gets 400
+//     invalid_request; a wrong client or secret 401 invalid_client; a scope
+//     the client may not ask for 400 invalid_scope) and answers
+//     {"access_token":...,"token_type":"bearer","scope":...,"expires_in":N}.
+//     A refresh_token grant (for a refresh token from IssueRefreshToken or
+//     an earlier refresh) answers with a new pair, refresh_token included,
+//     and invalidates the old pair; an unknown or used one gets 400
+//     invalid_grant.
+//     An issued token past its expiry, or revoked, gets 401
+//     {"error":"invalid_token"}. Faults apply to the token endpoint too.
 //   - Cursor pagination is used when page[size], page[after] or page[before]
 //     is present (page[size] defaults to 100). Cursors are keyset positions
 //     (created_at second, per-chain tie key, id): records sharing a second
@@ -37,7 +49,10 @@
 //	                   "retry_after_violations":N,"retry_after_crossings":N,
 //	                   "peak_in_flight":N,"oversize_page_requests":N,
 //	                   "list_requests":N,"show_requests":N,"export_requests":N,
-//	                   "records_served":N}
+//	                   "records_served":N,"token_requests":N,
+//	                   "token_by_status":{...},"tokens_issued":N,
+//	                   "expired_token_requests":N,"revoked_token_requests":N,
+//	                   "max_refusals_per_token":N}
 //	GET  /_sim/ids     JSON array of all record ids, ascending.
 //	GET  /_sim/faults  current Faults as JSON (same format as POST).
 //	POST /_sim/faults  replaces the Faults with the JSON body
@@ -48,6 +63,11 @@
 //	                   Durations are Go duration strings ("1.5s") or JSON
 //	                   numbers meaning seconds. Absent fields are zero.
 //	                   Answers with the new Faults.
+//	POST /_sim/oauth   {"token_lifetime":"3s","revoke":true,"down":503}: the
+//	                   lifetime of the tokens issued from now on; revoke
+//	                   every token issued so far; make the token endpoint
+//	                   answer that status (0: up again). Absent fields
+//	                   change nothing.
 //	POST /_sim/live?rate=R[&late_fraction=F][&max_late=D]
 //	                   sets the live arrival rate (records/s); rate=0 stops
 //	                   live arrivals. When no live loop runs, one is started

@@ -84,17 +84,26 @@ func (r result) json(t *testing.T) map[string]any {
 // do sends a request with the given Authorization value ("" for none).
 func do(t *testing.T, method, rawURL, auth string) result {
 	t.Helper()
-	req, err := http.NewRequest(method, rawURL, nil)
+	return send(t, method, rawURL, http.Header{"Authorization": {auth}}, nil)
+}
+
+// send sends a request with the given headers (empty values left out) and
+// body (nil for none).
+func send(t *testing.T, method, rawURL string, header http.Header, body io.Reader) result {
+	t.Helper()
+	req, err := http.NewRequest(method, rawURL, body)
 	require.NoError(t, err)
-	if auth != "" {
-		req.Header.Set("Authorization", auth)
+	for k, v := range header {
+		if len(v) > 0 && v[0] != "" {
+			req.Header[k] = v
+		}
 	}
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
+	b, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
-	return result{resp.StatusCode, resp.Header, body}
+	return result{resp.StatusCode, resp.Header, b}
 }
 
 func get(t *testing.T, rawURL string) result { return do(t, http.MethodGet, rawURL, goodAuth) }

@@ -21,6 +21,13 @@ type Options struct {
 	// OAuthToken enables Authorization: Bearer <token>. Either kind is
 	// accepted when configured.
 	OAuthToken string
+	// OAuthClients may ask POST /oauth/tokens for access tokens with the
+	// client credentials grant; the API accepts those tokens until they
+	// expire or are revoked.
+	OAuthClients []OAuthClient
+	// TokenLifetime is the lifetime of the tokens issued; 0 means the
+	// request's expires_in, or DefaultTokenLifetime.
+	TokenLifetime time.Duration
 	// Seed makes data and fault draws deterministic.
 	Seed int64
 	// Now defaults to time.Now; it dates live arrivals and drives budget
@@ -55,6 +62,13 @@ type Server struct {
 	email, apiToken, oauthToken string
 	forbidden                   bool
 	faults                      Faults
+
+	// OAuth (oauth.go)
+	oauthClients  map[string]OAuthClient
+	issued        map[string]*issuedToken
+	refreshTokens map[string]refreshPair
+	tokenLifetime time.Duration
+	tokenDown     int // the status the token endpoint answers, 0 when up
 
 	// store: recs sorted by (CreatedAt, ID); byID for show.
 	recs   []Record
@@ -105,8 +119,12 @@ func New(opts Options) *Server {
 		mistypedFraction: opts.MistypedFraction,
 		mistypedRNG:      rand.New(rand.NewPCG(seed, 0x74797065)), // "type"
 		deadlines:        make(map[string]deadline),
-		stats:            Stats{ByStatus: map[int]int{}},
+		stats:            newStats(),
+		issued:           make(map[string]*issuedToken),
+		refreshTokens:    make(map[string]refreshPair),
+		tokenLifetime:    opts.TokenLifetime,
 	}
+	s.setOAuthClientsLocked(opts.OAuthClients)
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -142,6 +160,10 @@ func (s *Server) SetForbidden(forbidden bool) {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, "/_sim/") {
 		s.serveAdmin(w, r)
+		return
+	}
+	if r.URL.Path == tokenPath {
+		s.serveToken(w, r)
 		return
 	}
 	s.serveAPI(w, r)
@@ -242,8 +264,8 @@ type plan struct {
 
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	rt := matchRoute(r.URL.Path)
-	authKey := r.Header.Get("Authorization")
-	p := s.admit(r, rt, authKey)
+	authorization := r.Header.Get("Authorization")
+	p, authKey := s.admit(r, rt, authorization)
 
 	if p.slow > 0 {
 		t := time.NewTimer(p.slow)
@@ -292,21 +314,23 @@ const statusClientClosed = 499
 
 // admit runs the locked part of a request: stats, Retry-After tracking,
 // routing, auth, budget and fault draws.
-func (s *Server) admit(r *http.Request, rt route, authKey string) plan {
+// It returns the key under which the request's credentials are tracked.
+func (s *Server) admit(r *http.Request, rt route, authorization string) (plan, string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	authKey := s.trackKeyLocked(authorization)
 	now := s.now()
 	s.stats.Requests++
 	s.inFlight++
 	s.stats.PeakInFlight = max(s.stats.PeakInFlight, s.inFlight)
 	s.checkViolationLocked(authKey, rt.kind == routeExport, now)
 	s.rollWindowLocked(now)
-	p := s.admitLocked(r, rt, authKey, now)
+	p := s.admitLocked(r, rt, authorization, now)
 	p.rateLimit = s.rateLimitHeadersLocked(now)
-	return p
+	return p, authKey
 }
 
-func (s *Server) admitLocked(r *http.Request, rt route, authKey string, now time.Time) plan {
+func (s *Server) admitLocked(r *http.Request, rt route, authorization string, now time.Time) plan {
 	var p plan
 
 	if rt.kind == routeNone {
@@ -328,7 +352,15 @@ func (s *Server) admitLocked(r *http.Request, rt route, authKey string, now time
 	case routeExport:
 		s.stats.ExportRequests++
 	}
-	if !s.authenticatedLocked(authKey) {
+	if ok, known := s.issuedTokenLocked(authorization); known {
+		if !ok {
+			// An OAuth access token past its expiry, or revoked.
+			resp := oauthError(http.StatusUnauthorized, "invalid_token", "The access token is invalid or has expired")
+			resp.header.Set("WWW-Authenticate", `Bearer realm="Zendesk", error="invalid_token"`)
+			p.early = &resp
+			return p
+		}
+	} else if !s.authenticatedLocked(authorization) {
 		resp := errorResponse(http.StatusUnauthorized, "Couldn't authenticate you", "")
 		resp.header.Set("WWW-Authenticate", `Basic realm="Web Password"`)
 		p.early = &resp
@@ -350,6 +382,16 @@ func (s *Server) admitLocked(r *http.Request, rt route, authKey string, now time
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// issuedTokenLocked checks a bearer token the token endpoint issued: known
+// is false for any other Authorization value.
+func (s *Server) issuedTokenLocked(authorization string) (ok, known bool) {
+	scheme, cred, found := strings.Cut(authorization, " ")
+	if !found || !strings.EqualFold(scheme, "bearer") {
+		return false, false
+	}
+	return s.bearerLocked(strings.TrimSpace(cred))
+}
 
 // authenticatedLocked checks an Authorization header value.
 func (s *Server) authenticatedLocked(h string) bool {

@@ -36,7 +36,28 @@ type Stats struct {
 	// RecordsServed counts audit logs in complete (not truncated) 200
 	// responses.
 	RecordsServed int `json:"records_served"`
+
+	// TokenRequests counts requests to POST /oauth/tokens (not counted in
+	// Requests), and TokenByStatus their answers.
+	TokenRequests int         `json:"token_requests"`
+	TokenByStatus map[int]int `json:"token_by_status,omitempty"`
+	// RefreshGrants counts the token requests with a refresh_token grant.
+	RefreshGrants int `json:"refresh_grants,omitempty"`
+	// TokensIssued counts the access tokens issued.
+	TokensIssued int `json:"tokens_issued"`
+	// ExpiredTokenRequests and RevokedTokenRequests count the API requests
+	// refused (401 invalid_token) for carrying an issued token past its
+	// expiry, or revoked.
+	ExpiredTokenRequests int `json:"expired_token_requests"`
+	RevokedTokenRequests int `json:"revoked_token_requests"`
+	// MaxRefusalsPerToken is the most API requests refused with any one
+	// issued token, not counting those that arrived within
+	// TokenRefusalCrossingWindow of its first refusal: 1 means no client
+	// sent a token again once it had heard it was refused (no 401 storm).
+	MaxRefusalsPerToken int `json:"max_refusals_per_token"`
 }
+
+func newStats() Stats { return Stats{ByStatus: map[int]int{}} }
 
 // Stats returns a snapshot of the counters.
 func (s *Server) Stats() Stats {
@@ -44,6 +65,7 @@ func (s *Server) Stats() Stats {
 	defer s.mu.Unlock()
 	st := s.stats
 	st.ByStatus = maps.Clone(s.stats.ByStatus)
+	st.TokenByStatus = maps.Clone(s.stats.TokenByStatus)
 	return st
 }
 
@@ -51,7 +73,7 @@ func (s *Server) Stats() Stats {
 func (s *Server) ResetStats() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.stats = Stats{ByStatus: map[int]int{}}
+	s.stats = newStats()
 }
 
 // retryAfterTolerance is how early a request may come back after a

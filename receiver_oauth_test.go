@@ -1,0 +1,253 @@
+package zendeskauditlogsreceiver
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/storagetest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componentstatus"
+	"go.opentelemetry.io/collector/config/configopaque"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesk"
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesksim"
+)
+
+const (
+	testClientID     = "receiver-test-client"
+	testClientSecret = "Receiver-Client-S3cret-4242"
+)
+
+// bearerSeen records the access tokens the API requests carried.
+type bearerSeen struct {
+	next http.Handler
+	mu   sync.Mutex
+	seen map[string]bool
+}
+
+func (b *bearerSeen) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+		b.mu.Lock()
+		if b.seen == nil {
+			b.seen = map[string]bool{}
+		}
+		b.seen[tok] = true
+		b.mu.Unlock()
+	}
+	b.next.ServeHTTP(w, r)
+}
+
+func (b *bearerSeen) tokens() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []string
+	for tok := range b.seen {
+		out = append(out, tok)
+	}
+	return out
+}
+
+// newOAuthEnv is newEnvWith whose receiver authenticates as an OAuth
+// client of the simulator, whose tokens live lifetime.
+func newOAuthEnv(t *testing.T, opts zendesksim.Options, secret string) (*env, *bearerSeen) {
+	t.Helper()
+	seen := &bearerSeen{}
+	opts.OAuthClients = []zendesksim.OAuthClient{{ID: testClientID, Secret: testClientSecret}}
+	e := newEnvWith(t, opts, func(h http.Handler) http.Handler { seen.next = h; return seen })
+	e.cfg.Email, e.cfg.APIToken = "", ""
+	e.cfg.OAuth = configoptional.Some(OAuthConfig{ClientID: testClientID, ClientSecret: configopaque.String(secret), Scope: zendesk.DefaultScope})
+	require.NoError(t, e.cfg.Validate())
+	return e, seen
+}
+
+// TestOAuthBackfillWithTokensExpiringEverySecond reads a backlog in time
+// slices while the access tokens expire every second: every record once,
+// no token refused twice, no token asked for twice at once, and neither
+// the secret nor a token in any log line at debug level.
+func TestOAuthBackfillWithTokensExpiringEverySecond(t *testing.T) {
+	e, seen := newOAuthEnv(t, zendesksim.Options{
+		TokenLifetime: time.Second,
+		Faults:        zendesksim.Faults{Latency: 60 * time.Millisecond},
+	}, testClientSecret)
+	now := time.Now()
+	e.sim.Generate(6000, now.Add(-3*time.Hour), now.Add(-time.Minute))
+	host := &storageHost{StorageHost: storagetest.NewStorageHost()}
+	sink := new(consumertest.LogsSink)
+	start := time.Now()
+	r := e.start(t, sink, host)
+	defer func() { require.NoError(t, r.Shutdown(context.Background())) }()
+
+	requireExactly(t, simIDs(e.sim), sink)
+	elapsed := time.Since(start)
+	st := e.sim.Stats()
+	t.Logf("%s: %d tokens issued, %d token requests, %d API requests refused with an expired token, most refusals of one token %d",
+		elapsed, st.TokensIssued, st.TokenRequests, st.ExpiredTokenRequests, st.MaxRefusalsPerToken)
+	assert.LessOrEqual(t, st.MaxRefusalsPerToken, 1, "no token sent again once refused")
+	// One at start, one per renewal (every 0.75 s at most), one per refusal.
+	assert.LessOrEqual(t, st.TokensIssued, 1+int(elapsed/(750*time.Millisecond))+1+st.ExpiredTokenRequests,
+		"no token asked for more than once per renewal")
+	assert.Equal(t, st.TokensIssued, st.TokenRequests)
+	assert.NotContains(t, host.statuses(), componentstatus.StatusRecoverableError)
+	assert.NotEmpty(t, e.logs.FilterMessageSnippet("Zendesk issued an OAuth access token").All(), "debug logs were on")
+	requireNoneOf(t, e.logs, host, append(seen.tokens(), testClientSecret)...)
+}
+
+func TestOAuthWrongSecretIsAPermanentErrorAtOnceWithItsHint(t *testing.T) {
+	e, _ := newOAuthEnv(t, zendesksim.Options{}, "Wrong-Client-Secret-1717")
+	e.cfg.PollInterval = 100 * time.Millisecond
+	e.sim.Generate(10, time.Now().Add(-time.Hour), time.Now().Add(-time.Minute))
+	host := &storageHost{StorageHost: storagetest.NewStorageHost()}
+	sink := new(consumertest.LogsSink)
+	r := e.start(t, sink, host)
+	defer func() { require.NoError(t, r.Shutdown(context.Background())) }()
+
+	require.Eventually(t, func() bool { return len(host.statuses()) >= 1 }, 5*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return e.sim.Stats().TokenRequests >= 3 }, 5*time.Second, 10*time.Millisecond)
+	assert.Equal(t, []componentstatus.Status{componentstatus.StatusPermanentError}, host.statuses(),
+		"the first refusal of the client is permanent, and repeated refusals are no new status")
+	host.mu.Lock()
+	msg := host.events[0].Err().Error()
+	host.mu.Unlock()
+	assert.Contains(t, msg, "invalid_client")
+	assert.Contains(t, msg, "Admin Center > Apps and integrations > APIs > OAuth clients")
+	assert.Len(t, e.logs.FilterMessageSnippet("Zendesk refused the OAuth client").All(), 1)
+	assert.Zero(t, e.sim.Stats().Requests, "no API request without a token")
+	assert.Empty(t, sink.AllLogs())
+	requireNoneOf(t, e.logs, host, "Wrong-Client-Secret-1717")
+}
+
+func TestOAuthTokenEndpointDownKeepsTheCheckpointAndRecovers(t *testing.T) {
+	e, seen := newOAuthEnv(t, zendesksim.Options{}, testClientSecret)
+	e.cfg.PollInterval = 100 * time.Millisecond
+	e.sim.Generate(300, time.Now().Add(-time.Hour), time.Now().Add(-time.Minute))
+	e.sim.SetTokenEndpointDown(http.StatusServiceUnavailable)
+	host := withFileStorage(e, t.TempDir())
+	sink := new(consumertest.LogsSink)
+	r := e.start(t, sink, host)
+	defer func() { require.NoError(t, r.Shutdown(context.Background())) }()
+
+	require.Eventually(t, func() bool { return e.sim.Stats().TokenRequests >= 2 }, 10*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return len(host.statuses()) >= 1 }, 10*time.Second, 10*time.Millisecond)
+	assert.Equal(t, componentstatus.StatusRecoverableError, host.statuses()[0], "a token endpoint down is no reason to give up")
+	assert.Empty(t, sink.AllLogs())
+
+	e.sim.SetTokenEndpointDown(0)
+	requireExactly(t, simIDs(e.sim), sink)
+	require.Eventually(t, func() bool { return len(host.statuses()) >= 2 }, 10*time.Second, 10*time.Millisecond)
+	assert.Equal(t, componentstatus.StatusOK, host.statuses()[1])
+	requireNoneOf(t, e.logs, host, append(seen.tokens(), testClientSecret)...)
+}
+
+func TestOAuthRevokedTokenIsRenewedWithoutAnError(t *testing.T) {
+	e, _ := newOAuthEnv(t, zendesksim.Options{}, testClientSecret)
+	e.cfg.PollInterval = 50 * time.Millisecond
+	e.cfg.SettleDelay = 0
+	host := &storageHost{StorageHost: storagetest.NewStorageHost()}
+	sink := new(consumertest.LogsSink)
+	r := e.start(t, sink, host)
+	defer func() { require.NoError(t, r.Shutdown(context.Background())) }()
+	require.Eventually(t, func() bool { return e.sim.Stats().TokensIssued == 1 && e.sim.Stats().ListRequests >= 1 }, 10*time.Second, 5*time.Millisecond)
+
+	e.sim.RevokeTokens()
+	// Created ahead of the window's end: read by a later poll.
+	e.sim.Generate(50, time.Now().Add(500*time.Millisecond), time.Now().Add(time.Second))
+	requireExactly(t, simIDs(e.sim), sink)
+	st := e.sim.Stats()
+	assert.Equal(t, 2, st.TokensIssued)
+	assert.Equal(t, 1, st.RevokedTokenRequests)
+	assert.NotContains(t, host.statuses(), componentstatus.StatusRecoverableError, "a 401 before expiry renews the token; the poll does not fail")
+}
+
+// TestMigratingFromAnAPITokenKeepsTheCheckpoint is the README's migration:
+// the same receiver, its email and api_token replaced by an oauth block,
+// restarted on the same storage, reads on from where the API token left
+// off: nothing missed, nothing repeated.
+func TestMigratingFromAnAPITokenKeepsTheCheckpoint(t *testing.T) {
+	e, _ := newOAuthEnv(t, zendesksim.Options{}, testClientSecret)
+	oauth := e.cfg.OAuth
+	e.cfg.OAuth = configoptional.None[OAuthConfig]()
+	e.cfg.Email, e.cfg.APIToken = testEmail, testToken
+	require.NoError(t, e.cfg.Validate())
+	dir := t.TempDir()
+	now := time.Now()
+	e.sim.Generate(300, now.Add(-2*time.Hour), now.Add(-time.Hour))
+	first := new(consumertest.LogsSink)
+	r := e.start(t, first, withFileStorage(e, dir))
+	requireExactly(t, simIDs(e.sim), first)
+	require.NoError(t, r.Shutdown(context.Background()))
+	assert.Zero(t, e.sim.Stats().TokenRequests, "read with the API token")
+	delivered := ids(first.AllLogs())
+
+	e.cfg.Email, e.cfg.APIToken = "", ""
+	e.cfg.OAuth = oauth
+	require.NoError(t, e.cfg.Validate())
+	// Written while it was down.
+	stopped := time.Now()
+	require.Eventually(t, func() bool { return time.Since(stopped) > 1100*time.Millisecond }, 3*time.Second, 10*time.Millisecond)
+	e.sim.Generate(100, stopped.Add(time.Second), time.Now())
+	second := new(consumertest.LogsSink)
+	r = e.start(t, second, withFileStorage(e, dir))
+	defer func() { require.NoError(t, r.Shutdown(context.Background())) }()
+	want := slices.DeleteFunc(simIDs(e.sim), func(id int64) bool { return slices.Contains(delivered, id) })
+	require.Len(t, want, 100)
+	requireExactly(t, want, second)
+	assert.NotEmpty(t, e.logs.FilterMessageSnippet("Resuming from the stored checkpoint").All())
+	assert.Equal(t, 1, e.sim.Stats().TokensIssued, "read with the OAuth client")
+}
+
+// TestRefreshTokenRotatedIsKeptAcrossARestart: with oauth.refresh_token,
+// the receiver keeps the refresh token Zendesk rotates to in its storage;
+// after a restart it uses that one (the configured one was invalidated by
+// the first renewal), until the configuration names a new one.
+func TestRefreshTokenRotatedIsKeptAcrossARestart(t *testing.T) {
+	e, seen := newOAuthEnv(t, zendesksim.Options{TokenLifetime: time.Second}, testClientSecret)
+	configured := e.sim.IssueRefreshToken(testClientID)
+	e.cfg.OAuth.Get().RefreshToken = configopaque.String(configured)
+	dir := t.TempDir()
+	host := withFileStorage(e, dir)
+	require.NoError(t, e.cfg.Validate())
+	e.cfg.PollInterval = 100 * time.Millisecond
+	now := time.Now()
+	e.sim.Generate(200, now.Add(-2*time.Hour), now.Add(-time.Hour))
+
+	first := new(consumertest.LogsSink)
+	r := e.start(t, first, host)
+	requireExactly(t, simIDs(e.sim), first)
+	// Renewals every 0.75 s, each a refresh that rotates the pair.
+	require.Eventually(t, func() bool { return e.sim.Stats().RefreshGrants >= 3 }, 20*time.Second, 10*time.Millisecond)
+	require.NoError(t, r.Shutdown(context.Background()))
+	delivered := ids(first.AllLogs())
+
+	stopped := time.Now()
+	require.Eventually(t, func() bool { return time.Since(stopped) > 1100*time.Millisecond }, 3*time.Second, 10*time.Millisecond)
+	e.sim.Generate(50, stopped.Add(time.Second), time.Now())
+	host = withFileStorage(e, dir)
+	second := new(consumertest.LogsSink)
+	r = e.start(t, second, host)
+	want := slices.DeleteFunc(simIDs(e.sim), func(id int64) bool { return slices.Contains(delivered, id) })
+	requireExactly(t, want, second)
+	require.NoError(t, r.Shutdown(context.Background()))
+	assert.NotContains(t, host.statuses(), componentstatus.StatusRecoverableError, "the stored refresh token was accepted")
+	assert.NotContains(t, host.statuses(), componentstatus.StatusPermanentError)
+	requireNoneOf(t, e.logs, host, append(seen.tokens(), testClientSecret, configured)...)
+
+	// A new refresh token in the configuration wins over the stored one.
+	fresh := e.sim.IssueRefreshToken(testClientID)
+	e.cfg.OAuth.Get().RefreshToken = configopaque.String(fresh)
+	grants := e.sim.Stats().RefreshGrants
+	host = withFileStorage(e, dir)
+	r = e.start(t, new(consumertest.LogsSink), host)
+	defer func() { require.NoError(t, r.Shutdown(context.Background())) }()
+	require.Eventually(t, func() bool { return e.sim.Stats().RefreshGrants > grants }, 10*time.Second, 10*time.Millisecond)
+	assert.Len(t, e.logs.FilterMessageSnippet("The configured OAuth refresh token changed").All(), 1)
+	require.Eventually(t, func() bool { return len(host.statuses()) >= 1 }, 10*time.Second, 10*time.Millisecond)
+	assert.Equal(t, componentstatus.StatusOK, host.statuses()[0])
+}
