@@ -182,6 +182,24 @@ func (d *doctor) checkAPI(ctx context.Context, client *zendesk.Client, rl *rateL
 		}
 	}
 
+	// An OAuth client: its token first, which every request needs.
+	if applies, detail, err := checkOAuthClient(ctx, client); applies {
+		if err != nil {
+			var ze *zendesk.Error
+			hint := fmt.Sprintf("check DNS, the proxy (HTTPS_PROXY, NO_PROXY), and that this host may reach %s:%s", host, port(base))
+			if errors.As(err, &ze) && ze.Hint() != "" {
+				hint = ze.Hint()
+			}
+			if zendesk.OAuthClientRefused(err) {
+				d.refused = true
+			}
+			d.report(checkFail, "OAuth client", fmt.Sprintf("%s%s: %s", base.Host, via, err), hint)
+			skip("API reachable", "credentials", "permission and plan", "records readable", "rate limit", "API clock")
+			return
+		}
+		d.report(checkPass, "OAuth client", detail, "")
+	}
+
 	start := time.Now()
 	page, err := client.List(ctx, zendesk.ListParams{PageSize: 1, Sort: zendesk.SortDescending})
 	answered := time.Now()

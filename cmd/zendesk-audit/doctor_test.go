@@ -276,3 +276,22 @@ func TestDoctorCheckpoint(t *testing.T) {
 	require.Equal(t, exitOK, r.code, r.stdout)
 	assertCheck(t, r.stdout, "checkpoint", checkWarn, "locked")
 }
+
+// With an OAuth client, doctor asks the token endpoint first: a refused
+// client exits 2 like refused credentials, and no secret is printed
+// (runCLI checks).
+func TestDoctorOAuthClient(t *testing.T) {
+	a := newOAuthAPI(t)
+	r := a.doctor(t)
+	require.Equal(t, exitOK, r.code, r.stdout)
+	assertCheck(t, r.stdout, "OAuth client", checkPass, "issued an access token")
+	assertCheck(t, r.stdout, "credentials", checkPass, "accepted")
+
+	a.env[envOAuthClientSecret] = "Wrong-Secret-99"
+	r = a.doctor(t)
+	require.Equal(t, exitAuth, r.code, r.stdout)
+	assertCheck(t, r.stdout, "OAuth client", checkFail)
+	assertCheck(t, r.stdout, "API reachable", checkSkip)
+	assert.NotContains(t, r.stdout, "Wrong-Secret-99")
+	assert.NotContains(t, r.stdout, testClientSecret)
+}

@@ -68,16 +68,17 @@ Commands:
               storage locked.
 
   doctor      Check what the receiver needs, one line per check (PASS, WARN,
-              FAIL or SKIP) with a hint: the API reachable (DNS, TLS, proxy),
-              the credentials accepted (401), permission and plan (403), the
-              newest record's age, the account's rate limit and a suggested
-              max_requests_per_minute, the local clock against the API's.
+              FAIL or SKIP) with a hint: an OAuth client's token, the API
+              reachable (DNS, TLS, proxy), the credentials accepted (401),
+              permission and plan (403), the newest record's age, the
+              account's rate limit and a suggested max_requests_per_minute,
+              the local clock against the API's.
               --config FILE: the collector configuration validates
               (--collector PATH, default otelcol-zendesk in PATH) and its
               pipeline is crash-safe. --storage-dir DIR: the checkpoint is
               readable, and how far behind it is. Exit 0 when nothing
-              failed, 1 when a check failed, 2 when the credentials were
-              refused (401 or 403).
+              failed, 1 when a check failed, 2 when the credentials (or the
+              OAuth client) were refused (401 or 403).
 
 Connection flags (list, show, export, doctor); flags win over the environment:
   --subdomain NAME       account subdomain, NAME.zendesk.com   [ZENDESK_SUBDOMAIN]
