@@ -4,7 +4,8 @@
 #   make run      the demo: simulator + collector printing audit logs (Ctrl-C stops)
 #   make test     all Go tests of both modules, with the race detector (builds the collector first)
 #   make lint     gofmt check + go vet
-#   make build    _build/otelcol-zendesk (ocb), bin/zendesk-sim, bin/zendesk-audit
+#   make build    _build/otelcol-zendesk (ocb), bin/zendesk-sim, bin/zendesk-audit,
+#                 bin/victoria-logs (the reference log store, VictoriaLogs)
 #   make generate mdatagen: internal/metadata*, generated_*_test.go, documentation.md,
 #                 README's status table
 #   make minimal-distribution  a minimal ocb manifest not ours builds with the receiver
@@ -12,7 +13,8 @@
 #   make fuzz     each fuzz target for FUZZTIME (30s)
 #   make e2e      the built collector under faults and SIGKILLs: nothing lost
 #                 (synchronous and persistent-queue setups)
-#   make bench    benchmarks (.tmp/bench.txt) + performance summary (docs/performance.md)
+#   make bench    benchmarks (.tmp/bench.txt) + performance summary (docs/performance.md),
+#                 capacity runs included (about 20 min on 2 cores)
 #   make sim      the simulator alone on 127.0.0.1:8089
 #   make image    the container image otelcol-zendesk:dev (FROM scratch; needs dockerd)
 #   make image-test  the image killed mid-backfill and restarted on its volume (needs dockerd)
@@ -69,6 +71,13 @@ GO_FILES := $(shell find . \( -path ./_build -o -path ./bin -o -path ./.tmp -o -
 
 AUDIT_BIN := $(BIN_DIR)/zendesk-audit
 
+# VictoriaLogs, the reference log store of the demo, the e2e variant
+# `store` and the README's LogsQL queries (Apache-2.0). Installed with `go
+# install` into bin/, never a dependency of either module. Another version:
+# rm bin/victoria-logs and make build VICTORIALOGS_VERSION=...
+VICTORIALOGS_VERSION ?= v1.52.2
+VICTORIALOGS := $(BIN_DIR)/victoria-logs
+
 .PHONY: all build test lint fuzz e2e bench sim run smoke clean tools generate image image-test
 all: lint test build
 
@@ -102,7 +111,10 @@ generate: $(MDATAGEN) $(GOIMPORTS)
 	$(GOIMPORTS) -w generated_*.go internal/metadata internal/metadatatest
 
 # --- Build -------------------------------------------------------------------
-build: $(COLLECTOR) $(SIM) $(AUDIT_BIN)
+build: $(COLLECTOR) $(SIM) $(AUDIT_BIN) $(VICTORIALOGS)
+
+$(VICTORIALOGS):
+	GOBIN=$(CURDIR)/$(BIN_DIR) $(GO) install github.com/VictoriaMetrics/VictoriaLogs/app/victoria-logs@$(VICTORIALOGS_VERSION)
 
 # ocb makes an empty default output directory in TMPDIR before it reads
 # output_path; it goes to .tmp/ocb instead of piling up in /tmp.
@@ -135,7 +147,7 @@ minimal-distribution: $(BUILDER)
 # MODULES: the receiver's module and the tools' module, each tested and
 # vetted on its own.
 MODULES := . cmd
-test: $(COLLECTOR)
+test: $(COLLECTOR) $(VICTORIALOGS)
 	@for m in $(MODULES); do echo "== go test -race ./... ($$m)"; (cd $$m && $(GO) test -race -count=1 ./...) || exit 1; done
 
 lint:
@@ -169,22 +181,29 @@ fuzz:
 # of the collector under test, one after the other, one summary line each:
 # `sync` (no queue: one page per kill), `queue` (the README's production
 # setup, sending_queue persisted in file_storage with batching: one page
-# and one batch per kill) and `oauth` (as sync, with OAuth client
+# and one batch per kill), `oauth` (as sync, with OAuth client
 # credentials whose tokens expire every 4 s: no 401 storm, no token asked
-# for more than once per renewal). The seed is printed.
+# for more than once per renewal), and `store`: the queue setup into
+# VictoriaLogs, which is SIGKILLed once mid-backfill and loses what it had
+# not flushed; `zendesk-audit reconcile --resend` must find exactly that
+# and close the gap. The seed is printed.
 #   make e2e E2E_ARGS='--seed 42 --duration 60s'
 #   make e2e E2E_VARIANTS=queue
 #   make e2e E2E_VARIANTS=memory   (batch processor, in-memory queue: expected to FAIL)
 E2E_ARGS ?= --duration 30s
-E2E_VARIANTS ?= sync,queue,oauth
-e2e: $(COLLECTOR) $(SIM)
-	cd cmd && $(GO) run ./zendesk-e2e --collector ../$(COLLECTOR) --sim ../$(SIM) --config-dir ../e2e --variant $(E2E_VARIANTS) $(E2E_ARGS)
+E2E_VARIANTS ?= sync,queue,oauth,store
+e2e: $(COLLECTOR) $(SIM) $(AUDIT_BIN) $(VICTORIALOGS)
+	cd cmd && $(GO) run ./zendesk-e2e --collector ../$(COLLECTOR) --sim ../$(SIM) --config-dir ../e2e --variant $(E2E_VARIANTS) \
+		--victoria-logs ../$(VICTORIALOGS) --zendesk-audit ../$(AUDIT_BIN) $(E2E_ARGS)
 
 # Go benchmarks of cmd/bench, internal/convert and internal/detect (the
 # detection rules per record, next to decode+convert), BENCH_COUNT runs each, saved
 # in .tmp/bench.txt for benchstat; then one summary, `name: value` a line
-# (recorded in docs/performance.md). Fast check:
+# (recorded in docs/performance.md), the capacity runs (1, 10, 100, 300
+# accounts in one collector, about 12 minutes) last. Fast check:
 #   make bench BENCH_COUNT=1 BENCH_ARGS=--quick
+# Without the capacity runs:
+#   make bench BENCH_ARGS=--only=decode,drain,cpu,budget,idle,rss
 BENCH_COUNT ?= 6
 BENCH_ARGS ?=
 bench: build
@@ -214,6 +233,9 @@ image: $(COLLECTOR)
 	rm -rf $(IMAGE_STAGE)
 	mkdir -p $(IMAGE_STAGE)/rootfs/etc/otelcol-zendesk $(IMAGE_STAGE)/rootfs/etc/ssl/certs $(IMAGE_STAGE)/state
 	install -m 0755 $(COLLECTOR) $(IMAGE_STAGE)/rootfs/otelcol-zendesk
+# zendesk-audit beside it, statically linked, for the reconcile CronJob
+# (deploy/kubernetes/reconcile-cronjob.yaml).
+	cd cmd && CGO_ENABLED=0 $(GO) build -trimpath -ldflags="-s -w" -o $(CURDIR)/$(IMAGE_STAGE)/rootfs/zendesk-audit ./zendesk-audit
 	install -m 0644 $(CA_BUNDLE) $(IMAGE_STAGE)/rootfs/etc/ssl/certs/ca-certificates.crt
 	install -m 0644 deploy/container/config.yaml $(IMAGE_STAGE)/rootfs/etc/otelcol-zendesk/config.yaml
 	printf 'root:x:0:0:root:/:/sbin/nologin\notelcol-zendesk:x:10001:10001::/var/lib/otelcol:/sbin/nologin\n' > $(IMAGE_STAGE)/rootfs/etc/passwd

@@ -287,16 +287,6 @@ func (cfg *Config) baseURL() string {
 	return u
 }
 
-// serverAddress is the host name of the API the receiver reads, "" when
-// the base URL has none.
-func (cfg *Config) serverAddress() string {
-	u, err := url.Parse(cfg.baseURL())
-	if err != nil {
-		return ""
-	}
-	return u.Hostname()
-}
-
 // subdomain returns the account's subdomain when it is known.
 func (cfg *Config) subdomain() string {
 	if cfg.Subdomain != "" {

@@ -180,7 +180,7 @@ func TestRecordsWithoutUsableIDOrTimeAreDeliveredWithoutMovingTheCheckpoint(t *t
 	e.set.Logger = zap.New(zapcore.NewNopCore())
 
 	sink := new(consumertest.LogsSink)
-	r, err := newLogsReceiver(e.cfg, e.set, sink)
+	r, err := newLogsReceiver(e.cfg, e.set, sink, newReadAheadPool(defaultReadAheadPages))
 	require.NoError(t, err)
 	r.now = func() time.Time { return now }
 	require.NoError(t, r.Start(context.Background(), componenttest.NewNopHost()))

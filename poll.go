@@ -81,12 +81,16 @@ func (r *logsReceiver) poll(ctx context.Context) error {
 func (r *logsReceiver) readSlices(ctx context.Context, planner *slicePlanner, buffer int) error {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
+	var open []*sliceRead // in time order; open[0] is being delivered
 	defer func() {
 		cancel()
 		wg.Wait()
+		// What was read ahead and not delivered goes back to the pool.
+		for _, sr := range open {
+			sr.drop(r.readAhead)
+		}
 	}()
 	var (
-		open []*sliceRead // in time order; open[0] is being delivered
 		// stopped wakes the loop when a reader stops reading.
 		stopped = make(chan struct{}, 1)
 		// covered is where the slices delivered so far end: each slice
@@ -167,6 +171,7 @@ func (r *logsReceiver) readSlices(ctx context.Context, planner *slicePlanner, bu
 			return err // shutting down: pages read ahead are read again later
 		}
 		head := open[0]
+		head.markHead()
 		select {
 		case <-stopped:
 			continue
@@ -176,7 +181,9 @@ func (r *logsReceiver) readSlices(ctx context.Context, planner *slicePlanner, bu
 				return p.err
 			case ok:
 				r.observeRoundTrip(p.roundTrip)
-				if err := r.timedDeliver(ctx, p.logs, p.arrived); err != nil {
+				err := r.timedDeliver(ctx, p.logs, p.arrived)
+				r.readAhead.release(p.token)
+				if err != nil {
 					return err
 				}
 				continue

@@ -64,7 +64,7 @@ func TestReaderBetweenClosingAndCountingOutCannotEndThePoll(t *testing.T) {
 			e.backlog(t, 300, 150*time.Minute, time.Minute)
 			host := &storageHost{StorageHost: storagetest.NewStorageHost()}
 			sink := new(consumertest.LogsSink)
-			r, err := newLogsReceiver(e.cfg, e.set, sink)
+			r, err := newLogsReceiver(e.cfg, e.set, sink, newReadAheadPool(defaultReadAheadPages))
 			require.NoError(t, err)
 			var held atomic.Int32
 			r.afterSliceRead = func(ctx context.Context) {
@@ -132,7 +132,7 @@ type sliceHarness struct {
 func newSliceHarness(t *testing.T, e *env, hook func(context.Context)) *sliceHarness {
 	t.Helper()
 	sink := new(consumertest.LogsSink)
-	r, err := newLogsReceiver(e.cfg, e.set, sink)
+	r, err := newLogsReceiver(e.cfg, e.set, sink, newReadAheadPool(defaultReadAheadPages))
 	require.NoError(t, err)
 	t.Cleanup(r.tb.Shutdown)
 	r.afterSliceRead = hook

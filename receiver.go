@@ -46,6 +46,12 @@ type logsReceiver struct {
 	now      func() time.Time
 
 	malformed *malformedReporter
+	// firstPoll is how long after Start the first poll runs (see
+	// firstPollDelay).
+	firstPoll time.Duration
+	// readAhead is the factory's pool of read-ahead pages, and this
+	// receiver's reserve (see readahead.go).
+	readAhead *readAhead
 
 	// Set by Start.
 	client  *zendesk.Client
@@ -83,7 +89,7 @@ type logsReceiver struct {
 	afterSliceRead func(ctx context.Context)
 }
 
-func newLogsReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*logsReceiver, error) {
+func newLogsReceiver(cfg *Config, set receiver.Settings, next consumer.Logs, pool *readAheadPool) (*logsReceiver, error) {
 	obsrecv, err := receiverhelper.NewObsReport(receiverhelper.ObsReportSettings{
 		ReceiverID:             set.ID,
 		Transport:              "http",
@@ -117,6 +123,7 @@ func newLogsReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*l
 		},
 		now:       time.Now,
 		malformed: &malformedReporter{logger: set.Logger, counter: tb.ZendeskAuditLogsRecordsMalformed, attrs: instance},
+		readAhead: newReadAhead(pool),
 	}, nil
 }
 
@@ -124,18 +131,12 @@ func newLogsReceiver(cfg *Config, set receiver.Settings, next consumer.Logs) (*l
 // (when known) and the API host, each unless the user switched it off in
 // resource_attributes.
 func newResource(cfg *Config) pcommon.Resource {
-	rb := metadata.NewResourceBuilder(cfg.ResourceAttributes)
-	if sub := cfg.subdomain(); sub != "" {
-		rb.SetZendeskSubdomain(sub)
-	}
-	if host := cfg.serverAddress(); host != "" {
-		rb.SetServerAddress(host)
-	}
-	return rb.Emit()
+	return convert.Resource(cfg.ResourceAttributes, cfg.baseURL())
 }
 
 // Start opens the API client and the checkpoint storage, loads the
-// checkpoint and starts polling; the first poll runs at once.
+// checkpoint and starts polling: the first poll runs after firstPoll (at
+// once for a factory's first receiver).
 func (r *logsReceiver) Start(ctx context.Context, host component.Host) error {
 	httpClient, err := r.cfg.ToClient(ctx, host.GetExtensions(), r.set.TelemetrySettings)
 	if err != nil {
@@ -314,7 +315,7 @@ func later(a, b time.Time) time.Time {
 
 func (r *logsReceiver) run(ctx context.Context) {
 	defer r.wg.Done()
-	timer := time.NewTimer(0) // the first poll runs at start
+	timer := time.NewTimer(r.firstPoll) // the first receiver of a factory polls at start
 	defer timer.Stop()
 	for {
 		select {

@@ -98,7 +98,7 @@ func newEnvWith(t *testing.T, opts zendesksim.Options, wrap func(http.Handler) h
 
 func (e *env) start(t *testing.T, next consumer.Logs, host component.Host) *logsReceiver {
 	t.Helper()
-	r, err := newLogsReceiver(e.cfg, e.set, next)
+	r, err := newLogsReceiver(e.cfg, e.set, next, newReadAheadPool(defaultReadAheadPages))
 	require.NoError(t, err)
 	require.NoError(t, r.Start(context.Background(), host))
 	return r
@@ -675,7 +675,7 @@ func TestTLSSettingsAreHonoured(t *testing.T) {
 		set := receivertest.NewNopSettings(metadata.Type)
 		set.Logger = zap.New(core)
 		sink := new(consumertest.LogsSink)
-		r, err := newLogsReceiver(cfg, set, sink)
+		r, err := newLogsReceiver(cfg, set, sink, newReadAheadPool(defaultReadAheadPages))
 		require.NoError(t, err)
 		require.NoError(t, r.Start(context.Background(), componenttest.NewNopHost()))
 		t.Cleanup(func() { require.NoError(t, r.Shutdown(context.Background())) })

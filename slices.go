@@ -192,7 +192,10 @@ type slicePage struct {
 	arrived time.Time
 	// roundTrip is the API's answer time for the page.
 	roundTrip time.Duration
-	err       error
+	// token is the read-ahead page the page holds (see readahead.go),
+	// given back once it is delivered or dropped.
+	token pageToken
+	err   error
 }
 
 // sliceRead is a slice being read.
@@ -211,14 +214,42 @@ type sliceRead struct {
 	records  int
 	// read is set once the reader stopped.
 	read atomic.Bool
+	// head is closed when the slice becomes the one being delivered
+	// (markHead); isHead says it was.
+	head   chan struct{}
+	isHead atomic.Bool
 }
 
 // newSliceRead is s to be read, at most buffer pages ahead of delivery.
 func newSliceRead(s slice, buffer int) *sliceRead {
-	sr := &sliceRead{start: s.start, pages: make(chan slicePage, buffer)}
+	sr := &sliceRead{start: s.start, pages: make(chan slicePage, buffer), head: make(chan struct{})}
 	sr.end.Store(s.end.Unix())
 	sr.at.Store(s.start.Unix())
 	return sr
+}
+
+// markHead says sr is now the slice being delivered.
+func (sr *sliceRead) markHead() {
+	if sr.isHead.CompareAndSwap(false, true) {
+		close(sr.head)
+	}
+}
+
+// headReady is nil once sr is the slice being delivered, else a channel
+// closed when it becomes it.
+func (sr *sliceRead) headReady() <-chan struct{} {
+	if sr.isHead.Load() {
+		return nil
+	}
+	return sr.head
+}
+
+// drop gives back the read-ahead pages of what sr's reader left in its
+// channel; the reader must have stopped.
+func (sr *sliceRead) drop(ra *readAhead) {
+	for p := range sr.pages {
+		ra.release(p.token)
+	}
 }
 
 // slice is the part of the window sr covers, as far as is known now.
@@ -275,13 +306,21 @@ func (r *logsReceiver) readSlice(ctx context.Context, s *sliceRead) {
 		case s.pages <- p:
 			return true
 		case <-ctx.Done():
+			r.readAhead.release(p.token)
 			return false
 		}
 	}
 	chain := zendesk.NewChain()
 	for {
+		// Every page read ahead of delivery holds a page of the
+		// collector's read-ahead pool (see readahead.go).
+		token, err := r.readAhead.acquire(ctx, s)
+		if err != nil {
+			return
+		}
 		page, err := r.client.List(ctx, params)
 		if err != nil {
+			r.readAhead.release(token)
 			if ctx.Err() == nil {
 				send(slicePage{err: fmt.Errorf("listing audit logs created from %s to %s: %w",
 					filter.CreatedAtStart.Format(time.RFC3339), filter.CreatedAtEnd.Format(time.RFC3339), err)})
@@ -293,7 +332,7 @@ func (r *logsReceiver) readSlice(ctx context.Context, s *sliceRead) {
 		if _, last, n := span(logs); n > 0 {
 			s.at.Store(last.Unix())
 		}
-		if !send(slicePage{logs: logs, arrived: r.now(), roundTrip: page.RoundTrip}) {
+		if !send(slicePage{logs: logs, arrived: r.now(), roundTrip: page.RoundTrip, token: token}) {
 			return
 		}
 		if past || !page.HasMore {

@@ -10,6 +10,8 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.38.0"
 	"go.uber.org/zap"
 
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/convert"
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/metadata"
 	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesk"
 )
 
@@ -36,11 +38,13 @@ const (
 // series and no alert could say which account stopped.
 func instanceAttributes(id component.ID, cfg *Config) attribute.Set {
 	attrs := []attribute.KeyValue{attribute.String(attrReceiver, id.String())}
-	if sub := cfg.subdomain(); sub != "" {
-		attrs = append(attrs, attribute.String(attrSubdomain, sub))
-	}
-	if host := cfg.serverAddress(); host != "" {
-		attrs = append(attrs, semconv.ServerAddress(host))
+	// The account as the records' resource names it, whatever
+	// resource_attributes switches off there.
+	res := convert.Resource(metadata.DefaultResourceAttributesConfig(), cfg.baseURL())
+	for _, key := range []string{attrSubdomain, string(semconv.ServerAddressKey)} {
+		if v, ok := res.Attributes().Get(key); ok && v.Str() != "" {
+			attrs = append(attrs, attribute.String(key, v.Str()))
+		}
 	}
 	return attribute.NewSet(attrs...)
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The demo (`make run`): starts the Zendesk API simulator, then the collector
-# with demo/collector.yaml reading from it and printing every audit log with
-# the debug exporter. Ctrl-C stops both.
+# The demo (`make run`): starts the Zendesk API simulator and VictoriaLogs
+# (the reference log store), then the collector with demo/collector.yaml
+# reading from the simulator, printing every audit log with the debug
+# exporter and storing it in VictoriaLogs. Ctrl-C stops them all.
 #
 # Environment:
 #   DEMO_DURATION=N      stop both after N seconds and exit 0 (CI smoke test);
@@ -16,6 +17,10 @@
 #                        (default 20s): the collector renews them as it goes.
 #   DEMO_CONFIG          collector config (default demo/collector.yaml).
 #   COLLECTOR, SIM       binaries (default _build/otelcol-zendesk, bin/zendesk-sim).
+#   VICTORIALOGS         binary (default bin/victoria-logs); its data goes to
+#                        .tmp/demo-victorialogs (removed unless DEMO_KEEP_STORAGE=1)
+#   DEMO_VICTORIALOGS_PORT  its port on 127.0.0.1 (default 9428, or the next
+#                        free one)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -29,6 +34,8 @@ DEMO_TOKEN_LIFETIME=${DEMO_TOKEN_LIFETIME:-20s}
 DEMO_CONFIG=${DEMO_CONFIG:-demo/collector.yaml}
 COLLECTOR=${COLLECTOR:-_build/otelcol-zendesk}
 SIM=${SIM:-bin/zendesk-sim}
+VICTORIALOGS=${VICTORIALOGS:-bin/victoria-logs}
+DEMO_VICTORIALOGS_DIR=$root/.tmp/demo-victorialogs
 
 log() { printf '[demo] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -36,15 +43,18 @@ die() { log "ERROR: $*"; exit 1; }
 [[ $DEMO_DURATION =~ ^[0-9]+$ ]] || die "DEMO_DURATION must be a whole number of seconds, got '$DEMO_DURATION'"
 [[ -x $COLLECTOR ]] || die "$COLLECTOR not found: run 'make build' (or 'make run', which builds)"
 [[ -x $SIM ]] || die "$SIM not found: run 'make build'"
+[[ -x $VICTORIALOGS ]] || die "$VICTORIALOGS not found: run 'make build'"
 
 case $DEMO_STORAGE_DIR in /*) ;; *) DEMO_STORAGE_DIR=$root/$DEMO_STORAGE_DIR ;; esac
 if [[ ${DEMO_KEEP_STORAGE:-0} != 1 ]]; then
-	rm -rf "$DEMO_STORAGE_DIR"
+	rm -rf "$DEMO_STORAGE_DIR" "$DEMO_VICTORIALOGS_DIR"
 fi
 mkdir -p "$DEMO_STORAGE_DIR" "$root/.tmp"
 
 sim_pid=
 col_pid=
+vl_pid=
+vl_url=
 sim_out=$(mktemp "$root/.tmp/demo-sim-url.XXXXXX")
 
 # stop PID NAME: SIGTERM, wait up to 15s, then SIGKILL. Returns the exit
@@ -70,8 +80,15 @@ stop() {
 cleanup() {
 	local rc=$? col_rc=0 sim_rc=0
 	trap - EXIT INT TERM
+	if [[ -n $vl_url && -n $col_pid ]]; then
+		vl_count=$(curl -sf "$vl_url/select/logsql/query" --data-urlencode 'query=* | stats count() n' |
+			sed -n 's/.*"n":"\([0-9]*\)".*/\1/p' || true)
+		log "VictoriaLogs holds ${vl_count:-?} audit log records (UI: $vl_url/select/vmui)"
+	fi
 	stop "$col_pid" collector || col_rc=$?
 	col_pid=
+	stop "$vl_pid" victoria-logs || true
+	vl_pid=
 	stop "$sim_pid" zendesk-sim || sim_rc=$?
 	sim_pid=
 	rm -f "$sim_out"
@@ -112,7 +129,30 @@ done
 [[ $url == http://* ]] || die "zendesk-sim did not print its URL within 10s (got '$url')"
 log "zendesk-sim listening at $url ($DEMO_EVENTS backlog records, $DEMO_LIVE_RATE live/s, OAuth tokens living $DEMO_TOKEN_LIFETIME; stats: $url/_sim/stats)"
 
-# 2. The collector, configured through the environment.
+# 2. VictoriaLogs, the log store the collector writes to (otlp_http,
+# protobuf). Its own log goes to .tmp/demo-victorialogs.log.
+vl_port=${DEMO_VICTORIALOGS_PORT:-9428}
+port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+if [[ -z ${DEMO_VICTORIALOGS_PORT:-} ]]; then
+	while port_taken "$vl_port"; do vl_port=$((vl_port + 1)); done
+fi
+"$VICTORIALOGS" -storageDataPath="$DEMO_VICTORIALOGS_DIR" -httpListenAddr="127.0.0.1:$vl_port" \
+	-retentionPeriod=30d >"$root/.tmp/demo-victorialogs.log" 2>&1 &
+vl_pid=$!
+vl_url=http://127.0.0.1:$vl_port
+for ((i = 0; i < 100; i++)); do
+	[[ $(curl -sf "$vl_url/health" 2>/dev/null) == OK ]] && break
+	kill -0 "$vl_pid" 2>/dev/null || die "victoria-logs exited at start; see .tmp/demo-victorialogs.log"
+	sleep 0.1
+done
+[[ $(curl -sf "$vl_url/health" 2>/dev/null) == OK ]] || die "victoria-logs does not answer on $vl_url/health"
+export DEMO_VICTORIALOGS_ENDPOINT=$vl_url/insert/opentelemetry
+log "VictoriaLogs at $vl_url: open $vl_url/select/vmui and paste a query (README: Into a log store):"
+log "  flagged events:                security_rule.name:* | sort by (_time desc)"
+log "  everything one actor did:      zendesk.audit_log.actor.id:=361782910349 | sort by (_time)"
+log "  logins from one IP:            zendesk.audit_log.action:=login client.address:=192.0.2.33"
+
+# 3. The collector, configured through the environment.
 export ZENDESK_ENDPOINT=$url
 export ZENDESK_OAUTH_CLIENT_ID=demo-collector
 export ZENDESK_OAUTH_CLIENT_SECRET=demo-client-secret
@@ -126,7 +166,7 @@ fi
 "$COLLECTOR" --config "$DEMO_CONFIG" &
 col_pid=$!
 
-# 3. Wait for the deadline, Ctrl-C, or one of them dying.
+# 4. Wait for the deadline, Ctrl-C, or one of them dying.
 start=$SECONDS
 while :; do
 	if ! kill -0 "$col_pid" 2>/dev/null; then
@@ -140,6 +180,10 @@ while :; do
 		wait "$sim_pid" || rc=$?
 		sim_pid=
 		die "zendesk-sim exited on its own (status $rc)"
+	fi
+	if ! kill -0 "$vl_pid" 2>/dev/null; then
+		vl_pid=
+		die "victoria-logs exited on its own; see .tmp/demo-victorialogs.log"
 	fi
 	if ((DEMO_DURATION > 0 && SECONDS - start >= DEMO_DURATION)); then
 		log "${DEMO_DURATION}s elapsed: stopping"

@@ -35,6 +35,8 @@ errors=$(grep -cE '(^|\s)(error|ERROR)(\s|$)' "$log_file" || true)
 # file_storage keeps each component's data in a file of its own: the
 # receiver's checkpoint in receiver_zendesk_audit_logs_ (the exporter's
 # queue is exporter_debug__logs).
+# demo/run.sh counts the records VictoriaLogs holds before it stops.
+stored=$(sed -n 's/^\[demo\] VictoriaLogs holds \([0-9]*\) audit log records.*/\1/p' "$log_file" | tail -n 1)
 checkpoint=no
 if [[ -s $out_dir/storage/receiver_zendesk_audit_logs_ ]]; then
 	checkpoint=yes
@@ -45,12 +47,14 @@ log "log records with EventName zendesk.audit_log: $records (minimum $SMOKE_MIN_
 log "records with a zendesk.audit_log.id attribute: $with_id ($unique distinct ids), with a log.record.uid: $with_uid"
 log "error-level log lines: $errors"
 log "checkpoint file written by file_storage: $checkpoint"
+log "records stored in VictoriaLogs: ${stored:-none reported} (minimum $SMOKE_MIN_RECORDS)"
 
 fail=()
 ((rc == 0)) || fail+=("the demo exited with status $rc (expected a clean stop)")
 ((records >= SMOKE_MIN_RECORDS)) || fail+=("only $records audit log records reached the debug exporter")
 ((with_id == records)) || fail+=("$records records but $with_id zendesk.audit_log.id attributes")
 ((with_uid == records)) || fail+=("$records records but $with_uid log.record.uid attributes")
+((${stored:-0} >= SMOKE_MIN_RECORDS)) || fail+=("VictoriaLogs holds ${stored:-no} records")
 [[ $checkpoint == yes ]] || fail+=("no checkpoint was written under ${out_dir#"$root"/}/storage")
 
 if ((${#fail[@]} > 0)); then

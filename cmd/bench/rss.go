@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"text/template"
 	"time"
 
@@ -130,4 +131,63 @@ func CollectorRSS(ctx context.Context, sup *childproc.Supervisor, collectorPath,
 		return fail(fmt.Errorf("peak RSS is read from /proc (Linux only): %w", err))
 	}
 	return RSSResult{Records: n, PeakRSS: rss.Peak, RSS: rss.Current, Drain: drain}, nil
+}
+
+// RSSGrowthResult is the built collector's memory before and after
+// pulling a backlog.
+type RSSGrowthResult struct {
+	Records int
+	// Start is VmRSS once the collector started, before it read
+	// anything; Peak is VmHWM once it read the whole backlog.
+	Start, Peak int64
+}
+
+// CollectorRSSGrowth is [CollectorRSS] for a receiver with a budget of
+// rpm requests a minute: while the simulator answers every request with
+// a 503, the collector starts and settles, and its RSS is read; then the
+// receiver reads the backlog of n records, and the collector's peak RSS
+// is read once it polled again.
+func CollectorRSSGrowth(ctx context.Context, sup *childproc.Supervisor, collectorPath, simPath string, n, rpm int, dir string) (RSSGrowthResult, error) {
+	tag := fmt.Sprintf("%d-%drpm", n, rpm)
+	sim, err := StartSim(ctx, sup, simPath, n, filepath.Join(dir, "rssgrowth-sim-"+tag+".log"))
+	if err != nil {
+		return RSSGrowthResult{}, err
+	}
+	defer func() { _ = sim.Stop(10 * time.Second) }()
+	base, err := holdAPI(ctx, sim.Sim)
+	if err != nil {
+		return RSSGrowthResult{}, err
+	}
+	conf, err := CollectorConfig(sim.Sim)
+	if err != nil {
+		return RSSGrowthResult{}, err
+	}
+	conf = strings.Replace(conf, "max_requests_per_minute: 0", "max_requests_per_minute: "+strconv.Itoa(rpm), 1)
+	col, err := startCollector(sup, collectorPath, dir, "rssgrowth-collector-"+tag, conf)
+	if err != nil {
+		return RSSGrowthResult{}, err
+	}
+	defer func() { _ = col.Stop(15 * time.Second) }()
+	fail := func(err error) (RSSGrowthResult, error) {
+		return RSSGrowthResult{}, fmt.Errorf("collector reading %d records at %d requests a minute: %w", n, rpm, col.explain(err))
+	}
+	// Started: it asked at least once (and got a 503), and its CPU settled.
+	if _, err := sim.WaitStats(ctx, 30*time.Second, func(st zendesksim.Stats) bool { return st.Requests > base.Requests }); err != nil {
+		return fail(err)
+	}
+	if _, err := settledCPU(ctx, col.Pid()); err != nil {
+		return fail(err)
+	}
+	start, err := childproc.ReadRSS(col.Pid())
+	if err != nil {
+		return fail(err)
+	}
+	if err := releaseAndDrain(ctx, sim.Sim, base, n); err != nil {
+		return fail(err)
+	}
+	end, err := childproc.ReadRSS(col.Pid())
+	if err != nil {
+		return fail(err)
+	}
+	return RSSGrowthResult{Records: n, Start: start.Current, Peak: end.Peak}, nil
 }

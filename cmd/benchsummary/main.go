@@ -39,7 +39,7 @@ func main() {
 }
 
 // measurements are the names --only accepts, in the order they run.
-var measurements = []string{"decode", "drain", "budget", "idle", "rss"}
+var measurements = []string{"decode", "drain", "cpu", "budget", "idle", "rss", "accounts"}
 
 type options struct {
 	collector      string
@@ -57,6 +57,10 @@ type options struct {
 	timeout        time.Duration
 	only           map[string]bool
 	keep           bool
+	accounts       []int
+	accountsRecs   int
+	accountsRPMs   []int
+	accountsIdle   time.Duration
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -75,8 +79,12 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	latencyRPMs := fs.String("budget-latency-rpm", "700,2500", "comma-separated max_requests_per_minute of the budget runs at --budget-latency (empty: none)")
 	fs.IntVar(&o.idlePolls, "idle-polls", 0, "idle polls watched, 1s apart (default 10; quick 3)")
 	sizes := fs.String("rss-sizes", "", "comma-separated backlogs of the RSS runs; the first is the baseline (default 10000,1000000; quick 10000,50000)")
-	only := fs.String("only", "", "comma-separated subset of the measurements to run: decode, drain, budget, idle, rss (default all)")
-	fs.DurationVar(&o.timeout, "timeout", 20*time.Minute, "bound of the whole run")
+	only := fs.String("only", "", "comma-separated subset of the measurements to run: decode, drain, cpu, budget, idle, rss, accounts (default all)")
+	fs.DurationVar(&o.timeout, "timeout", 30*time.Minute, "bound of the whole run")
+	accounts := fs.String("accounts", "", "comma-separated numbers of accounts (receivers in one collector) of the capacity runs (default 1,10,100,300; quick 1,10)")
+	fs.IntVar(&o.accountsRecs, "accounts-records", 2000, "each account's backlog in the capacity runs (a day's records)")
+	accountsRPMs := fs.String("accounts-rpm", "0,700", "comma-separated max_requests_per_minute of the capacity runs' backfills (0: the receiver's default, 100; idle figures come from that run)")
+	fs.DurationVar(&o.accountsIdle, "accounts-idle", 30*time.Second, "how long the caught-up collector's CPU is watched in the capacity runs")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work directory (logs, configs, the JSON lines file)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -119,6 +127,19 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 			return o, fmt.Errorf("--rss-sizes: %q is not a positive number", s)
 		}
 		o.rssSizes = append(o.rssSizes, n)
+	}
+	if *accounts == "" {
+		*accounts = "1,10,100,300"
+		if o.quick {
+			*accounts = "1,10"
+		}
+	}
+	var err error
+	if o.accounts, err = positiveInts("--accounts", *accounts, false); err != nil {
+		return o, err
+	}
+	if o.accountsRPMs, err = positiveInts("--accounts-rpm", *accountsRPMs, true); err != nil {
+		return o, err
 	}
 	for s := range strings.SplitSeq(*latencyRPMs, ",") {
 		if s = strings.TrimSpace(s); s == "" {
@@ -263,6 +284,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if want("drain") {
 		drains(ctx, s, procs, simPath, dir, o.records, o.runs)
 	}
+	if want("cpu") {
+		cpuRatio(ctx, s, procs, o.collector, simPath, dir, o.records, o.runs)
+	}
 	if want("budget") {
 		budget(ctx, s, procs, simPath, dir, budgetRun{rpm: o.budgetRPM, d: o.budgetDuration})
 		for _, rpm := range o.latencyRPMs {
@@ -274,6 +298,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if want("rss") {
 		rss(ctx, s, procs, o.collector, simPath, dir, o.rssSizes)
+	}
+	if want("accounts") {
+		capacity(ctx, s, procs, o, simPath, dir)
 	}
 
 	s.line("loadavg_end", loadAvg())
@@ -562,6 +589,113 @@ func rss(ctx context.Context, s *summary, procs *childproc.Supervisor, collector
 		s.line("rss_ratio_largest_deviation", worst)
 		s.target("rss", math.Abs(worst-1) <= 0.10, "every size within 10% of rss_mib_"+sizeName(sizes[0]))
 	}
+	// A receiver with a very large budget reads as far ahead as the
+	// collector lets it.
+	const growthRecords, growthRPM = 100_000, 1_000_000
+	s.progress("rss: %s reading %d records at max_requests_per_minute %d", collector, growthRecords, growthRPM)
+	g, err := bench.CollectorRSSGrowth(ctx, procs, collector, simPath, growthRecords, growthRPM, dir)
+	if err != nil {
+		s.fail("rss_large_budget_growth", err)
+		return
+	}
+	s.line("rss_large_budget_start_mib", float64(g.Start)/(1<<20))
+	s.line("rss_large_budget_peak_mib_100k", float64(g.Peak)/(1<<20))
+	growth := float64(g.Peak) / float64(g.Start)
+	s.line("rss_large_budget_growth", growth)
+	s.target("rss_large_budget_growth", growth <= 1.5, "peak within 1.5x the RSS at start, 100k records at max_requests_per_minute 1000000")
+}
+
+// cpuRatio measures the built collector's CPU for the same n records
+// pulled by the receiver and pushed to its OTLP/HTTP receiver as JSON (see
+// bench.CPURatio), runs times, a fresh collector each run, and reports the
+// median of the runs' ratios.
+func cpuRatio(ctx context.Context, s *summary, procs *childproc.Supervisor, collector, simPath, dir string, n, runs int) {
+	const name = "cpu_ratio_vs_otlp_ingest"
+	if collector == "" {
+		s.line(name, "skipped (no --collector)")
+		return
+	}
+	var ratios, pulls, otlps []float64
+	var each []string
+	for i := range runs {
+		s.progress("cpu: %s pulling and ingesting over OTLP/JSON %d records, run %d of %d", collector, n, i+1, runs)
+		r, err := bench.CPURatio(ctx, procs, collector, simPath, n, dir, strconv.Itoa(i))
+		if err != nil {
+			s.fail(name, err)
+			return
+		}
+		us := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(r.Records) }
+		ratios = append(ratios, r.Ratio())
+		pulls = append(pulls, us(r.Pull))
+		otlps = append(otlps, us(r.OTLP))
+		each = append(each, fmt.Sprintf("%.2f/%.2f", us(r.Pull), us(r.OTLP)))
+	}
+	s.line("cpu_records", n)
+	s.line("cpu_runs_pull_over_otlp_us_per_record", strings.Join(each, " "))
+	s.line("pull_cpu_us_per_record", medianOf(pulls))
+	s.line("otlp_json_ingest_cpu_us_per_record", medianOf(otlps))
+	ratio := medianOf(ratios)
+	s.line(name, ratio)
+	s.target(name, ratio <= 0.45, "<= 0.45")
+}
+
+// positiveInts parses a comma-separated list of numbers, positive or (with
+// zero) also 0.
+func positiveInts(flagName, list string, zero bool) ([]int, error) {
+	var out []int
+	for s := range strings.SplitSeq(list, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 0 || n == 0 && !zero {
+			return nil, fmt.Errorf("%s: %q is not a positive number", flagName, s)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// capacity runs, for each number of accounts, one collector with a
+// receiver per account, every account backfilling at once, at each budget
+// (the first run, at the receiver's default budget, then watched caught
+// up for the idle figures).
+func capacity(ctx context.Context, s *summary, procs *childproc.Supervisor, o options, simPath, dir string) {
+	if o.collector == "" {
+		s.line("accounts", "skipped (no --collector)")
+		return
+	}
+	s.line("accounts_records_each", o.accountsRecs)
+	s.line("accounts_latency_ms", o.budgetLatency.Milliseconds())
+	for _, n := range o.accounts {
+		for i, rpm := range o.accountsRPMs {
+			prefix := fmt.Sprintf("accounts_%d_", n)
+			if rpm > 0 {
+				prefix += fmt.Sprintf("%drpm_", rpm)
+			}
+			opts := bench.AccountsOptions{Accounts: n, Records: o.accountsRecs, RequestsPerMinute: rpm, Latency: o.budgetLatency}
+			if i == 0 {
+				opts.Idle = o.accountsIdle
+			}
+			s.progress("accounts: %d receivers in one collector, %d records each, max_requests_per_minute %d (0: default), answers in %s", n, o.accountsRecs, rpm, o.budgetLatency)
+			r, err := bench.CollectorAccounts(ctx, procs, o.collector, simPath, opts, dir)
+			if err != nil {
+				s.fail(prefix+"caught_up_s", err)
+				continue
+			}
+			s.line(prefix+"backfill_peak_rss_mib", float64(r.PeakRSS)/(1<<20))
+			s.line(prefix+"backfill_records_per_s", float64(r.Records)/r.CaughtUp.Seconds())
+			s.line(prefix+"caught_up_s", r.CaughtUp.Seconds())
+			if opts.Idle > 0 {
+				s.line(prefix+"idle_cpu_ms_per_min", float64(r.IdleCPU.Milliseconds())*float64(time.Minute)/float64(opts.Idle))
+				s.line(prefix+"idle_rss_mib", float64(r.IdleRSS)/(1<<20))
+			}
+		}
+	}
+}
+
+// medianOf is the median of xs (the upper one of an even count).
+func medianOf(xs []float64) float64 {
+	xs = slices.Clone(xs)
+	slices.Sort(xs)
+	return xs[len(xs)/2]
 }
 
 // sizeName is 10k for 10000, 1m for 1000000, 12345 for 12345.

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
@@ -32,6 +33,7 @@ func strictDecoder(t *testing.T) runtime.Decoder {
 	scheme := runtime.NewScheme()
 	require.NoError(t, corev1.AddToScheme(scheme))
 	require.NoError(t, appsv1.AddToScheme(scheme))
+	require.NoError(t, batchv1.AddToScheme(scheme))
 	return serializer.NewCodecFactory(scheme, serializer.EnableStrict).UniversalDeserializer()
 }
 
@@ -59,6 +61,7 @@ type plainManifests struct {
 	configMaps   []*corev1.ConfigMap
 	services     []*corev1.Service
 	statefulSets []*appsv1.StatefulSet
+	cronJobs     []*batchv1.CronJob
 }
 
 func decodePlainManifests(t *testing.T) plainManifests {
@@ -83,6 +86,8 @@ func decodePlainManifests(t *testing.T) plainManifests {
 				m.services = append(m.services, o)
 			case *appsv1.StatefulSet:
 				m.statefulSets = append(m.statefulSets, o)
+			case *batchv1.CronJob:
+				m.cronJobs = append(m.cronJobs, o)
 			default:
 				t.Fatalf("%s document %d: a %s, which this test does not check", f, i+1, gvk)
 			}
@@ -104,6 +109,7 @@ func TestManifestsDecodeStrictly(t *testing.T) {
 	assert.Len(t, m.configMaps, 1)
 	assert.Len(t, m.services, 1)
 	assert.Len(t, m.statefulSets, 1)
+	assert.Len(t, m.cronJobs, 1)
 }
 
 // workload is what the StatefulSet and the operator's resource have in

@@ -15,6 +15,7 @@ var synopses = map[string]string{
 	"list":             "list [connection flags] [filter flags] [--flagged] [--sort asc|desc] [--limit N] [--page-size N] [--output json|table]",
 	"show":             "show [connection flags] [--output json|table] ID",
 	"export":           "export [connection flags] [filter flags]",
+	"reconcile":        "reconcile [connection flags] [filter flags] (--since T | --day D) (--victorialogs URL [--where LOGSQL] | --ids-file FILE|-) [--resend OTLP_HTTP_ENDPOINT [--header K=V]...]",
 	"checkpoint show":  "checkpoint show --storage-dir DIR [storage flags] [--json]",
 	"checkpoint set":   "checkpoint set --storage-dir DIR [storage flags] --time T",
 	"checkpoint reset": "checkpoint reset --storage-dir DIR [storage flags]",
@@ -43,6 +44,9 @@ func newCommandFlagSet(name string, c *cli) *flag.FlagSet {
 		return fs
 	case "export":
 		fs, _ := exportFlags()
+		return fs
+	case "reconcile":
+		fs, _ := reconcileFlags()
 		return fs
 	case "checkpoint show", "checkpoint set", "checkpoint reset":
 		fs, _ := checkpointFlags(strings.TrimPrefix(name, "checkpoint "))

@@ -30,6 +30,8 @@ const (
 	exitOK   = 0
 	exitFail = 1 // API error, usage error, not found, storage error
 	exitAuth = 2 // credentials refused (401) or no permission (403)
+	// exitMissing: reconcile found records the store lacks.
+	exitMissing = 3
 )
 
 const usageText = `zendesk-audit: read the Zendesk audit log, and inspect or move the
@@ -41,6 +43,9 @@ Usage:
                        [--output json|table]
   zendesk-audit show   [connection flags] [--output json|table] ID
   zendesk-audit export [connection flags] [filter flags]
+  zendesk-audit reconcile [connection flags] [filter flags] (--since T | --day D)
+                       (--victorialogs URL [--where LOGSQL] | --ids-file FILE|-)
+                       [--resend OTLP_HTTP_ENDPOINT [--header K=V]...]
   zendesk-audit checkpoint show  --storage-dir DIR [storage flags] [--json]
   zendesk-audit checkpoint set   --storage-dir DIR [storage flags] --time T
   zendesk-audit checkpoint reset --storage-dir DIR [storage flags]
@@ -63,6 +68,18 @@ Commands:
               one export per minute per account: when it refuses one (429),
               export waits as long as Zendesk asks and tries again, for at
               most 2 minutes in all.
+  reconcile   Compare the ids Zendesk has in a window (since <= created_at <
+              until, with the filters of list; or --day: one UTC day, or
+              yesterday) with the ids a log store holds:
+              VictoriaLogs (one LogsQL query, streamed; --where narrows it to
+              this account) or a file of ids (one a line, or JSON lines with
+              log.record.uid). Prints both counts, the records the store lacks
+              (as time ranges, and id, created_at, action, source), the ids it
+              holds twice and those Zendesk does not have, then one line of
+              key=value pairs. --resend sends exactly the missing records to
+              an OTLP/HTTP endpoint (protobuf), converted as the receiver
+              converts them; run it again to check. Progress goes to stderr.
+              Memory: about 32 bytes per record of the window (at most 64).
   checkpoint  Show, set or delete the receiver's checkpoint in a file_storage
               directory. Stop the collector first: while it runs it holds the
               storage locked.
@@ -80,7 +97,7 @@ Commands:
               failed, 1 when a check failed, 2 when the credentials (or the
               OAuth client) were refused (401 or 403).
 
-Connection flags (list, show, export, doctor); flags win over the environment:
+Connection flags (list, show, export, reconcile, doctor); flags win over the environment:
   --subdomain NAME       account subdomain, NAME.zendesk.com   [ZENDESK_SUBDOMAIN]
   --endpoint URL         base URL instead of a subdomain: https, or http to a
                          loopback host only                     [ZENDESK_ENDPOINT]
@@ -100,7 +117,7 @@ Connection flags (list, show, export, doctor); flags win over the environment:
   Give secrets and tokens in the environment: one on the command line lands
   in the shell history and in the process list. They are never printed.
 
-Filter flags (list, export):
+Filter flags (list, export, reconcile):
   --action ACTION        e.g. create, update, destroy, login, exported
   --source-type TYPE     e.g. user, ticket, rule, apitoken, account_setting
   --source-id ID         needs --source-type
@@ -136,6 +153,7 @@ Exit codes:
   1  usage error, API error, audit log not found, storage locked or unusable
   2  the credentials were refused (401) or lack permission (403); a hint says
      what to check
+  3  reconcile: the store lacks records (also when --resend sent them all)
 `
 
 func main() {
@@ -205,6 +223,8 @@ func (c *cli) dispatch(ctx context.Context, args []string) error {
 		return c.cmdCheckpoint(ctx, rest)
 	case "doctor":
 		return c.cmdDoctor(ctx, rest)
+	case "reconcile":
+		return c.cmdReconcile(ctx, rest)
 	case "help", "-h", "-help", "--help":
 		return c.cmdHelp(rest)
 	}
@@ -234,6 +254,10 @@ func (c *cli) exitCode(err error) int {
 	}
 	if errors.Is(err, errCredentialsRefused) {
 		return exitAuth // doctor printed why
+	}
+	var ce *codeError
+	if errors.As(err, &ce) {
+		return ce.code
 	}
 	var ue *usageError
 	if errors.As(err, &ue) {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -34,6 +35,13 @@ type ackProxy struct {
 
 	mu    sync.Mutex
 	armed *ackHold
+	// With countAcks (variant store), the proxy counts the ids of every
+	// export the sink accepted (acked) and wakes the waiters of the next
+	// acceptance (nextAck).
+	countAcks bool
+	acked     map[int64]int
+	ackErrs   int
+	waiters   []chan struct{}
 }
 
 // ackHold is one armed interception.
@@ -51,8 +59,9 @@ type ackedExport struct {
 	Err error   // the request could not be read for ids
 }
 
-// startAckProxy listens on a free port of 127.0.0.1 and forwards to sink.
-func startAckProxy(sink string) (*ackProxy, error) {
+// startAckProxy listens on a free port of 127.0.0.1 and forwards to sink;
+// countAcks makes it count the ids the sink accepted.
+func startAckProxy(sink string, countAcks bool) (*ackProxy, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -61,6 +70,9 @@ func startAckProxy(sink string) (*ackProxy, error) {
 		sink:   strings.TrimSuffix(sink, "/"),
 		client: &http.Client{Timeout: 30 * time.Second},
 		url:    "http://" + ln.Addr().String(),
+
+		countAcks: countAcks,
+		acked:     map[int64]int{},
 	}
 	p.srv = &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = p.srv.Serve(ln) }()
@@ -128,6 +140,7 @@ func (p *ackProxy) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	if resp.StatusCode/100 == 2 {
+		p.countAck(req.Header, body)
 		p.mu.Lock()
 		h := p.armed
 		p.armed = nil
@@ -148,6 +161,79 @@ func (p *ackProxy) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	w.WriteHeader(resp.StatusCode)
 	_, _ = w.Write(respBody)
+}
+
+// countAck adds the ids of an accepted export to the count, and wakes
+// the waiters for an acceptance.
+func (p *ackProxy) countAck(h http.Header, body []byte) {
+	if !p.countAcks {
+		return
+	}
+	ids, err := exportIDs(h, body)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err != nil {
+		p.ackErrs++
+	}
+	for _, id := range ids {
+		p.acked[id]++
+	}
+	for _, w := range p.waiters {
+		close(w)
+	}
+	p.waiters = nil
+}
+
+// nextAck returns a channel closed once the sink accepts an export.
+func (p *ackProxy) nextAck() <-chan struct{} {
+	ch := make(chan struct{})
+	p.mu.Lock()
+	p.waiters = append(p.waiters, ch)
+	p.mu.Unlock()
+	return ch
+}
+
+// ackedIDs returns the ids the sink accepted so far, ascending, each once.
+func (p *ackProxy) ackedIDs() []int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	ids := make([]int64, 0, len(p.acked))
+	for id := range p.acked {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// update and missing make the acceptances a delivery count for
+// waitDelivered.
+func (p *ackProxy) update() error { return nil }
+
+// acceptedFewerThan returns the ids of want (ascending, each once) the
+// sink accepted fewer than times times.
+func (p *ackProxy) acceptedFewerThan(want []int64, times int) []int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []int64
+	for _, id := range want {
+		if p.acked[id] < times {
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func (p *ackProxy) missing(want []int64, times int) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, id := range want {
+		if p.acked[id] < times {
+			n++
+		}
+	}
+	return n
 }
 
 // dropConnection closes the client's connection without an answer.

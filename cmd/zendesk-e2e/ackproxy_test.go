@@ -54,7 +54,7 @@ func TestAckProxy(t *testing.T) {
 		w.WriteHeader(http.StatusOK)
 	}))
 	defer sink.Close()
-	p, err := startAckProxy(sink.URL)
+	p, err := startAckProxy(sink.URL, false)
 	require.NoError(t, err)
 	defer p.close()
 
@@ -127,4 +127,45 @@ func TestExportIDs(t *testing.T) {
 	require.NoError(t, err)
 	_, err = exportIDs(http.Header{"Content-Type": {"application/json"}}, js)
 	assert.ErrorContains(t, err, "without "+idAttribute)
+}
+
+// Counting (variant store): the ids of every accepted export, none of a
+// refused one, and a wake-up at the next acceptance.
+func TestAckProxyCountsAcceptedIDs(t *testing.T) {
+	var refuse atomic.Bool
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		if refuse.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer sink.Close()
+	p, err := startAckProxy(sink.URL, true)
+	require.NoError(t, err)
+	defer p.close()
+
+	next := p.nextAck()
+	resp, err := postExport(p.URL(), exportBody(t, 3, 1, 2))
+	require.NoError(t, err)
+	resp.Body.Close()
+	select {
+	case <-next:
+	case <-time.After(10 * time.Second):
+		t.Fatal("nextAck was not woken by an accepted export")
+	}
+	refuse.Store(true)
+	resp, err = postExport(p.URL(), exportBody(t, 4))
+	require.NoError(t, err)
+	resp.Body.Close()
+	refuse.Store(false)
+	resp, err = postExport(p.URL(), exportBody(t, 2))
+	require.NoError(t, err)
+	resp.Body.Close()
+
+	assert.Equal(t, []int64{1, 2, 3}, p.ackedIDs())
+	assert.Equal(t, 1, p.missing([]int64{1, 2, 4}, 1), "4 was refused")
+	assert.Equal(t, 3, p.missing([]int64{1, 2, 3, 4}, 2), "only 2 was accepted twice")
+	assert.Equal(t, []int64{1, 3, 4}, p.acceptedFewerThan([]int64{4, 3, 2, 1, 3}, 2))
 }

@@ -89,10 +89,13 @@ type options struct {
 	sinkDown    time.Duration
 	collector   string
 	sim         string
-	workdir     string
-	configDir   string
-	keep        bool
-	variants    []variant
+	// victoriaLogs and zendeskAudit are the binaries of the variant store.
+	victoriaLogs string
+	zendeskAudit string
+	workdir      string
+	configDir    string
+	keep         bool
+	variants     []variant
 
 	queueConsumers    int
 	batchMinSize      int
@@ -136,6 +139,8 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.sinkDown, "sink-down", 4*time.Second, "length of the one sink outage (0: none)")
 	fs.StringVar(&o.collector, "collector", "_build/otelcol-zendesk", "collector distribution binary (make build)")
 	fs.StringVar(&o.sim, "sim", "bin/zendesk-sim", "simulator binary (make build)")
+	fs.StringVar(&o.victoriaLogs, "victoria-logs", "bin/victoria-logs", "variant store: the VictoriaLogs binary (make build)")
+	fs.StringVar(&o.zendeskAudit, "zendesk-audit", "bin/zendesk-audit", "variant store: the zendesk-audit binary, whose reconcile repairs the store (make build)")
 	fs.StringVar(&o.workdir, "workdir", "", "work directory, must be empty or absent (default: a new temporary directory, removed if the check passes)")
 	fs.StringVar(&o.configDir, "config-dir", "e2e", "directory of the config templates collector.yaml.tmpl and sink.yaml.tmpl")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work directory even if the check passes")
@@ -425,6 +430,10 @@ type runner struct {
 	ackKills int     // kills that landed between the sink's acceptance and the collector hearing of it
 	ackIDs   []int64 // the ids of the exports whose acceptance those kills cut off
 
+	// ackedBeforeStoreKill are the ids VictoriaLogs had accepted when it
+	// was SIGKILLed (variant store), ascending.
+	ackedBeforeStoreKill []int64
+
 	collector   *childproc.Process
 	starts      int // starts of the collector under test
 	kills       int
@@ -444,9 +453,13 @@ func (r *runner) path(name string) string { return filepath.Join(r.workdir, name
 // check could not be carried out.
 func (r *runner) execute(ctx context.Context) (summary, error) {
 	o := r.opts
-	for _, b := range []string{o.collector, o.sim} {
+	bins := []string{o.collector, o.sim}
+	if r.variant.Store {
+		bins = append(bins, o.victoriaLogs, o.zendeskAudit)
+	}
+	for _, b := range bins {
 		if st, err := os.Stat(b); err != nil || st.IsDir() || st.Mode()&0o111 == 0 {
-			return summary{}, fmt.Errorf("%s is not an executable file: run `make build` first (or pass --collector/--sim)", b)
+			return summary{}, fmt.Errorf("%s is not an executable file: run `make build` first (or pass --collector/--sim/--victoria-logs/--zendesk-audit)", b)
 		}
 	}
 	for _, t := range []string{r.variant.Template, sinkTemplate} {
@@ -470,10 +483,15 @@ func (r *runner) execute(ctx context.Context) (summary, error) {
 	if err := r.startSim(ctx); err != nil {
 		return summary{}, err
 	}
-	if err := r.startSinkFirst(ctx); err != nil {
+	if r.variant.Store {
+		err = r.startVictoriaLogs(ctx)
+	} else {
+		err = r.startSinkFirst(ctx)
+	}
+	if err != nil {
 		return summary{}, err
 	}
-	proxy, err := startAckProxy("http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(r.sinkPort)))
+	proxy, err := startAckProxy("http://"+net.JoinHostPort("127.0.0.1", strconv.Itoa(r.sinkPort)), r.variant.Store)
 	if err != nil {
 		return summary{}, err
 	}
@@ -533,8 +551,14 @@ func (r *runner) execute(ctx context.Context) (summary, error) {
 	if len(final) != len(expected) {
 		r.logf("note: the simulator held %d records after the drain, %d when live arrivals stopped; using the later list", len(final), len(expected))
 	}
-	content, err := parseSinkFile(r.sinkFile)
-	if err != nil {
+	var content sinkContent
+	var store *storeResult
+	if r.variant.Store {
+		content, store, err = r.finishStore(ctx, final)
+		if err != nil {
+			return summary{}, err
+		}
+	} else if content, err = parseSinkFile(r.sinkFile); err != nil {
 		return summary{}, fmt.Errorf("reading the sink's file: %w", err)
 	}
 	cmp := compare(final, content.IDs)
@@ -550,7 +574,7 @@ func (r *runner) execute(ctx context.Context) (summary, error) {
 		Kills:       r.kills,
 		AckKills:    r.ackKills,
 		AckIDs:      len(r.ackIDs),
-		AckOnce:     deliveredOnce(content.IDs, r.ackIDs),
+		AckOnce:     r.ackOnce(content),
 		SinkOutages: r.sinkOutages,
 		Crashes:     r.crashes,
 		Stats:       stats,
@@ -558,6 +582,12 @@ func (r *runner) execute(ctx context.Context) (summary, error) {
 		Elapsed:     time.Since(r.start),
 		PeakRSSKiB:  r.peakRSS,
 		Errors:      r.errors,
+		Store:       store,
+	}
+	if store != nil {
+		// The SIGKILL of the store may repeat one batch in flight per
+		// consumer, as a kill of the collector does.
+		s.ExtraDupBound = r.opts.queueConsumers * (r.opts.batchMinSize + pageSize - 1)
 	}
 	r.diagnose(ctx, s)
 	if err := r.simP.Stop(10 * time.Second); err != nil {
@@ -718,6 +748,9 @@ func (r *runner) collectorParams(email string) collectorParams {
 	}
 	if r.proxy != nil {
 		p.SinkURL = r.proxy.URL()
+		if r.variant.Store {
+			p.SinkURL += "/insert/opentelemetry" // VictoriaLogs' OTLP path; the exporter adds /v1/logs
+		}
 	}
 	return p
 }
@@ -765,6 +798,10 @@ func (r *runner) act(ctx context.Context, a action) error {
 		}
 		return r.startCollector()
 	case actSinkStop:
+		if r.variant.Store {
+			r.sinkOutages++
+			return r.killVictoriaLogs(ctx)
+		}
 		r.logf("stopping the sink (SIGTERM) for %s", r.opts.sinkDown)
 		if err := r.sinkP.Stop(30 * time.Second); err != nil {
 			r.errors = append(r.errors, err.Error())
@@ -772,6 +809,10 @@ func (r *runner) act(ctx context.Context, a action) error {
 		}
 		r.sinkOutages++
 	case actSinkStart:
+		if r.variant.Store {
+			r.logf("starting victoria-logs again on its data (same port and directory)")
+			return r.startVictoriaLogs(ctx)
+		}
 		r.logf("starting the sink again (same port and file)")
 		return r.startSink(ctx)
 	}
@@ -864,7 +905,10 @@ func (r *runner) pause(ctx context.Context, d time.Duration) error {
 // records of an export cut off by a kill at the acknowledgement are
 // waited for twice: once before the kill, once after the restart.
 func (r *runner) waitDelivered(ctx context.Context, expected []int64, deadline time.Time) error {
-	tail := newSinkTail(r.sinkFile)
+	var tail delivery = newSinkTail(r.sinkFile)
+	if r.variant.Store {
+		tail = r.proxy // what VictoriaLogs accepted
+	}
 	lastReport := time.Time{}
 	lastMissing, lastProgress := -1, time.Now()
 	for {
@@ -895,6 +939,23 @@ func (r *runner) waitDelivered(ctx context.Context, expected []int64, deadline t
 			return err
 		}
 	}
+}
+
+// ackOnce returns the ids of the exports cut off at the acknowledgement
+// that were delivered only once. In the variant store it counts what the
+// store accepted (the proxy's count), not what it holds at the end: its
+// own SIGKILL may lose both copies, which reconcile then sends once more.
+func (r *runner) ackOnce(content sinkContent) []int64 {
+	if !r.variant.Store {
+		return deliveredOnce(content.IDs, r.ackIDs)
+	}
+	return r.proxy.acceptedFewerThan(r.ackIDs, 2)
+}
+
+// delivery counts how often each id reached the sink.
+type delivery interface {
+	update() error
+	missing(want []int64, times int) int
 }
 
 // diagnose logs what helps find the cause of a failure.

@@ -105,6 +105,12 @@ type summary struct {
 	Elapsed    time.Duration
 	PeakRSSKiB int64
 	Errors     []string // problems of the run itself (a stop that failed, ...)
+	// Store is the variant store's part: what the store lost and what
+	// reconcile did about it; nil in the other variants.
+	Store *storeResult
+	// ExtraDupBound is what the duplicate bound allows beyond the kills of
+	// the collector (the store's own kill).
+	ExtraDupBound int
 }
 
 // formatStatuses writes {200:N,429:N,...} in numeric order.
@@ -150,8 +156,8 @@ func (s summary) verdict() []string {
 		why = append(why, fmt.Sprintf("%d requests asked for pages over 100 records", s.Stats.OversizePageRequests))
 	}
 	if limit := s.duplicateBound(); s.Duplicates > limit {
-		why = append(why, fmt.Sprintf("%d duplicates exceed the bound of %d (%d per kill x %d kills)",
-			s.Duplicates, limit, s.DupPerKill, s.Kills))
+		why = append(why, fmt.Sprintf("%d duplicates exceed the bound of %d (%d per kill x %d kills + %d)",
+			s.Duplicates, limit, s.DupPerKill, s.Kills, s.ExtraDupBound))
 	}
 	if len(s.AckOnce) > 0 {
 		why = append(why, fmt.Sprintf("%d of the %d records whose export a kill cut off before the collector heard the sink accept it were not delivered again: "+
@@ -171,6 +177,9 @@ func (s summary) verdict() []string {
 	}
 	if s.Expected == 0 {
 		why = append(why, "the simulator holds no records: nothing was checked")
+	}
+	if s.Store != nil {
+		why = append(why, s.Store.verdict()...)
 	}
 	return append(why, s.Errors...)
 }
@@ -205,7 +214,7 @@ func (s summary) tokenBound() int {
 }
 
 // duplicateBound is the most duplicates the run's kills may cause.
-func (s summary) duplicateBound() int { return s.DupPerKill * s.Kills }
+func (s summary) duplicateBound() int { return s.DupPerKill*s.Kills + s.ExtraDupBound }
 
 // line is the one-line summary.
 func (s summary) line() string {
@@ -220,10 +229,19 @@ func (s summary) line() string {
 	}
 	return fmt.Sprintf("e2e variant=%s seed=%d expected=%d delivered=%d distinct=%d missing=%d unknown=%d duplicates=%d duplicate_bound=%d"+
 		" kills=%d ack_kills=%d ack_records=%d ack_redelivered=%d sink_outages=%d crashes=%d requests=%s retry_after_violations=%d oversize_pages=%d"+
-		"%s peak_rss_mib=%.1f result=%s",
+		"%s peak_rss_mib=%.1f%s result=%s",
 		s.Variant, s.Seed, s.Expected, s.Delivered, s.Distinct, s.Missing, s.Unknown, s.Duplicates, s.duplicateBound(),
 		s.Kills, s.AckKills, s.AckIDs, s.AckIDs-len(s.AckOnce), s.SinkOutages, s.Crashes, formatStatuses(s.Stats.ByStatus), s.Stats.RetryAfterViolations,
-		s.Stats.OversizePageRequests, oauth, float64(s.PeakRSSKiB)/1024, result)
+		s.Stats.OversizePageRequests, oauth, float64(s.PeakRSSKiB)/1024, s.storeFields(), result)
+}
+
+// storeFields are the variant store's part of the line.
+func (s summary) storeFields() string {
+	if s.Store == nil {
+		return ""
+	}
+	return fmt.Sprintf(" store_lost=%d reconciled=%d missing_after=%d store_duplicates=%d",
+		s.Store.Lost, s.Store.Reconciled, s.Store.MissingAfter, s.Store.StoreDuplicates)
 }
 
 // deliveredOnce returns the ids of want (ascending, each once) that occur

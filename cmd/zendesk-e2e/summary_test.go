@@ -131,3 +131,34 @@ func TestOAuthVerdict(t *testing.T) {
 	assert.Empty(t, notOAuth.verdict(), "other variants are not judged on tokens")
 	assert.NotContains(t, notOAuth.line(), "tokens_issued")
 }
+
+func TestVerdictStore(t *testing.T) {
+	s := passing()
+	s.Variant = "store"
+	s.Store = &storeResult{Lost: 889, Found: 889, Reconciled: 889, Codes: [2]int{3, 0}, StoreDuplicates: 1}
+	s.ExtraDupBound = 1099
+	assert.Empty(t, s.verdict())
+	assert.Contains(t, s.line(), " duplicate_bound=4696 ")
+	assert.True(t, strings.HasSuffix(s.line(), " store_lost=889 reconciled=889 missing_after=0 store_duplicates=1 result=PASS"), s.line())
+
+	for name, tc := range map[string]struct {
+		mod  func(*storeResult)
+		want string
+	}{
+		"nothing lost":     {func(r *storeResult) { *r = storeResult{} }, "lost nothing: reconcile was not put to the test"},
+		"found fewer":      {func(r *storeResult) { r.Found = 888 }, "reconcile found 888 missing records where the store lost 889"},
+		"resent fewer":     {func(r *storeResult) { r.Reconciled = 10 }, "re-sent 10 records where the store lost 889"},
+		"exit 0 on a loss": {func(r *storeResult) { r.Codes[0] = 0 }, "the first reconcile exited 0, want 3"},
+		"still missing":    {func(r *storeResult) { r.MissingAfter = 2; r.Codes[1] = 3 }, "the second reconcile found 2 records missing (exit 3)"},
+		"unexplained loss": {func(r *storeResult) { r.LostUnexplained = 4 }, "4 records lost by the store had not been accepted by it"},
+		"unreadable acks":  {func(r *storeResult) { r.AckErrors = 1 }, "could not be read for ids"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			s := passing()
+			s.Store = &storeResult{Lost: 889, Found: 889, Reconciled: 889, Codes: [2]int{3, 0}}
+			tc.mod(s.Store)
+			assert.Contains(t, strings.Join(s.verdict(), "\n"), tc.want)
+			assert.True(t, strings.HasSuffix(s.line(), "result=FAIL"))
+		})
+	}
+}

@@ -23,6 +23,8 @@ type variant struct {
 	// OAuth: the receiver uses OAuth client credentials, and the
 	// simulator's tokens expire every --token-lifetime.
 	OAuth bool
+	// Store: the sink is VictoriaLogs (store.go), not a collector.
+	Store bool
 }
 
 // The variants.
@@ -60,6 +62,16 @@ var variants = []variant{
 		// As sync: the token changes nothing of what a kill repeats.
 		duplicatesPerKill: func(collectorParams) int { return pageSize },
 		OAuth:             true,
+	},
+	{
+		Name:     "store",
+		Template: "collector-queue.yaml.tmpl",
+		Setup: "the queue setup into VictoriaLogs, SIGKILLed once right after it accepted an export and restarted on its data; " +
+			"then zendesk-audit reconcile --resend",
+		duplicatesPerKill: func(p collectorParams) int {
+			return pageSize + p.QueueConsumers*(p.BatchMinSize+pageSize-1)
+		},
+		Store: true,
 	},
 	{
 		Name:     "memory",

@@ -29,7 +29,7 @@ func TestParseVariants(t *testing.T) {
 	assert.Equal(t, "memory", vs[0].Name)
 
 	_, err = parseVariants("sync,all")
-	assert.ErrorContains(t, err, `unknown variant "all" (known: sync, queue, oauth, memory)`)
+	assert.ErrorContains(t, err, `unknown variant "all" (known: sync, queue, oauth, store, memory)`)
 	_, err = parseVariants("sync,sync")
 	assert.ErrorContains(t, err, `"sync" is given twice`)
 	_, err = parseVariants("")

@@ -4,10 +4,17 @@
 // The base URL (e.g. http://127.0.0.1:41234) is printed alone on the first
 // line of stdout once the server listens. Everything else goes to stderr.
 // SIGINT or SIGTERM stops it gracefully.
+//
+// With --accounts N it simulates N accounts, each its own backlog (seed,
+// seed+1, ...) and its own limits, on its own port of the --listen host:
+// their base URLs are printed one a line, the first account's first, and
+// GET /_sim/accounts on any of them lists every account's URL and
+// counters.
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -50,6 +57,7 @@ type config struct {
 	clockOffset  time.Duration
 	faults       zendesksim.Faults
 	pMistyped    float64
+	accounts     int
 
 	oauthClientID, oauthClientSecret string
 	tokenLifetime                    time.Duration
@@ -85,11 +93,20 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&c.faults.SlowDelay, "slow", 2*time.Second, "delay of slow responses")
 	fs.DurationVar(&c.faults.Latency, "latency", 0, "every API answer takes this long (before any --slow delay)")
 	fs.IntVar(&c.faults.BudgetPerMinute, "budget", 0, "account requests per minute (0 = unlimited)")
+	fs.IntVar(&c.accounts, "accounts", 1, "number of accounts, each with its own backlog of --events records on its own port")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	if c.accounts < 1 {
+		return c, fmt.Errorf("--accounts %d is not positive", c.accounts)
+	}
+	if c.accounts > 1 {
+		if _, port, err := net.SplitHostPort(c.listen); err != nil || port != "0" {
+			return c, fmt.Errorf("--accounts %d needs --listen with port 0 (each account gets its own port), got %q", c.accounts, c.listen)
+		}
 	}
 	if c.tokenLifetime < 0 {
 		return c, fmt.Errorf("--token-lifetime %s is negative", c.tokenLifetime)
@@ -107,55 +124,71 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	sim := zendesksim.New(zendesksim.Options{
-		Email:       c.email,
-		APIToken:    c.apiToken,
-		OAuthToken:  c.oauthToken,
-		Seed:        c.seed,
-		ClockOffset: c.clockOffset,
-		Faults:      c.faults,
-
-		MistypedFraction: c.pMistyped,
-		TokenLifetime:    c.tokenLifetime,
-	})
-	if c.oauthClientID != "" {
-		var clients []zendesksim.OAuthClient
-		for id := range strings.SplitSeq(c.oauthClientID, ",") {
-			clients = append(clients, zendesksim.OAuthClient{ID: strings.TrimSpace(id), Secret: c.oauthClientSecret})
+	sims := make([]*zendesksim.Server, c.accounts)
+	lns := make([]net.Listener, c.accounts)
+	urls := make([]string, c.accounts)
+	defer func() {
+		for _, ln := range lns {
+			if ln != nil {
+				ln.Close()
+			}
 		}
-		sim.SetOAuthClients(clients...)
-	}
-	to := sim.Now().Add(-2 * time.Minute)
-	sim.Generate(c.events, to.Add(-c.backlog), to)
+	}()
+	for i := range sims {
+		sims[i] = zendesksim.New(zendesksim.Options{
+			Email:       c.email,
+			APIToken:    c.apiToken,
+			OAuthToken:  c.oauthToken,
+			Seed:        c.seed + int64(i),
+			ClockOffset: c.clockOffset,
+			Faults:      c.faults,
 
-	ln, err := net.Listen("tcp", c.listen)
-	if err != nil {
-		return err
+			MistypedFraction: c.pMistyped,
+			TokenLifetime:    c.tokenLifetime,
+		})
+		if c.oauthClientID != "" {
+			var clients []zendesksim.OAuthClient
+			for id := range strings.SplitSeq(c.oauthClientID, ",") {
+				clients = append(clients, zendesksim.OAuthClient{ID: strings.TrimSpace(id), Secret: c.oauthClientSecret})
+			}
+			sims[i].SetOAuthClients(clients...)
+		}
+		to := sims[i].Now().Add(-2 * time.Minute)
+		sims[i].Generate(c.events, to.Add(-c.backlog), to)
+		if lns[i], err = net.Listen("tcp", c.listen); err != nil {
+			return err
+		}
+		urls[i] = "http://" + lns[i].Addr().String()
 	}
-	base := "http://" + ln.Addr().String()
-	if _, err := fmt.Fprintln(stdout, base); err != nil {
-		ln.Close()
+	if _, err := fmt.Fprintln(stdout, strings.Join(urls, "\n")); err != nil {
 		return err
 	}
 	if f, ok := stdout.(interface{ Sync() error }); ok {
 		_ = f.Sync()
 	}
-	fmt.Fprintf(stderr, "zendesk-sim: %d records, email %q, api token %q, OAuth client %q; admin at %s/_sim/stats\n",
-		c.events, c.email, c.apiToken, c.oauthClientID, base)
+	fmt.Fprintf(stderr, "zendesk-sim: %d account(s) of %d records, email %q, api token %q, OAuth client %q; admin at %s/_sim/stats\n",
+		c.accounts, c.events, c.email, c.apiToken, c.oauthClientID, urls[0])
 
-	var handler http.Handler = sim
-	if c.verbose {
-		handler = logRequests(sim, stderr)
+	accounts := accountsHandler(urls, sims)
+	errc := make(chan error, len(sims))
+	var srvs []*http.Server
+	for i, sim := range sims {
+		var handler http.Handler = sim
+		if c.verbose {
+			handler = logRequests(sim, stderr)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/", handler)
+		mux.Handle("GET /_sim/accounts", accounts)
+		handler = mux
+		srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+		srvs = append(srvs, srv)
+		if c.liveRate > 0 {
+			sim.StartLive(ctx, c.liveRate, c.lateFraction, c.maxLate)
+		}
+		defer sim.StopLive()
+		go func() { errc <- srv.Serve(lns[i]) }()
 	}
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
-
-	if c.liveRate > 0 {
-		sim.StartLive(ctx, c.liveRate, c.lateFraction, c.maxLate)
-	}
-	defer sim.StopLive()
-
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
 		return err
@@ -163,13 +196,35 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return err
+	var errs []error
+	for _, srv := range srvs {
+		errs = append(errs, srv.Shutdown(shutdownCtx))
 	}
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
-		return err
+	for range srvs {
+		if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+			errs = append(errs, err)
+		}
 	}
-	return nil
+	return errors.Join(errs...)
+}
+
+// Account is one simulated account in GET /_sim/accounts.
+type Account struct {
+	URL   string           `json:"url"`
+	Stats zendesksim.Stats `json:"stats"`
+}
+
+// accountsHandler serves GET /_sim/accounts: every account's base URL and
+// counters, in the order the URLs were printed.
+func accountsHandler(urls []string, sims []*zendesksim.Server) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		out := make([]Account, len(sims))
+		for i, sim := range sims {
+			out[i] = Account{URL: urls[i], Stats: sim.Stats()}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(out)
+	})
 }
 
 // statusRecorder captures the status of a response for logging.

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -186,6 +187,32 @@ func TestRunErrors(t *testing.T) {
 	assert.Error(t, run(ctx, []string{"--events", "x"}, &out, &errOut))
 	assert.Error(t, run(ctx, []string{"extra"}, &out, &errOut))
 	assert.Error(t, run(ctx, []string{"--p-mistyped", "1.5"}, &out, &errOut))
+	assert.Error(t, run(ctx, []string{"--accounts", "0"}, &out, &errOut))
+	assert.Error(t, run(ctx, []string{"--accounts", "2", "--listen", "127.0.0.1:8089"}, &out, &errOut), "two accounts cannot share a port")
 	assert.Error(t, run(ctx, []string{"--listen", "256.0.0.1:99999", "--events", "1"}, &out, &errOut))
 	assert.Empty(t, out.String())
+}
+
+func TestRunAccountsEachOnItsOwnPort(t *testing.T) {
+	line, _, stop := start(t, "--accounts", "3", "--events", "50")
+	first := strings.TrimSpace(line)
+	var accounts []Account
+	require.Equal(t, http.StatusOK, getJSON(t, first+"/_sim/accounts", "", &accounts))
+	require.Len(t, accounts, 3)
+	assert.Equal(t, first, accounts[0].URL, "the first line is the first account")
+	seen := map[int64]bool{}
+	for _, a := range accounts {
+		var ids []int64
+		require.Equal(t, http.StatusOK, getJSON(t, a.URL+"/_sim/ids", "", &ids))
+		assert.Len(t, ids, 50, a.URL)
+		for _, id := range ids {
+			assert.False(t, seen[id], "id %d in two accounts", id)
+			seen[id] = true
+		}
+	}
+	auth := "Basic " + base64.StdEncoding.EncodeToString([]byte("demo@example.com/token:demo-token"))
+	require.Equal(t, http.StatusOK, getJSON(t, accounts[2].URL+"/api/v2/audit_logs?page[size]=10", auth, nil))
+	require.Equal(t, http.StatusOK, getJSON(t, first+"/_sim/accounts", "", &accounts))
+	assert.Equal(t, []int{0, 0, 1}, []int{accounts[0].Stats.ListRequests, accounts[1].Stats.ListRequests, accounts[2].Stats.ListRequests})
+	require.NoError(t, stop())
 }

@@ -76,17 +76,38 @@ func Logs(records []zendesk.AuditLog, s Settings, observed time.Time) plog.Logs 
 	lrs := sl.LogRecords()
 	lrs.EnsureCapacity(len(records))
 	obs := pcommon.NewTimestampFromTime(observed)
+	uids := recordUIDs(records)
 	for i := range records {
 		lr := lrs.AppendEmpty()
-		fill(lr, &records[i], obs)
+		fill(lr, &records[i], uids[i], obs)
 		setSeverity(lr, &records[i], s.Detector)
 	}
 	return ld
 }
 
+// recordUIDs are the records' ids as strings (AttrLogRecordUID; "" for a
+// record without one), the parts of one string: one allocation a page
+// instead of one a record.
+func recordUIDs(records []zendesk.AuditLog) []string {
+	uids := make([]string, len(records))
+	digits := make([]byte, 0, 20*len(records))
+	ends := make([]int, len(records))
+	for i := range records {
+		if id, ok := records[i].ID.Get(); ok {
+			digits = strconv.AppendInt(digits, id, 10)
+		}
+		ends[i] = len(digits)
+	}
+	all, start := string(digits), 0
+	for i, end := range ends {
+		uids[i], start = all[start:end], end
+	}
+	return uids
+}
+
 // fill maps one audit log onto lr. Only fields present in the record
-// become attributes.
-func fill(lr plog.LogRecord, a *zendesk.AuditLog, observed pcommon.Timestamp) {
+// become attributes; uid is the record's id as a string.
+func fill(lr plog.LogRecord, a *zendesk.AuditLog, uid string, observed pcommon.Timestamp) {
 	lr.SetObservedTimestamp(observed)
 	lr.SetEventName(EventName)
 	if t, ok := a.CreatedAt.Get(); ok {
@@ -101,8 +122,8 @@ func fill(lr plog.LogRecord, a *zendesk.AuditLog, observed pcommon.Timestamp) {
 	attrs := lr.Attributes()
 	attrs.EnsureCapacity(attrCount(a))
 	putInt(attrs, AttrID, a.ID)
-	if id, ok := a.ID.Get(); ok {
-		attrs.PutStr(AttrLogRecordUID, strconv.FormatInt(id, 10))
+	if a.ID.Valid {
+		attrs.PutStr(AttrLogRecordUID, uid)
 	}
 	putStr(attrs, AttrAction, a.Action)
 	putStr(attrs, AttrActionLabel, a.ActionLabel)

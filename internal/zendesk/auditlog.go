@@ -107,6 +107,107 @@ var jsonOptions = json.JoinOptions(
 // unexpected type is kept (see AuditLog), and so is a record that is not
 // an object (NotAnObject).
 func (a *AuditLog) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	var d recordDecoder
+	rec := *a
+	if err := d.decode(dec, &rec); err != nil {
+		return err
+	}
+	*a = rec
+	return nil
+}
+
+// auditLogs is the audit_logs array of a page: its records decoded in
+// place, one recordDecoder for them all.
+type auditLogs []AuditLog
+
+// UnmarshalJSONFrom decodes a JSON array of records, or null (none).
+func (l *auditLogs) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
+	switch dec.PeekKind() {
+	case 'n':
+		_, err := dec.ReadToken()
+		*l = nil
+		return err
+	case '[':
+	default:
+		v, err := dec.ReadValue()
+		if err != nil {
+			return err
+		}
+		return fmt.Errorf("audit_logs is %s, not an array", jsonType(v.Kind()))
+	}
+	if _, err := dec.ReadToken(); err != nil {
+		return err
+	}
+	logs := make([]AuditLog, 0, MaxPageSize)
+	var d recordDecoder
+	for dec.PeekKind() != ']' {
+		logs = append(logs, AuditLog{})
+		// Decoded in place: the record is zero.
+		if err := d.decode(dec, &logs[len(logs)-1]); err != nil {
+			return fmt.Errorf("audit_logs[%d]: %w", len(logs)-1, err)
+		}
+	}
+	if _, err := dec.ReadToken(); err != nil {
+		return err
+	}
+	*l = logs
+	return nil
+}
+
+// The string fields, as recordDecoder numbers them.
+const (
+	strURL = iota
+	strAction
+	strActionLabel
+	strActorName
+	strChangeDescription
+	strIPAddress
+	strSourceLabel
+	strSourceType
+	numStringFields
+)
+
+// stringField is the string field number i of a.
+func (a *AuditLog) stringField(i int) *Optional[string] {
+	switch i {
+	case strURL:
+		return &a.URL
+	case strAction:
+		return &a.Action
+	case strActionLabel:
+		return &a.ActionLabel
+	case strActorName:
+		return &a.ActorName
+	case strChangeDescription:
+		return &a.ChangeDescription
+	case strIPAddress:
+		return &a.IPAddress
+	case strSourceLabel:
+		return &a.SourceLabel
+	}
+	return &a.SourceType
+}
+
+// recordDecoder decodes records token by token. The string fields of a
+// record are unquoted one after the other into scratch, made one string
+// once the record is read, and each field is a part of it: one
+// allocation a record instead of one a field (a drain's decoding was
+// mostly allocations, and the garbage collector's work that follows
+// them). scratch is reused from record to record.
+type recordDecoder struct {
+	scratch []byte
+	// spans are where each string field's value is in scratch; set says
+	// which fields hold one.
+	spans [numStringFields]struct {
+		start, end int
+		set        bool
+	}
+}
+
+// decode decodes one record into a, as AuditLog.UnmarshalJSONFrom, in
+// place: an object is decoded into the zero record, null leaves a as it
+// is. On an error a holds what was decoded before it.
+func (d *recordDecoder) decode(dec *jsontext.Decoder, a *AuditLog) error {
 	if k := dec.PeekKind(); k == 'n' {
 		_, err := dec.ReadToken()
 		return err
@@ -124,32 +225,49 @@ func (a *AuditLog) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 	if _, err := dec.ReadToken(); err != nil {
 		return err
 	}
-	var rec AuditLog
+	d.scratch = d.scratch[:0]
+	d.spans = [numStringFields]struct {
+		start, end int
+		set        bool
+	}{}
+	*a = AuditLog{}
+	rec := a
 	for dec.PeekKind() != '}' {
-		tok, err := dec.ReadToken()
+		raw, err := dec.ReadValue() // the member's name, quoted
 		if err != nil {
 			return err
 		}
-		// A known name is matched without a copy of it (the token is
-		// valid only until the value is read); an unknown one is copied.
-		name := knownName(tok.String())
+		// A known name is matched on the bytes read; an unknown one, or
+		// one written with escapes, is unquoted into a string.
+		name := knownName(raw)
 		if name == "" {
-			name = tok.String()
+			// The decoder checked the name: only invalid UTF-8, replaced,
+			// can be reported here.
+			unquoted, _ := jsontext.AppendUnquote(nil, raw)
+			name = string(unquoted)
+			if known := knownName(jsontext.Value(`"` + name + `"`)); known != "" {
+				name = known
+			}
 		}
-		if err := rec.member(dec, name); err != nil {
+		if err := d.member(dec, rec, name); err != nil {
 			return err
 		}
 	}
 	if _, err := dec.ReadToken(); err != nil {
 		return err
 	}
-	*a = rec
+	all := string(d.scratch)
+	for i, sp := range d.spans {
+		if sp.set {
+			*rec.stringField(i) = Some(all[sp.start:sp.end])
+		}
+	}
 	return nil
 }
 
 // member decodes the value of the member name into its field, or keeps it
 // in Extra. A later member of the same name replaces an earlier one.
-func (a *AuditLog) member(dec *jsontext.Decoder, name string) error {
+func (d *recordDecoder) member(dec *jsontext.Decoder, a *AuditLog, name string) error {
 	var unfit jsontext.Value // a value read that does not fit its field
 	var err error
 	switch name {
@@ -160,21 +278,21 @@ func (a *AuditLog) member(dec *jsontext.Decoder, name string) error {
 	case FieldSourceID:
 		unfit, err = readInt(dec, &a.SourceID)
 	case FieldURL:
-		unfit, err = readString(dec, &a.URL)
+		unfit, err = d.readString(dec, strURL)
 	case FieldAction:
-		unfit, err = readString(dec, &a.Action)
+		unfit, err = d.readString(dec, strAction)
 	case FieldActionLabel:
-		unfit, err = readString(dec, &a.ActionLabel)
+		unfit, err = d.readString(dec, strActionLabel)
 	case FieldActorName:
-		unfit, err = readString(dec, &a.ActorName)
+		unfit, err = d.readString(dec, strActorName)
 	case FieldChangeDescription:
-		unfit, err = readString(dec, &a.ChangeDescription)
+		unfit, err = d.readString(dec, strChangeDescription)
 	case FieldIPAddress:
-		unfit, err = readString(dec, &a.IPAddress)
+		unfit, err = d.readString(dec, strIPAddress)
 	case FieldSourceLabel:
-		unfit, err = readString(dec, &a.SourceLabel)
+		unfit, err = d.readString(dec, strSourceLabel)
 	case FieldSourceType:
-		unfit, err = readString(dec, &a.SourceType)
+		unfit, err = d.readString(dec, strSourceType)
 	case FieldCreatedAt:
 		unfit, err = readTime(dec, &a.CreatedAt)
 	default:
@@ -222,32 +340,33 @@ func (a *AuditLog) forget(name string) {
 	}
 }
 
-// knownName is the constant of the documented member name s, or "".
-func knownName(s string) string {
-	switch s {
-	case FieldID:
+// knownName is the constant of the documented member name whose quoted
+// form, without escapes, is raw, or "".
+func knownName(raw jsontext.Value) string {
+	switch string(raw) { // no allocation: the compiler compares the bytes
+	case `"` + FieldID + `"`:
 		return FieldID
-	case FieldURL:
+	case `"` + FieldURL + `"`:
 		return FieldURL
-	case FieldAction:
+	case `"` + FieldAction + `"`:
 		return FieldAction
-	case FieldActionLabel:
+	case `"` + FieldActionLabel + `"`:
 		return FieldActionLabel
-	case FieldActorID:
+	case `"` + FieldActorID + `"`:
 		return FieldActorID
-	case FieldActorName:
+	case `"` + FieldActorName + `"`:
 		return FieldActorName
-	case FieldChangeDescription:
+	case `"` + FieldChangeDescription + `"`:
 		return FieldChangeDescription
-	case FieldCreatedAt:
+	case `"` + FieldCreatedAt + `"`:
 		return FieldCreatedAt
-	case FieldIPAddress:
+	case `"` + FieldIPAddress + `"`:
 		return FieldIPAddress
-	case FieldSourceID:
+	case `"` + FieldSourceID + `"`:
 		return FieldSourceID
-	case FieldSourceLabel:
+	case `"` + FieldSourceLabel + `"`:
 		return FieldSourceLabel
-	case FieldSourceType:
+	case `"` + FieldSourceType + `"`:
 		return FieldSourceType
 	}
 	return ""
@@ -263,25 +382,31 @@ func want(name string) string {
 	return wantString
 }
 
-// The readers below decode the next value into o (null: absent). A value
-// that does not fit leaves o absent and is returned, as read, to be kept;
-// it is valid until the decoder reads on.
+// The readers below decode the next value into a field (null: absent). A
+// value that does not fit leaves the field absent and is returned, as
+// read, to be kept; it is valid until the decoder reads on.
 
-func readString(dec *jsontext.Decoder, o *Optional[string]) (jsontext.Value, error) {
-	*o = Optional[string]{}
-	switch dec.PeekKind() {
-	case 'n':
-		_, err := dec.ReadToken()
+// readString unquotes a string into d.scratch as string field i (see
+// recordDecoder.decode). Invalid UTF-8 becomes U+FFFD, as the decoder's
+// own strings do with AllowInvalidUTF8.
+func (d *recordDecoder) readString(dec *jsontext.Decoder, i int) (jsontext.Value, error) {
+	d.spans[i].set = false
+	v, err := dec.ReadValue()
+	if err != nil {
 		return nil, err
+	}
+	switch v.Kind() {
+	case 'n':
+		return nil, nil
 	case '"':
-		tok, err := dec.ReadToken()
-		if err != nil {
-			return nil, err
-		}
-		*o = Some(tok.String())
+		start := len(d.scratch)
+		// The decoder checked the string: only invalid UTF-8, replaced,
+		// can be reported here.
+		d.scratch, _ = jsontext.AppendUnquote(d.scratch, v)
+		d.spans[i].start, d.spans[i].end, d.spans[i].set = start, len(d.scratch), true
 		return nil, nil
 	}
-	return dec.ReadValue()
+	return v, nil
 }
 
 // readInt takes an integer that fits an int64; any other number (1.5,

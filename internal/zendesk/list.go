@@ -179,11 +179,7 @@ func (c *Client) ListOffset(ctx context.Context, p OffsetParams) (*OffsetPage, e
 	if err := c.call(ctx, http.MethodGet, listPath, q, &body); err != nil {
 		return nil, err
 	}
-	logs, err := decodeRecords(body.AuditLogs)
-	if err != nil {
-		return nil, c.redactError(&Error{Kind: KindDecode, Op: "list", StatusCode: http.StatusOK, Err: err})
-	}
-	page := &OffsetPage{AuditLogs: logs, Count: body.Count}
+	page := &OffsetPage{AuditLogs: body.AuditLogs, Count: body.Count}
 	if body.NextPage != nil {
 		page.NextPage = *body.NextPage
 	}

@@ -1,0 +1,143 @@
+package zendeskauditlogsreceiver
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/receiver/receivertest"
+
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/metadata"
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesksim"
+)
+
+func TestReadAheadHeadUsesItsReserveWhenThePoolIsEmpty(t *testing.T) {
+	ctx := context.Background()
+	pool := newReadAheadPool(1)
+	a, b := newReadAhead(pool), newReadAhead(pool)
+	aSlice, bHead := newSliceRead(slice{}, 1), newSliceRead(slice{}, 1)
+
+	tok, err := a.acquire(ctx, aSlice)
+	require.NoError(t, err)
+	require.Equal(t, poolToken, tok, "the pool's one page")
+
+	// b's slice waits: the pool is empty and it is not being delivered.
+	got := make(chan pageToken)
+	go func() {
+		tok, err := b.acquire(ctx, bHead)
+		assert.NoError(t, err)
+		got <- tok
+	}()
+	bHead.markHead()
+	assert.Equal(t, reserveToken, <-got, "once delivered first, b reads from its own reserve")
+	assert.EqualValues(t, 2, pool.taken.Load())
+
+	// The reserve holds one page: the next waits until one comes back.
+	go func() {
+		tok, err := b.acquire(ctx, bHead)
+		assert.NoError(t, err)
+		got <- tok
+	}()
+	a.release(poolToken)
+	assert.Equal(t, poolToken, <-got, "a page given back to the pool is taken by a waiting reader")
+	b.release(reserveToken)
+	b.release(poolToken)
+	assert.Zero(t, pool.taken.Load())
+}
+
+func TestReadAheadAcquireEndsWithItsContext(t *testing.T) {
+	pool := newReadAheadPool(1)
+	ra := newReadAhead(pool)
+	_, err := ra.acquire(context.Background(), newSliceRead(slice{}, 1))
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() {
+		_, err := ra.acquire(ctx, newSliceRead(slice{}, 1))
+		done <- err
+	}()
+	cancel()
+	require.ErrorIs(t, <-done, context.Canceled)
+	assert.EqualValues(t, 1, pool.taken.Load(), "a cancelled wait takes nothing")
+}
+
+// Issue #18: receivers made by one factory share its pool; with a pool far
+// smaller than what they would read ahead, each still delivers every
+// record exactly once, the read-ahead never exceeds the pool plus each
+// receiver's reserve, and every page goes back.
+func TestReceiversOfOneFactoryShareItsReadAheadPool(t *testing.T) {
+	const receivers, poolPages = 4, 3
+	pool := newReadAheadPool(poolPages)
+	f := newFactory(pool)
+	now := time.Now()
+	type run struct {
+		e    *env
+		sink *consumertest.LogsSink
+	}
+	var runs []run
+	for i := range receivers {
+		var e *env
+		if i%2 == 0 {
+			e = newEnv(t)
+		} else { // half of them answer slowly, so that their slices wait
+			e = newEnvWith(t, zendesksim.Options{Faults: zendesksim.Faults{Latency: 5 * time.Millisecond}}, nil)
+		}
+		e.cfg.PageSize = 10
+		// A factory's receivers after the first wait part of a poll
+		// interval for their first poll.
+		e.cfg.PollInterval = time.Second
+		e.cfg.MaxConcurrentRequests = 4
+		e.cfg.MaxRequestsPerMinute = 600_000
+		e.sim.Generate(400+rand.IntN(400), now.Add(-2*time.Hour), now.Add(-time.Minute))
+		sink := new(consumertest.LogsSink)
+		set := receivertest.NewNopSettings(metadata.Type)
+		rcv, err := f.CreateLogs(context.Background(), set, e.cfg, sink)
+		require.NoError(t, err)
+		require.NoError(t, rcv.Start(context.Background(), componenttest.NewNopHost()))
+		t.Cleanup(func() { require.NoError(t, rcv.Shutdown(context.Background())) })
+		runs = append(runs, run{e, sink})
+	}
+	for i, r := range runs {
+		t.Run(fmt.Sprint("receiver ", i), func(t *testing.T) { requireExactly(t, simIDs(r.e.sim), r.sink) })
+	}
+	assert.LessOrEqual(t, pool.peak.Load(), int64(poolPages+receivers*reservedPages), "pages read ahead at once")
+	assert.Greater(t, pool.peak.Load(), int64(poolPages), "the test filled the pool")
+	require.Eventually(t, func() bool { return pool.taken.Load() == 0 }, 10*time.Second, time.Millisecond, "every page given back")
+}
+
+func TestFirstPollsOfAFactorysReceiversAreSpreadOverTheInterval(t *testing.T) {
+	assert.Zero(t, firstPollDelay(0, time.Minute), "the first receiver polls at start")
+	for _, n := range []int{10, 100, 300} {
+		// n receivers' first polls fall in n buckets of the interval:
+		// none holds more than a few.
+		buckets := make([]int, n)
+		for k := range n {
+			d := firstPollDelay(int64(k), time.Minute)
+			require.GreaterOrEqual(t, d, time.Duration(0))
+			require.Less(t, d, time.Minute)
+			buckets[int(d*time.Duration(n)/time.Minute)]++
+		}
+		assert.LessOrEqual(t, slices.Max(buckets), 3, "%d receivers: first polls in one %s", n, time.Minute/time.Duration(n))
+	}
+}
+
+func TestAFactorysSecondReceiverWaitsForItsFirstPoll(t *testing.T) {
+	f := newFactory(newReadAheadPool(defaultReadAheadPages))
+	cfg := f.CreateDefaultConfig().(*Config)
+	cfg.Subdomain, cfg.Email, cfg.APIToken = "acme", testEmail, testToken
+	var delays []time.Duration
+	for range 3 {
+		r, err := f.CreateLogs(context.Background(), receivertest.NewNopSettings(metadata.Type), cfg, consumertest.NewNop())
+		require.NoError(t, err)
+		delays = append(delays, r.(*logsReceiver).firstPoll)
+	}
+	assert.Equal(t, []time.Duration{0, firstPollDelay(1, time.Minute), firstPollDelay(2, time.Minute)}, delays)
+	assert.NotZero(t, delays[1])
+}
