@@ -30,6 +30,7 @@ const maxLoggedIDBytes = 64
 type malformedReporter struct {
 	logger  *zap.Logger
 	counter metric.Int64Counter
+	attrs   metric.MeasurementOption // the receiver's instance attributes
 
 	mu         sync.Mutex
 	lastWarn   time.Time // zero until the first warning
@@ -51,7 +52,7 @@ func (m *malformedReporter) delivered(ctx context.Context, records []zendesk.Aud
 	if n == 0 {
 		return
 	}
-	m.counter.Add(ctx, int64(n))
+	m.counter.Add(ctx, int64(n), m.attrs)
 
 	m.mu.Lock()
 	if !m.lastWarn.IsZero() && now.Sub(m.lastWarn) < malformedWarnEvery {

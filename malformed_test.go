@@ -18,6 +18,8 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
 	"go.uber.org/zap"
@@ -113,7 +115,7 @@ func TestMistypedRecordsAreDeliveredCountedAndDoNotStopTheOthers(t *testing.T) {
 	}
 
 	metadatatest.AssertEqualZendeskAuditLogsRecordsMalformed(t, tel,
-		[]metricdata.DataPoint[int64]{{Value: int64(len(mistyped))}}, metricdatatest.IgnoreTimestamp())
+		[]metricdata.DataPoint[int64]{{Attributes: e.metricAttrs(), Value: int64(len(mistyped))}}, metricdatatest.IgnoreTimestamp())
 
 	warnings := logs.FilterMessageSnippet("unexpected JSON type").All()
 	require.Len(t, warnings, 1, "one warning a minute at most")
@@ -199,7 +201,7 @@ func TestRecordsWithoutUsableIDOrTimeAreDeliveredWithoutMovingTheCheckpoint(t *t
 	assert.Equal(t, "n/a", got["id"].Str())
 	assert.Equal(t, at.Unix(), got["created_at"].Int())
 	metadatatest.AssertEqualZendeskAuditLogsRecordsMalformed(t, tel,
-		[]metricdata.DataPoint[int64]{{Value: 2}}, metricdatatest.IgnoreTimestamp())
+		[]metricdata.DataPoint[int64]{{Attributes: e.metricAttrs(), Value: 2}}, metricdatatest.IgnoreTimestamp())
 
 	// The poll read its window to the end: the checkpoint is there, and
 	// holds no id of the mistyped records.
@@ -285,7 +287,7 @@ func TestMalformedWarningIsRateLimited(t *testing.T) {
 	tb, err := metadata.NewTelemetryBuilder(tel.NewTelemetrySettings())
 	require.NoError(t, err)
 	core, logs := observer.New(zapcore.InfoLevel)
-	m := &malformedReporter{logger: zap.New(core), counter: tb.ZendeskAuditLogsRecordsMalformed}
+	m := &malformedReporter{logger: zap.New(core), counter: tb.ZendeskAuditLogsRecordsMalformed, attrs: metric.WithAttributeSet(attribute.NewSet())}
 
 	bad := func(id int64) zendesk.AuditLog {
 		return zendesk.AuditLog{
@@ -365,5 +367,5 @@ func TestARecordThatIsNotAnObjectIsDeliveredAndDoesNotStopTheOthers(t *testing.T
 	_, drifted := placed()
 	require.Positive(t, drifted, "the element that is not an object was delivered")
 	metadatatest.AssertEqualZendeskAuditLogsRecordsMalformed(t, tel,
-		[]metricdata.DataPoint[int64]{{Value: int64(drifted)}}, metricdatatest.IgnoreTimestamp())
+		[]metricdata.DataPoint[int64]{{Attributes: e.metricAttrs(), Value: int64(drifted)}}, metricdatatest.IgnoreTimestamp())
 }

@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/receiverhelper"
+	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
 	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/checkpoint"
@@ -38,8 +39,11 @@ type logsReceiver struct {
 	logger  *zap.Logger
 	obsrecv *receiverhelper.ObsReport
 	tb      *metadata.TelemetryBuilder
-	convSet convert.Settings
-	now     func() time.Time
+	// instance holds the attributes of every metric the receiver records
+	// (instanceAttributes).
+	instance metric.MeasurementOption
+	convSet  convert.Settings
+	now      func() time.Time
 
 	malformed *malformedReporter
 	// firstPoll is how long after Start the first poll runs (see
@@ -79,6 +83,10 @@ type logsReceiver struct {
 	// goroutine, read by the readers; zero bounds them by their buffer
 	// alone.
 	pagesAhead atomic.Int64
+	// published is the second of the position (r.pos.Second, Unix
+	// nanoseconds) as the poll goroutine last published it, for the
+	// checkpoint lag measured when metrics are read; 0 before Start.
+	published atomic.Int64
 	// saveErr is the last save's error, nil once a save succeeded; owned
 	// by the poll goroutine, then by Shutdown once the goroutine stopped.
 	saveErr error
@@ -107,13 +115,15 @@ func newLogsReceiver(cfg *Config, set receiver.Settings, next consumer.Logs, poo
 	if err != nil {
 		return nil, fmt.Errorf("detections: %w", err)
 	}
+	instance := metric.WithAttributeSet(instanceAttributes(set.ID, cfg))
 	return &logsReceiver{
-		cfg:     cfg,
-		set:     set,
-		next:    next,
-		logger:  set.Logger,
-		obsrecv: obsrecv,
-		tb:      tb,
+		instance: instance,
+		cfg:      cfg,
+		set:      set,
+		next:     next,
+		logger:   set.Logger,
+		obsrecv:  obsrecv,
+		tb:       tb,
 		convSet: convert.Settings{
 			Resource:     newResource(cfg),
 			ScopeName:    metadata.ScopeName,
@@ -121,7 +131,7 @@ func newLogsReceiver(cfg *Config, set receiver.Settings, next consumer.Logs, poo
 			Detector:     detector,
 		},
 		now:       time.Now,
-		malformed: &malformedReporter{logger: set.Logger, counter: tb.ZendeskAuditLogsRecordsMalformed},
+		malformed: &malformedReporter{logger: set.Logger, counter: tb.ZendeskAuditLogsRecordsMalformed, attrs: instance},
 		readAhead: newReadAhead(pool),
 	}, nil
 }
@@ -174,6 +184,10 @@ func (r *logsReceiver) Start(ctx context.Context, host component.Host) error {
 		r.logger.Error("Not polling: the stored checkpoint cannot be used", zap.Error(err))
 		componentstatus.ReportStatus(host, componentstatus.NewPermanentErrorEvent(err))
 		return nil
+	}
+	r.publishPosition()
+	if err := r.tb.RegisterZendeskAuditLogsCheckpointLagCallback(r.observeLag); err != nil {
+		return fmt.Errorf("registering the checkpoint lag metric: %w", err)
 	}
 
 	runCtx, cancel := context.WithCancel(context.Background())
@@ -329,7 +343,7 @@ func (r *logsReceiver) run(ctx context.Context) {
 		} else {
 			r.status.ok()
 		}
-		r.recordLag(ctx)
+		r.publishPosition()
 		timer.Reset(r.cfg.PollInterval)
 	}
 }
@@ -364,7 +378,7 @@ func (r *logsReceiver) deliver(ctx context.Context, page []zendesk.AuditLog, obs
 	r.malformed.delivered(ctx, fresh, r.now())
 	r.pos = r.pos.Advance(delivered)
 	r.save(ctx)
-	r.recordLag(ctx)
+	r.publishPosition()
 	return nil
 }
 
@@ -428,14 +442,28 @@ func (r *logsReceiver) consumeOnce(ctx context.Context, records []zendesk.AuditL
 	if err != nil && consumererror.IsPermanent(err) {
 		r.logger.Error("Dropping audit logs: the next consumer refused them with a permanent error",
 			zap.Int("dropped_records", len(records)), zap.Error(err))
-		r.tb.ZendeskAuditLogsRecordsDropped.Add(ctx, int64(len(records)))
+		r.tb.ZendeskAuditLogsRecordsDropped.Add(ctx, int64(len(records)), r.instance)
 		return nil
 	}
 	return err
 }
 
-func (r *logsReceiver) recordLag(ctx context.Context) {
-	r.tb.ZendeskAuditLogsCheckpointLag.Record(ctx, r.now().Sub(r.pos.Second).Seconds())
+// publishPosition makes the position the one the checkpoint lag is
+// measured from. Only the poll goroutine (or Start, before it runs) calls
+// it.
+func (r *logsReceiver) publishPosition() {
+	r.published.Store(r.pos.Second.UnixNano())
+}
+
+// observeLag reports the checkpoint lag when the metrics are read: the
+// time since the published position, so that the lag keeps growing while
+// the poll goroutine is stuck (an API that does not answer, a consumer
+// that retries for ever), and an alert on it fires.
+func (r *logsReceiver) observeLag(_ context.Context, o metric.Float64Observer) error {
+	if ns := r.published.Load(); ns != 0 {
+		o.Observe(r.now().Sub(time.Unix(0, ns)).Seconds(), r.instance)
+	}
+	return nil
 }
 
 // refusedPollsForPermanent is how many polls in a row must end with the

@@ -614,7 +614,7 @@ func TestTelemetryCountsRequestsAndAcceptedRecords(t *testing.T) {
 	require.NoError(t, r.Shutdown(context.Background()))
 
 	metadatatest.AssertEqualZendeskAuditLogsAPIRequests(t, tel, []metricdata.DataPoint[int64]{{
-		Attributes: attribute.NewSet(attribute.Int("http.response.status_code", 200)),
+		Attributes: e.metricAttrs(attribute.Int("http.response.status_code", 200)),
 		Value:      int64(e.sim.Stats().ListRequests),
 	}}, metricdatatest.IgnoreTimestamp())
 	accepted, err := tel.GetMetric("otelcol_receiver_accepted_log_records")

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -158,6 +159,18 @@ func TestStatefulSet(t *testing.T) {
 		assert.Equal(t, port, containerPort(t, c, p.HTTPGet.Port.String()), "the %s probe's port", name)
 	}
 
+	// The collector's metrics, for the alert rules: served on the pod's
+	// address at a container port named metrics that the Service exposes,
+	// at the level that shows the exporter's queue.
+	reader := dig(parseConfig(t, config), "service", "telemetry", "metrics")
+	require.NotNil(t, reader, "the configuration serves no metrics")
+	assert.Equal(t, "detailed", dig(reader, "level"))
+	readers, _ := dig(reader, "readers").([]any)
+	require.Len(t, readers, 1)
+	prom := dig(readers[0], "pull", "exporter", "prometheus")
+	assert.Equal(t, "${env:POD_IP}", dig(prom, "host"))
+	assert.EqualValues(t, containerPort(t, c, "metrics"), dig(prom, "port"))
+
 	// The Service the StatefulSet names is headless and selects its pods.
 	var svc *corev1.Service
 	for _, s := range m.services {
@@ -167,6 +180,8 @@ func TestStatefulSet(t *testing.T) {
 	}
 	require.NotNil(t, svc, "no Service %q (spec.serviceName)", sts.Spec.ServiceName)
 	assert.Equal(t, corev1.ClusterIPNone, svc.Spec.ClusterIP)
+	assert.True(t, slices.ContainsFunc(svc.Spec.Ports, func(p corev1.ServicePort) bool { return p.Name == "metrics" && p.TargetPort.String() == "metrics" }),
+		"the Service exposes no metrics port")
 	assert.Equal(t, sts.Spec.Selector.MatchLabels, svc.Spec.Selector)
 	assert.Equal(t, sts.Spec.Selector.MatchLabels, sts.Spec.Template.Labels)
 	assert.False(t, *pod.AutomountServiceAccountToken, "the collector needs no Kubernetes API token")

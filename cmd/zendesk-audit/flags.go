@@ -20,6 +20,7 @@ var synopses = map[string]string{
 	"checkpoint set":   "checkpoint set --storage-dir DIR [storage flags] --time T",
 	"checkpoint reset": "checkpoint reset --storage-dir DIR [storage flags]",
 	"checkpoint":       "checkpoint show|set|reset --storage-dir DIR [storage flags] ...",
+	"doctor":           "doctor [connection flags] [--config FILE [--collector PATH]] [--storage-dir DIR [--storage NAME] [--receiver ID]] [--timeout D]",
 }
 
 // newFlagSet returns a flag set that prints nothing by itself: errors and
@@ -52,6 +53,9 @@ func newCommandFlagSet(name string, c *cli) *flag.FlagSet {
 		return fs
 	case "checkpoint":
 		return newFlagSet(name)
+	case "doctor":
+		fs, _ := doctorFlags()
+		return fs
 	}
 	return nil
 }

@@ -49,6 +49,7 @@ Usage:
   zendesk-audit checkpoint show  --storage-dir DIR [storage flags] [--json]
   zendesk-audit checkpoint set   --storage-dir DIR [storage flags] --time T
   zendesk-audit checkpoint reset --storage-dir DIR [storage flags]
+  zendesk-audit doctor [connection flags] [--config FILE] [--storage-dir DIR]
   zendesk-audit help [COMMAND]
 
 Commands:
@@ -83,7 +84,20 @@ Commands:
               directory. Stop the collector first: while it runs it holds the
               storage locked.
 
-Connection flags (list, show, export, reconcile); flags win over the environment:
+  doctor      Check what the receiver needs, one line per check (PASS, WARN,
+              FAIL or SKIP) with a hint: an OAuth client's token, the API
+              reachable (DNS, TLS, proxy), the credentials accepted (401),
+              permission and plan (403), the newest record's age, the
+              account's rate limit and a suggested max_requests_per_minute,
+              the local clock against the API's.
+              --config FILE: the collector configuration validates
+              (--collector PATH, default otelcol-zendesk in PATH) and its
+              pipeline is crash-safe. --storage-dir DIR: the checkpoint is
+              readable, and how far behind it is. Exit 0 when nothing
+              failed, 1 when a check failed, 2 when the credentials (or the
+              OAuth client) were refused (401 or 403).
+
+Connection flags (list, show, export, reconcile, doctor); flags win over the environment:
   --subdomain NAME       account subdomain, NAME.zendesk.com   [ZENDESK_SUBDOMAIN]
   --endpoint URL         base URL instead of a subdomain: https, or http to a
                          loopback host only                     [ZENDESK_ENDPOINT]
@@ -207,6 +221,8 @@ func (c *cli) dispatch(ctx context.Context, args []string) error {
 		return c.cmdExport(ctx, rest)
 	case "checkpoint":
 		return c.cmdCheckpoint(ctx, rest)
+	case "doctor":
+		return c.cmdDoctor(ctx, rest)
 	case "reconcile":
 		return c.cmdReconcile(ctx, rest)
 	case "help", "-h", "-help", "--help":
@@ -235,6 +251,9 @@ func (c *cli) exitCode(err error) int {
 	}
 	if errors.Is(err, errSilent) {
 		return exitFail
+	}
+	if errors.Is(err, errCredentialsRefused) {
+		return exitAuth // doctor printed why
 	}
 	var ce *codeError
 	if errors.As(err, &ce) {

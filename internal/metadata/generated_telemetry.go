@@ -3,10 +3,12 @@
 package metadata
 
 import (
+	"context"
 	"errors"
 	"sync"
 
 	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/metric/embedded"
 	"go.opentelemetry.io/otel/trace"
 
 	"go.opentelemetry.io/collector/component"
@@ -27,7 +29,7 @@ type TelemetryBuilder struct {
 	mu                               sync.Mutex
 	registrations                    []metric.Registration
 	ZendeskAuditLogsAPIRequests      metric.Int64Counter
-	ZendeskAuditLogsCheckpointLag    metric.Float64Gauge
+	ZendeskAuditLogsCheckpointLag    metric.Float64ObservableGauge
 	ZendeskAuditLogsRateLimitWaits   metric.Int64Counter
 	ZendeskAuditLogsRecordsDropped   metric.Int64Counter
 	ZendeskAuditLogsRecordsMalformed metric.Int64Counter
@@ -42,6 +44,31 @@ type telemetryBuilderOptionFunc func(mb *TelemetryBuilder)
 
 func (tbof telemetryBuilderOptionFunc) apply(mb *TelemetryBuilder) {
 	tbof(mb)
+}
+
+// RegisterZendeskAuditLogsCheckpointLagCallback sets callback for observable ZendeskAuditLogsCheckpointLag metric.
+func (builder *TelemetryBuilder) RegisterZendeskAuditLogsCheckpointLagCallback(cb metric.Float64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerFloat64{inst: builder.ZendeskAuditLogsCheckpointLag, obs: o})
+		return nil
+	}, builder.ZendeskAuditLogsCheckpointLag)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
+type observerFloat64 struct {
+	embedded.Float64Observer
+	inst metric.Float64Observable
+	obs  metric.Observer
+}
+
+func (oi *observerFloat64) Observe(value float64, opts ...metric.ObserveOption) {
+	oi.obs.ObserveFloat64(oi.inst, value, opts...)
 }
 
 // Shutdown unregister all registered callbacks for async instruments.
@@ -68,9 +95,9 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		metric.WithUnit("{requests}"),
 	)
 	errs = errors.Join(errs, err)
-	builder.ZendeskAuditLogsCheckpointLag, err = builder.meter.Float64Gauge(
+	builder.ZendeskAuditLogsCheckpointLag, err = builder.meter.Float64ObservableGauge(
 		"otelcol_zendesk_audit_logs_checkpoint_lag",
-		metric.WithDescription("Seconds between now and the receiver's position: every audit log created before it has been delivered. [Development]"),
+		metric.WithDescription("Seconds between now and the receiver's position: every audit log created before it has been delivered. Measured when the metrics are read, so it grows while the receiver is stuck (an API that does not answer, a consumer that blocks). [Development]"),
 		metric.WithUnit("s"),
 	)
 	errs = errors.Join(errs, err)

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
 
@@ -19,8 +20,11 @@ func TestSetupTelemetry(t *testing.T) {
 	tb, err := metadata.NewTelemetryBuilder(testTel.NewTelemetrySettings())
 	require.NoError(t, err)
 	defer tb.Shutdown()
+	require.NoError(t, tb.RegisterZendeskAuditLogsCheckpointLagCallback(func(_ context.Context, observer metric.Float64Observer) error {
+		observer.Observe(1)
+		return nil
+	}))
 	tb.ZendeskAuditLogsAPIRequests.Add(context.Background(), 1)
-	tb.ZendeskAuditLogsCheckpointLag.Record(context.Background(), 1)
 	tb.ZendeskAuditLogsRateLimitWaits.Add(context.Background(), 1)
 	tb.ZendeskAuditLogsRecordsDropped.Add(context.Background(), 1)
 	tb.ZendeskAuditLogsRecordsMalformed.Add(context.Background(), 1)

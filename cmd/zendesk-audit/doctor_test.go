@@ -1,0 +1,297 @@
+package main
+
+import (
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesksim"
+)
+
+// checkLine finds the line of one check in doctor's output and returns its
+// result (PASS, WARN, FAIL, SKIP) and text.
+func checkLine(t *testing.T, out, name string) (string, string) {
+	t.Helper()
+	re := regexp.MustCompile(`(?m)^(PASS|WARN|FAIL|SKIP)  ` + regexp.QuoteMeta(name) + `: +(.*)$`)
+	m := re.FindStringSubmatch(out)
+	require.NotNil(t, m, "no line for the check %q in:\n%s", name, out)
+	return m[1], m[2]
+}
+
+// assertCheck asserts a check's result and that its text holds each of
+// want.
+func assertCheck(t *testing.T, out, name, result string, want ...string) {
+	t.Helper()
+	got, text := checkLine(t, out, name)
+	assert.Equal(t, result, got, "%s: %s", name, text)
+	for _, w := range want {
+		assert.Contains(t, text, w, name)
+	}
+}
+
+// doctorAPI is a simulator with records, the last a minute old.
+func doctorAPI(t *testing.T, opts zendesksim.Options) *testAPI {
+	t.Helper()
+	a := newTestAPI(t, opts)
+	now := time.Now()
+	a.sim.Generate(20, now.Add(-time.Hour), now.Add(-time.Minute))
+	return a
+}
+
+func (a *testAPI) doctor(t *testing.T, args ...string) result {
+	t.Helper()
+	return a.run(t, append([]string{"doctor", "--max-requests-per-minute", "0"}, args...)...)
+}
+
+func TestDoctorPassesOnTheSimulator(t *testing.T) {
+	a := doctorAPI(t, zendesksim.Options{Faults: zendesksim.Faults{BudgetPerMinute: 400}})
+	r := a.doctor(t)
+	require.Equal(t, exitOK, r.code, "%s%s", r.stdout, r.stderr)
+	assertCheck(t, r.stdout, "API reachable", checkPass, "answered HTTP 200")
+	assertCheck(t, r.stdout, "credentials", checkPass, "accepted")
+	assertCheck(t, r.stdout, "permission and plan", checkPass)
+	assertCheck(t, r.stdout, "records readable", checkPass, "newest record created", "ago")
+	assertCheck(t, r.stdout, "rate limit", checkPass, "allows 400 requests a minute", "suggested max_requests_per_minute: 100")
+	assertCheck(t, r.stdout, "API clock", checkPass, "agrees")
+	assert.NotContains(t, r.stdout, "FAIL")
+	assert.Empty(t, r.stderr)
+}
+
+func TestDoctorWrongTokenExits2(t *testing.T) {
+	a := doctorAPI(t, zendesksim.Options{})
+	a.env[envAPIToken] = wrongToken
+	r := a.doctor(t)
+	require.Equal(t, exitAuth, r.code, r.stdout)
+	assertCheck(t, r.stdout, "API reachable", checkPass, "HTTP 401")
+	assertCheck(t, r.stdout, "credentials", checkFail, "refused (401)")
+	assert.Contains(t, r.stdout, "hint:")
+	assertCheck(t, r.stdout, "records readable", checkSkip)
+}
+
+func TestDoctorForbiddenExits2(t *testing.T) {
+	a := doctorAPI(t, zendesksim.Options{})
+	a.sim.SetForbidden(true)
+	r := a.doctor(t)
+	require.Equal(t, exitAuth, r.code, r.stdout)
+	assertCheck(t, r.stdout, "credentials", checkPass)
+	assertCheck(t, r.stdout, "permission and plan", checkFail, "forbidden (403)")
+	assert.Contains(t, r.stdout, "Enterprise")
+}
+
+func TestDoctorUnreachableAPI(t *testing.T) {
+	closed := httptest.NewServer(nil)
+	closed.Close()
+	a := doctorAPI(t, zendesksim.Options{})
+	a.env[envEndpoint] = closed.URL
+	r := a.doctor(t, "--timeout", "2s")
+	require.Equal(t, exitFail, r.code, r.stdout)
+	assertCheck(t, r.stdout, "API reachable", checkFail, "connection refused")
+	assert.Contains(t, r.stdout, "HTTPS_PROXY")
+	assertCheck(t, r.stdout, "credentials", checkSkip)
+}
+
+func TestDoctorAPIThatDoesNotAnswer(t *testing.T) {
+	a := doctorAPI(t, zendesksim.Options{Faults: zendesksim.Faults{PSlow: 1, SlowDelay: time.Hour}})
+	r := a.doctor(t, "--timeout", "1s")
+	require.Equal(t, exitFail, r.code, r.stdout)
+	assertCheck(t, r.stdout, "API reachable", checkFail)
+	assert.Contains(t, r.stdout, "no answer within 1s")
+}
+
+func TestDoctorServerErrors(t *testing.T) {
+	a := doctorAPI(t, zendesksim.Options{Faults: zendesksim.Faults{P500: 1}})
+	r := a.doctor(t, "--timeout", "3s")
+	require.Equal(t, exitFail, r.code, r.stdout)
+	assertCheck(t, r.stdout, "API reachable", checkPass, "HTTP 500")
+	assertCheck(t, r.stdout, "records readable", checkFail, "500")
+}
+
+func TestDoctorClockSkew(t *testing.T) {
+	a := doctorAPI(t, zendesksim.Options{ClockOffset: -10 * time.Minute})
+	r := a.doctor(t)
+	require.Equal(t, exitOK, r.code, "a warning is no failure: %s", r.stdout)
+	// The Date header has whole seconds: 10m0s or 10m1s.
+	assertCheck(t, r.stdout, "API clock", checkWarn, "the local clock is 10m", "ahead of the API's")
+	assert.Contains(t, r.stdout, "NTP")
+}
+
+func TestDoctorWithoutConnection(t *testing.T) {
+	r := runCLI(t, map[string]string{}, "doctor")
+	require.Equal(t, exitFail, r.code, r.stdout)
+	assertCheck(t, r.stdout, "connection", checkFail, "no account given")
+}
+
+// writeConfig writes a collector configuration for doctor --config.
+func writeConfig(t *testing.T, text string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(text), 0o600))
+	return path
+}
+
+const crashSafeConfig = `
+extensions:
+  file_storage:
+    directory: /var/lib/otelcol/zendesk
+    fsync: true
+receivers:
+  zendesk_audit_logs/acme:
+    subdomain: acme
+    email: admin@acme.com
+    api_token: ${env:ZENDESK_API_TOKEN}
+    storage: file_storage
+processors:
+  memory_limiter: {check_interval: 1s, limit_mib: 256}
+exporters:
+  otlp_http:
+    endpoint: https://otlp.example.com
+    sending_queue: {storage: file_storage}
+    retry_on_failure: {max_elapsed_time: 0s}
+  debug: {}
+service:
+  extensions: [file_storage]
+  pipelines:
+    logs:
+      receivers: [zendesk_audit_logs/acme]
+      processors: [memory_limiter]
+      exporters: [otlp_http, debug]
+`
+
+// A collector that is not in PATH: the configuration is parsed only.
+func TestDoctorConfigCrashSafe(t *testing.T) {
+	a := doctorAPI(t, zendesksim.Options{})
+	r := a.doctor(t, "--config", writeConfig(t, crashSafeConfig), "--collector", fakeCollector(t, 0))
+	require.Equal(t, exitOK, r.code, r.stdout)
+	assertCheck(t, r.stdout, "config valid", checkPass, "validate accepts it")
+	assertCheck(t, r.stdout, "pipeline crash-safe", checkPass, "zendesk_audit_logs/acme")
+}
+
+func TestDoctorConfigWarnsOnBatchAndMemoryQueue(t *testing.T) {
+	cfg := strings.NewReplacer(
+		"processors: [memory_limiter]", "processors: [memory_limiter, batch]",
+		"sending_queue: {storage: file_storage}", "sending_queue: {queue_size: 100}",
+		"fsync: true", "fsync: false",
+		"processors:\n", "processors:\n  batch: {}\n",
+		"    storage: file_storage\n", "",
+	).Replace(crashSafeConfig)
+	a := doctorAPI(t, zendesksim.Options{})
+	r := a.doctor(t, "--config", writeConfig(t, cfg), "--collector", fakeCollector(t, 0))
+	require.Equal(t, exitOK, r.code, "warnings are no failure: %s", r.stdout)
+	_, text := checkLine(t, r.stdout, "pipeline crash-safe")
+	assertCheck(t, r.stdout, "pipeline crash-safe", checkWarn, "batch processor batch", "exporter otlp_http queues in memory")
+	assert.NotContains(t, text, "debug", "the debug exporter is synchronous")
+	assert.NotContains(t, text, "fsync", "fsync matters for what is stored, and nothing is")
+	assert.Contains(t, text, "no storage", "receiver without storage")
+}
+
+func TestDoctorConfigRefused(t *testing.T) {
+	a := doctorAPI(t, zendesksim.Options{})
+	r := a.doctor(t, "--config", writeConfig(t, crashSafeConfig), "--collector", fakeCollector(t, 1))
+	require.Equal(t, exitFail, r.code, r.stdout)
+	assertCheck(t, r.stdout, "config valid", checkFail, "refused it", "error: unknown field")
+
+	r = a.doctor(t, "--config", writeConfig(t, crashSafeConfig), "--collector", filepath.Join(t.TempDir(), "missing"))
+	require.Equal(t, exitFail, r.code, r.stdout)
+	assertCheck(t, r.stdout, "config valid", checkFail, "cannot run")
+
+	r = a.doctor(t, "--config", writeConfig(t, "receivers: [\n"))
+	require.Equal(t, exitFail, r.code, r.stdout)
+	assertCheck(t, r.stdout, "config valid", checkFail, "is not YAML")
+
+	noReceiver := strings.ReplaceAll(crashSafeConfig, "receivers: [zendesk_audit_logs/acme]", "receivers: [otlp]")
+	r = a.doctor(t, "--config", writeConfig(t, noReceiver), "--collector", fakeCollector(t, 0))
+	require.Equal(t, exitFail, r.code, r.stdout)
+	assertCheck(t, r.stdout, "pipeline crash-safe", checkFail, "no logs pipeline uses a zendesk_audit_logs receiver")
+}
+
+// The built collector, when there is one, validates the README's
+// configuration (as doctor runs it) and refuses a broken one.
+func TestDoctorConfigWithTheBuiltCollector(t *testing.T) {
+	collector, err := filepath.Abs(filepath.Join("..", "..", "_build", "otelcol-zendesk"))
+	require.NoError(t, err)
+	if _, err := os.Stat(collector); err != nil {
+		t.Skipf("SKIPPED: the built collector %s is missing: run make build", collector)
+	}
+	a := doctorAPI(t, zendesksim.Options{})
+	t.Setenv("ZENDESK_API_TOKEN", "x") // the ${env:...} of the configuration, in doctor's own environment
+	cfg := strings.ReplaceAll(crashSafeConfig, "/var/lib/otelcol/zendesk", t.TempDir())
+	r := a.doctor(t, "--config", writeConfig(t, cfg), "--collector", collector)
+	require.Equal(t, exitOK, r.code, r.stdout)
+	assertCheck(t, r.stdout, "config valid", checkPass)
+	r = a.doctor(t, "--config", writeConfig(t, strings.Replace(cfg, "storage: file_storage\n", "storage: file_storage\n    pol_interval: 1m\n", 1)), "--collector", collector)
+	require.Equal(t, exitFail, r.code, r.stdout)
+	assertCheck(t, r.stdout, "config valid", checkFail, "pol_interval")
+}
+
+// fakeCollector is a script that plays the collector's validate: it
+// exits with code, and says why when it refuses.
+func fakeCollector(t *testing.T, code int) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "otelcol")
+	script := "#!/bin/sh\n"
+	if code != 0 {
+		script += "echo 'Error: failed to get config: cannot unmarshal the configuration: error: unknown field' >&2\n"
+	}
+	script += "exit " + string(rune('0'+code)) + "\n"
+	require.NoError(t, os.WriteFile(path, []byte(script), 0o755))
+	return path
+}
+
+func TestDoctorCheckpoint(t *testing.T) {
+	a := doctorAPI(t, zendesksim.Options{})
+	dir := t.TempDir()
+
+	// A receiver without a storage file: a typo, or one that never ran.
+	r := a.doctor(t, "--storage-dir", dir)
+	require.Equal(t, exitFail, r.code, r.stdout)
+	assertCheck(t, r.stdout, "checkpoint", checkFail, "receiver zendesk_audit_logs has no checkpoint in")
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	assert.Empty(t, entries, "doctor leaves no storage file behind")
+
+	recent := time.Now().Add(-2 * time.Minute).UTC().Format(time.RFC3339)
+	require.Equal(t, exitOK, runCLI(t, nil, "checkpoint", "set", "--create", "--storage-dir", dir, "--receiver", "zendesk_audit_logs/acme", "--time", recent).code)
+	// The receiver of the configuration is the one checked.
+	r = a.doctor(t, "--storage-dir", dir, "--config", writeConfig(t, crashSafeConfig), "--collector", fakeCollector(t, 0))
+	require.Equal(t, exitOK, r.code, r.stdout)
+	assertCheck(t, r.stdout, "checkpoint", checkPass, "zendesk_audit_logs/acme is at "+recent, "behind now")
+
+	old := time.Now().Add(-3 * time.Hour).UTC().Format(time.RFC3339)
+	require.Equal(t, exitOK, runCLI(t, nil, "checkpoint", "set", "--create", "--storage-dir", dir, "--time", old).code)
+	r = a.doctor(t, "--storage-dir", dir)
+	require.Equal(t, exitOK, r.code, r.stdout)
+	assertCheck(t, r.stdout, "checkpoint", checkWarn, "zendesk_audit_logs is at "+old)
+
+	// A running collector holds the storage.
+	_, closeClient := openAsReceiver(t, dir, "zendesk_audit_logs")
+	defer closeClient()
+	r = a.doctor(t, "--storage-dir", dir)
+	require.Equal(t, exitOK, r.code, r.stdout)
+	assertCheck(t, r.stdout, "checkpoint", checkWarn, "locked")
+}
+
+// With an OAuth client, doctor asks the token endpoint first: a refused
+// client exits 2 like refused credentials, and no secret is printed
+// (runCLI checks).
+func TestDoctorOAuthClient(t *testing.T) {
+	a := newOAuthAPI(t)
+	r := a.doctor(t)
+	require.Equal(t, exitOK, r.code, r.stdout)
+	assertCheck(t, r.stdout, "OAuth client", checkPass, "issued an access token")
+	assertCheck(t, r.stdout, "credentials", checkPass, "accepted")
+
+	a.env[envOAuthClientSecret] = "Wrong-Secret-99"
+	r = a.doctor(t)
+	require.Equal(t, exitAuth, r.code, r.stdout)
+	assertCheck(t, r.stdout, "OAuth client", checkFail)
+	assertCheck(t, r.stdout, "API reachable", checkSkip)
+	assert.NotContains(t, r.stdout, "Wrong-Secret-99")
+	assert.NotContains(t, r.stdout, testClientSecret)
+}
