@@ -82,6 +82,7 @@ func (r *logsReceiver) readSlices(ctx context.Context, planner *slicePlanner, bu
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	var open []*sliceRead // in time order; open[0] is being delivered
+	r.pagesAhead.Store(int64(pagesAhead(buffer, r.readTime, r.deliverTime)))
 	defer func() {
 		cancel()
 		wg.Wait()
@@ -180,9 +181,12 @@ func (r *logsReceiver) readSlices(ctx context.Context, planner *slicePlanner, bu
 			case ok && p.err != nil:
 				return p.err
 			case ok:
+				head.tookPage()
 				r.observeRoundTrip(p.roundTrip)
+				average(&r.readTime, p.readTime)
 				err := r.timedDeliver(ctx, p.logs, p.arrived)
 				r.readAhead.release(p.token)
+				r.pagesAhead.Store(int64(pagesAhead(buffer, r.readTime, r.deliverTime)))
 				if err != nil {
 					return err
 				}

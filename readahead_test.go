@@ -11,7 +11,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
 	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/metadata"
@@ -140,4 +142,38 @@ func TestAFactorysSecondReceiverWaitsForItsFirstPoll(t *testing.T) {
 	}
 	assert.Equal(t, []time.Duration{0, firstPollDelay(1, time.Minute), firstPollDelay(2, time.Minute)}, delays)
 	assert.NotZero(t, delays[1])
+}
+
+// Issue #18: when delivery, not reading, is the bottleneck (a slow next
+// consumer), each slice's reader holds a couple of pages ahead of
+// delivery, not its whole slice: the pages read ahead at once stay a few
+// per open slice, and every record is delivered once.
+func TestASlowConsumerKeepsTheReadAheadSmall(t *testing.T) {
+	e := newEnv(t)
+	now := time.Now()
+	e.sim.Generate(600, now.Add(-2*time.Hour), now.Add(-time.Minute))
+	e.cfg.PageSize = 10 // 60 pages; slices of 24 (see slicePages)
+	e.cfg.MaxConcurrentRequests = 4
+	e.cfg.MaxRequestsPerMinute = 600_000
+	sink := new(consumertest.LogsSink)
+	slow, err := consumer.NewLogs(func(ctx context.Context, ld plog.Logs) error {
+		time.Sleep(50 * time.Millisecond) // a page delivered in 50 ms, read in a few
+		return sink.ConsumeLogs(ctx, ld)
+	})
+	require.NoError(t, err)
+	pool := newReadAheadPool(defaultReadAheadPages)
+	r, err := newLogsReceiver(e.cfg, e.set, slow, pool)
+	require.NoError(t, err)
+	// As measured by an earlier poll (the poll goroutine owns them once
+	// started): a page read in 1 ms, delivered in 50.
+	r.readTime, r.roundTrip, r.deliverTime = time.Millisecond, time.Millisecond, 50*time.Millisecond
+	require.NoError(t, r.Start(context.Background(), componenttest.NewNopHost()))
+	t.Cleanup(func() { require.NoError(t, r.Shutdown(context.Background())) })
+	requireExactly(t, simIDs(e.sim), sink)
+	// Two slices at once (sliceConcurrency), four open: each holds at most
+	// pagesAhead (2 while reading stays 4 times faster than delivery) and
+	// the head one more, being delivered; without the bound each would
+	// read its slice ahead, 24 pages.
+	assert.LessOrEqual(t, pool.peak.Load(), int64(16), "pages read ahead at once")
+	require.Eventually(t, func() bool { return pool.taken.Load() == 0 }, 10*time.Second, time.Millisecond, "every page given back")
 }

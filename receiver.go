@@ -74,6 +74,15 @@ type logsReceiver struct {
 	// deliverTime is how long a page takes to deliver (a moving average),
 	// owned by the poll goroutine.
 	deliverTime time.Duration
+	// readTime is how long a slice's reader takes to get a page (the
+	// request, its waits for the budget, and decoding: a moving average),
+	// owned by the poll goroutine.
+	readTime time.Duration
+	// pagesAhead is how many pages each slice's reader may hold ahead of
+	// delivery now (see pagesAhead in slices.go): set by the poll
+	// goroutine, read by the readers; zero bounds them by their buffer
+	// alone.
+	pagesAhead atomic.Int64
 	// published is the second of the position (r.pos.Second, Unix
 	// nanoseconds) as the poll goroutine last published it, for the
 	// checkpoint lag measured when metrics are read; 0 before Start.

@@ -184,14 +184,40 @@ func slicePagesFor(concurrency int) (pages, buffer int) {
 	return slicePages, sliceBufferPages
 }
 
+// minPagesAhead is the least a slice's reader may hold ahead of delivery:
+// the page being delivered's successor and one to spare.
+const minPagesAhead = 2
+
+// pagesAhead is how many pages each slice's reader may hold ahead of
+// delivery (at most buffer), given how long a reader takes to get a page
+// (readTime: the request, its waits for the budget, decoding) and how
+// long a page takes to deliver. Read-ahead is memory, and only useful
+// while reading is the bottleneck. The slice being delivered is read by
+// one reader, a page per readTime, while delivery takes a page per
+// deliverTime: delivery never waits for it when the slice was read ahead
+// by at least its pages × (1 - deliverTime/readTime) when it became the
+// one delivered. So a reader much slower than delivery (a budget, slow
+// answers) reads its whole buffer ahead, as before; one that keeps up
+// with delivery (answers in no time, a slow pipeline) holds a couple of
+// pages. readTime counts a quarter more for jitter, as sliceConcurrency
+// does; what is not known yet (zero) does not bound it.
+func pagesAhead(buffer int, readTime, deliverTime time.Duration) int {
+	if readTime <= 0 || deliverTime <= 0 {
+		return buffer
+	}
+	share := max(1-deliverTime.Seconds()/(readTime.Seconds()*1.25), 0)
+	return min(buffer, int(math.Ceil(float64(buffer)*share))+minPagesAhead)
+}
+
 // slicePage is what a slice's reader hands over: a page of records (those
 // after the slice's end removed) and when it arrived, or the error that
 // ended the reading.
 type slicePage struct {
 	logs    []zendesk.AuditLog
 	arrived time.Time
-	// roundTrip is the API's answer time for the page.
-	roundTrip time.Duration
+	// roundTrip is the API's answer time for the page; readTime how long
+	// the reader took to get it (see pagesAhead).
+	roundTrip, readTime time.Duration
 	// token is the read-ahead page the page holds (see readahead.go),
 	// given back once it is delivered or dropped.
 	token pageToken
@@ -218,11 +244,14 @@ type sliceRead struct {
 	// (markHead); isHead says it was.
 	head   chan struct{}
 	isHead atomic.Bool
+	// taken wakes a reader that waits for delivery to take a page from
+	// pages (see waitAhead).
+	taken chan struct{}
 }
 
 // newSliceRead is s to be read, at most buffer pages ahead of delivery.
 func newSliceRead(s slice, buffer int) *sliceRead {
-	sr := &sliceRead{start: s.start, pages: make(chan slicePage, buffer), head: make(chan struct{})}
+	sr := &sliceRead{start: s.start, pages: make(chan slicePage, buffer), head: make(chan struct{}), taken: make(chan struct{}, 1)}
 	sr.end.Store(s.end.Unix())
 	sr.at.Store(s.start.Unix())
 	return sr
@@ -232,6 +261,32 @@ func newSliceRead(s slice, buffer int) *sliceRead {
 func (sr *sliceRead) markHead() {
 	if sr.isHead.CompareAndSwap(false, true) {
 		close(sr.head)
+	}
+}
+
+// tookPage says delivery took a page from sr.pages: it wakes sr's reader
+// if it waits for that (see waitAhead).
+func (sr *sliceRead) tookPage() {
+	select {
+	case sr.taken <- struct{}{}:
+	default:
+	}
+}
+
+// waitAhead waits until sr holds fewer than limit() pages ahead of
+// delivery (limit zero or less: no bound but the channel's), or ctx ends.
+// Only the slice being delivered has pages taken from it; a slice behind
+// it that waits here reads on once it is the one delivered.
+func (sr *sliceRead) waitAhead(ctx context.Context, limit func() int) error {
+	for {
+		if n := limit(); n <= 0 || len(sr.pages) < n {
+			return nil
+		}
+		select {
+		case <-sr.taken:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 }
 
@@ -311,13 +366,19 @@ func (r *logsReceiver) readSlice(ctx context.Context, s *sliceRead) {
 		}
 	}
 	chain := zendesk.NewChain()
+	limit := func() int { return int(r.pagesAhead.Load()) }
 	for {
+		// No more read ahead than delivery needs (see pagesAhead).
+		if s.waitAhead(ctx, limit) != nil {
+			return
+		}
 		// Every page read ahead of delivery holds a page of the
 		// collector's read-ahead pool (see readahead.go).
 		token, err := r.readAhead.acquire(ctx, s)
 		if err != nil {
 			return
 		}
+		asked := time.Now()
 		page, err := r.client.List(ctx, params)
 		if err != nil {
 			r.readAhead.release(token)
@@ -332,7 +393,7 @@ func (r *logsReceiver) readSlice(ctx context.Context, s *sliceRead) {
 		if _, last, n := span(logs); n > 0 {
 			s.at.Store(last.Unix())
 		}
-		if !send(slicePage{logs: logs, arrived: r.now(), roundTrip: page.RoundTrip, token: token}) {
+		if !send(slicePage{logs: logs, arrived: r.now(), roundTrip: page.RoundTrip, readTime: time.Since(asked), token: token}) {
 			return
 		}
 		if past || !page.HasMore {

@@ -111,6 +111,56 @@ func TestSliceConcurrencyIsWhatTheBudgetNeeds(t *testing.T) {
 	assert.Equal(t, 1, sliceConcurrency(8, 700, 0, ms), "answers take no time: one at a time keeps up")
 }
 
+func TestPagesAheadIsWhatDeliveryNeeds(t *testing.T) {
+	ms := time.Millisecond
+	assert.Equal(t, 60, pagesAhead(60, 0, ms), "reading not measured yet: the whole buffer")
+	assert.Equal(t, 60, pagesAhead(60, 300*ms, 0), "delivery not measured yet: the whole buffer")
+	assert.Equal(t, 60, pagesAhead(60, 300*ms, ms), "slow answers: the slice read ahead, as before")
+	assert.Equal(t, 28, pagesAhead(28, 500*ms, ms), "a budget's waits: the slice read ahead")
+	assert.Equal(t, minPagesAhead, pagesAhead(60, ms, 10*ms), "a slow next consumer: a couple of pages")
+	assert.Equal(t, minPagesAhead, pagesAhead(60, 4*ms, 5*ms), "reading as fast as delivery, with a quarter for jitter")
+	// Reading at 2x delivery time: the slice being delivered must be 60 %
+	// read ahead (1 - 1/(2 x 1.25)) for delivery not to wait for it.
+	assert.Equal(t, 36+minPagesAhead, pagesAhead(60, 2*ms, ms))
+	for _, read := range []time.Duration{ms, 2 * ms, 10 * ms, time.Second} {
+		for _, deliver := range []time.Duration{ms / 10, ms, 10 * ms} {
+			n := pagesAhead(28, read, deliver)
+			assert.True(t, n >= minPagesAhead && n <= 28, "read %s, deliver %s: %d pages", read, deliver, n)
+		}
+	}
+}
+
+func TestASliceReaderWaitsForDeliveryToTakeAPage(t *testing.T) {
+	ctx := context.Background()
+	sr := newSliceRead(slice{}, 4)
+	limit := 2
+	limitOf := func() int { return limit }
+	require.NoError(t, sr.waitAhead(ctx, limitOf), "nothing held")
+	sr.pages <- slicePage{}
+	sr.pages <- slicePage{}
+	done := make(chan error, 1)
+	go func() { done <- sr.waitAhead(ctx, limitOf) }()
+	select {
+	case err := <-done:
+		t.Fatalf("the reader read on holding its limit: %v", err)
+	case <-time.After(20 * time.Millisecond): // it waits (a late wake would fail below, not here)
+	}
+	<-sr.pages
+	sr.tookPage()
+	require.NoError(t, <-done, "a page taken wakes the reader")
+
+	// A wake left over from an earlier page does not let it read past the limit.
+	sr.pages <- slicePage{}
+	sr.tookPage()
+	ctx, cancel := context.WithCancel(ctx)
+	go func() { done <- sr.waitAhead(ctx, limitOf) }()
+	cancel()
+	require.ErrorIs(t, <-done, context.Canceled, "a wait ends with its context")
+
+	limit = 0
+	require.NoError(t, sr.waitAhead(context.Background(), limitOf), "no limit: the channel's buffer alone bounds it")
+}
+
 // listRequest is a list request the API answered.
 type listRequest struct {
 	start    time.Time // filter[created_at] start

@@ -140,6 +140,9 @@ type RSSGrowthResult struct {
 	// Start is VmRSS once the collector started, before it read
 	// anything; Peak is VmHWM once it read the whole backlog.
 	Start, Peak int64
+	// Drain is how long it took to read the whole backlog once the API
+	// answered.
+	Drain time.Duration
 }
 
 // CollectorRSSGrowth is [CollectorRSS] for a receiver with a budget of
@@ -182,12 +185,14 @@ func CollectorRSSGrowth(ctx context.Context, sup *childproc.Supervisor, collecto
 	if err != nil {
 		return fail(err)
 	}
+	released := time.Now()
 	if err := releaseAndDrain(ctx, sim.Sim, base, n); err != nil {
 		return fail(err)
 	}
+	drain := time.Since(released)
 	end, err := childproc.ReadRSS(col.Pid())
 	if err != nil {
 		return fail(err)
 	}
-	return RSSGrowthResult{Records: n, Start: start.Current, Peak: end.Peak}, nil
+	return RSSGrowthResult{Records: n, Start: start.Current, Peak: end.Peak, Drain: drain}, nil
 }

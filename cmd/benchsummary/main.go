@@ -600,6 +600,7 @@ func rss(ctx context.Context, s *summary, procs *childproc.Supervisor, collector
 	}
 	s.line("rss_large_budget_start_mib", float64(g.Start)/(1<<20))
 	s.line("rss_large_budget_peak_mib_100k", float64(g.Peak)/(1<<20))
+	s.line("rss_large_budget_drain_seconds_100k", g.Drain.Seconds())
 	growth := float64(g.Peak) / float64(g.Start)
 	s.line("rss_large_budget_growth", growth)
 	s.target("rss_large_budget_growth", growth <= 1.5, "peak within 1.5x the RSS at start, 100k records at max_requests_per_minute 1000000")
