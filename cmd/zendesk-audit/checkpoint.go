@@ -348,7 +348,7 @@ func (c *cli) checkpointShow(ctx context.Context, st *openedStorage, o *checkpoi
 	fmt.Fprintf(c.stdout, "position:        %s (%s ago): every record created before it is done\n", pos.Second.UTC().Format(time.RFC3339), age)
 	fmt.Fprintf(c.stdout, "ids held:        %d: records created in that second and already delivered\n", len(ids))
 	fmt.Fprintf(c.stdout, "format version:  %d\n", head.Version)
-	fmt.Fprintf(c.stdout, "next start:      reads from %s and skips the held ids\n", pos.QueryStart().UTC().Format(time.RFC3339))
+	fmt.Fprintf(c.stdout, "next start:      reads from %s (a second early: Zendesk does not say whether its time bounds are inclusive) and skips the held ids\n", pos.QueryStart().UTC().Format(time.RFC3339))
 	return nil
 }
 
