@@ -270,8 +270,10 @@ func (c *Client) BaseURL() string { return c.base.String() }
 // OAuth client (client credentials grant).
 func (c *Client) HasClientCredentials() bool { return c.tokens != nil }
 
-// Close ends a token request in flight; the client asks for no token
-// after it. It does nothing without client credentials.
+// Close ends a client credentials token request in flight (a refresh_token
+// grant in flight finishes, within RequestTimeout, so that the refresh
+// token Zendesk rotated to is not lost); the client asks for no token
+// after it. It does nothing without OAuth client credentials.
 func (c *Client) Close() {
 	if c.closeTokens != nil {
 		c.closeTokens()

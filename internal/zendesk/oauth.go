@@ -201,11 +201,19 @@ func (f *tokenFetcher) Token() (*oauth2.Token, error) {
 }
 
 func (f *tokenFetcher) request() (tok *oauth2.Token, apiErr *Error) {
-	ctx, cancel := context.WithTimeout(f.ctx, f.c.opts.RequestTimeout)
-	defer cancel()
 	f.mu.Lock()
 	grant := f.grant
 	f.mu.Unlock()
+	base := f.ctx
+	if grant.GrantType == grantRefreshToken {
+		// Zendesk rotates the pair when it answers a refresh: one cut
+		// off by Close after Zendesk answered would leave only a refresh
+		// token it no longer accepts. A refresh in flight finishes (within
+		// RequestTimeout) and its new refresh token is kept.
+		base = context.WithoutCancel(f.ctx)
+	}
+	ctx, cancel := context.WithTimeout(base, f.c.opts.RequestTimeout)
+	defer cancel()
 	body, err := json.Marshal(grant)
 	if err != nil {
 		return nil, &Error{Kind: KindInvalid, Op: OpToken, Err: errors.New("encoding the token request failed")}

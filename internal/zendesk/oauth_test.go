@@ -448,3 +448,46 @@ func TestRefreshTokenGrantRotatesOncePerRenewal(t *testing.T) {
 	assert.Contains(t, err.Error(), "refresh token")
 	assert.NotContains(t, err.Error(), initial)
 }
+
+// TestCloseLetsARefreshInFlightFinish: Zendesk rotates the pair when it
+// answers a refresh, so a refresh cut off by Close after Zendesk took it
+// would leave only a refresh token that no longer works (a receiver
+// stopped at that moment could not start again). The test holds a refresh
+// grant at the server until Close was called, then lets the server
+// answer: the rotated refresh token must still be handed on.
+func TestCloseLetsARefreshInFlightFinish(t *testing.T) {
+	arrived, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	sim, base := newOAuthSim(t, 0, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == zendesk.TokenPath {
+				once.Do(func() { close(arrived); <-release })
+			}
+			h.ServeHTTP(w, r)
+		})
+	})
+	initial := sim.IssueRefreshToken(testClientID)
+	rotated := make(chan string, 1)
+	opts := oauthOptions(base)
+	opts.MaxAttempts = 1
+	opts.Credentials.Client.RefreshToken = initial
+	opts.Credentials.Client.OnRefreshToken = func(rt string) { rotated <- rt }
+	c := newClient(t, opts)
+	done := make(chan struct{})
+	go func() { _ = list(context.Background(), c); close(done) }()
+	<-arrived
+	c.Close()
+	close(release)
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		t.Fatal("the call did not return after Close")
+	}
+	select {
+	case rt := <-rotated:
+		assert.NotEqual(t, initial, rt)
+	default:
+		t.Fatal("the refresh in flight at Close was cut off: its rotated refresh token was never handed on")
+	}
+	assert.Equal(t, 1, sim.Stats().RefreshGrants)
+}
