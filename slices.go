@@ -365,6 +365,11 @@ func (r *logsReceiver) readSlice(ctx context.Context, s *sliceRead) {
 			return false
 		}
 	}
+	// fail hands over the error that ends the reading.
+	fail := func(err error) {
+		send(slicePage{err: fmt.Errorf("listing audit logs created from %s to %s: %w",
+			filter.CreatedAtStart.Format(time.RFC3339), filter.CreatedAtEnd.Format(time.RFC3339), err)})
+	}
 	chain := zendesk.NewChain()
 	limit := func() int { return int(r.pagesAhead.Load()) }
 	for {
@@ -383,8 +388,7 @@ func (r *logsReceiver) readSlice(ctx context.Context, s *sliceRead) {
 		if err != nil {
 			r.readAhead.release(token)
 			if ctx.Err() == nil {
-				send(slicePage{err: fmt.Errorf("listing audit logs created from %s to %s: %w",
-					filter.CreatedAtStart.Format(time.RFC3339), filter.CreatedAtEnd.Format(time.RFC3339), err)})
+				fail(err)
 			}
 			return
 		}
@@ -404,8 +408,7 @@ func (r *logsReceiver) readSlice(ctx context.Context, s *sliceRead) {
 		// stays, and the next poll reads the slice again.
 		next, err := chain.Next(page)
 		if err != nil {
-			send(slicePage{err: fmt.Errorf("listing audit logs created from %s to %s: %w",
-				filter.CreatedAtStart.Format(time.RFC3339), filter.CreatedAtEnd.Format(time.RFC3339), err)})
+			fail(err)
 			return
 		}
 		params.After = next
