@@ -230,8 +230,11 @@ func (r *logsReceiver) sliceConcurrency() int {
 }
 
 // timedDeliver is deliver, timed for the moving average of how long a page
-// takes to deliver.
+// takes to deliver. Then the page goes back to the client, which decodes a
+// later page into it: what was delivered was copied into the logs handed
+// on, and nothing else keeps a record (see zendesk.Client.Recycle).
 func (r *logsReceiver) timedDeliver(ctx context.Context, logs []zendesk.AuditLog, arrived time.Time) error {
+	defer r.client.Recycle(logs)
 	if len(logs) == 0 {
 		return nil
 	}

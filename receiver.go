@@ -90,6 +90,10 @@ type logsReceiver struct {
 	// saveErr is the last save's error, nil once a save succeeded; owned
 	// by the poll goroutine, then by Shutdown once the goroutine stopped.
 	saveErr error
+	// delivered and inPage are deliver's scratch, kept from page to page
+	// (owned by the poll goroutine).
+	delivered []checkpoint.Record
+	inPage    map[int64]struct{}
 
 	// afterSliceRead, when set (by tests only), runs in a slice's reader
 	// goroutine after readSlice returned (the slice's channel is closed)
@@ -354,8 +358,12 @@ func (r *logsReceiver) run(ctx context.Context) {
 // It filters page in place: the caller gives it up.
 func (r *logsReceiver) deliver(ctx context.Context, page []zendesk.AuditLog, observed time.Time) error {
 	fresh := page[:0] // written at or behind the record being read
-	delivered := make([]checkpoint.Record, 0, len(page))
-	inPage := make(map[int64]struct{}, len(page))
+	delivered := r.delivered[:0]
+	if r.inPage == nil {
+		r.inPage = make(map[int64]struct{}, len(page))
+	}
+	inPage := r.inPage
+	clear(inPage)
 	for _, a := range page {
 		id, hasID := a.ID.Get()
 		created, hasCreated := a.CreatedAt.Get()
@@ -370,6 +378,7 @@ func (r *logsReceiver) deliver(ctx context.Context, page []zendesk.AuditLog, obs
 		// delivered, and does not move the checkpoint.
 		fresh = append(fresh, a)
 	}
+	r.delivered = delivered // Advance keeps none of it
 	if len(fresh) == 0 {
 		return nil
 	}

@@ -79,8 +79,11 @@ func Logs(records []zendesk.AuditLog, s Settings, observed time.Time) plog.Logs 
 	uids := recordUIDs(records)
 	for i := range records {
 		lr := lrs.AppendEmpty()
-		fill(lr, &records[i], uids[i], obs)
-		setSeverity(lr, &records[i], s.Detector)
+		// The rule first: its attributes are counted in the one
+		// allocation of the record's attributes.
+		rule := s.Detector.MatchAuditLog(&records[i])
+		fill(lr, &records[i], uids[i], obs, ruleAttrCount(rule))
+		setSeverity(lr, rule)
 	}
 	return ld
 }
@@ -106,8 +109,9 @@ func recordUIDs(records []zendesk.AuditLog) []string {
 }
 
 // fill maps one audit log onto lr. Only fields present in the record
-// become attributes; uid is the record's id as a string.
-func fill(lr plog.LogRecord, a *zendesk.AuditLog, uid string, observed pcommon.Timestamp) {
+// become attributes; uid is the record's id as a string, and extra how many
+// attributes setSeverity puts after them.
+func fill(lr plog.LogRecord, a *zendesk.AuditLog, uid string, observed pcommon.Timestamp, extra int) {
 	lr.SetObservedTimestamp(observed)
 	lr.SetEventName(EventName)
 	if t, ok := a.CreatedAt.Get(); ok {
@@ -120,7 +124,7 @@ func fill(lr plog.LogRecord, a *zendesk.AuditLog, uid string, observed pcommon.T
 		setRaw(lr.Body(), a.NotAnObject)
 	}
 	attrs := lr.Attributes()
-	attrs.EnsureCapacity(attrCount(a))
+	attrs.EnsureCapacity(attrCount(a) + extra)
 	putInt(attrs, AttrID, a.ID)
 	if a.ID.Valid {
 		attrs.PutStr(AttrLogRecordUID, uid)

@@ -4,7 +4,6 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/detect"
-	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesk"
 )
 
 // The semantic conventions' security_rule attributes of a flagged record.
@@ -34,11 +33,9 @@ func Severity(rule *detect.Rule) (plog.SeverityNumber, string) {
 	return plog.SeverityNumberWarn, SeverityTextWarn
 }
 
-// setSeverity sets the severity of lr by the rule of d that flags a, and on
-// a flagged record the security_rule attributes. A nil d flags nothing:
-// every record is INFO.
-func setSeverity(lr plog.LogRecord, a *zendesk.AuditLog, d *detect.Detector) {
-	rule := d.MatchAuditLog(a)
+// setSeverity sets the severity of lr by the rule that flags it (nil: none,
+// INFO), and on a flagged record the security_rule attributes.
+func setSeverity(lr plog.LogRecord, rule *detect.Rule) {
 	number, text := Severity(rule)
 	lr.SetSeverityNumber(number)
 	lr.SetSeverityText(text)
@@ -50,4 +47,13 @@ func setSeverity(lr plog.LogRecord, a *zendesk.AuditLog, d *detect.Detector) {
 	attrs.PutStr(AttrSecurityRuleRulesetName, detect.RulesetName)
 	attrs.PutStr(AttrSecurityRuleCategory, rule.Category)
 	attrs.PutStr(AttrSecurityRuleReference, rule.Reference())
+}
+
+// ruleAttrCount is how many attributes setSeverity puts for rule: the four
+// security_rule ones on a flagged record.
+func ruleAttrCount(rule *detect.Rule) int {
+	if rule == nil {
+		return 0
+	}
+	return 4
 }

@@ -98,3 +98,18 @@ func requireInfoWithoutRule(t *testing.T, lr plog.LogRecord) {
 		assert.NotContains(t, k, "security_rule.")
 	}
 }
+
+// A flagged record's attributes are allocated once, the security_rule ones
+// counted in: flagging a record costs the four attribute values and
+// nothing more (no second, larger allocation of its attributes).
+func TestAFlaggedRecordsAttributesAreAllocatedOnce(t *testing.T) {
+	flagged := readFlagged(t)[:1] // api_token_created
+	s := settings
+	s.Detector = newDetector(t)
+	require.Equal(t, "api_token_created", s.Detector.MatchAuditLog(&flagged[0]).Name)
+	on := testing.AllocsPerRun(200, func() { Logs(flagged, s, observed) })
+	s.Detector = nil
+	off := testing.AllocsPerRun(200, func() { Logs(flagged, s, observed) })
+	assert.Equal(t, float64(ruleAttrCount(&detect.Rule{})), on-off,
+		"allocations of one flagged record beyond the same record unflagged")
+}

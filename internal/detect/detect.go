@@ -46,10 +46,19 @@ type Rule struct {
 	// change_description.
 	Label Text
 	Body  Text
+
+	// reference is Reference, made once by the Detector (a record it
+	// flags carries it: no string built per record).
+	reference string
 }
 
 // Reference is the address of the rule's documentation.
-func (r *Rule) Reference() string { return ReferenceBase + r.Name }
+func (r *Rule) Reference() string {
+	if r.reference != "" {
+		return r.reference
+	}
+	return ReferenceBase + r.Name
+}
 
 // Event is what the rules read of an audit log.
 type Event struct {
@@ -83,6 +92,7 @@ func newDetector(rules []Rule) *Detector {
 	rules = sortBySeverity(rules)
 	d := &Detector{bySourceType: map[string][]*Rule{}}
 	for i := range rules {
+		rules[i].reference = ReferenceBase + rules[i].Name
 		for _, st := range rules[i].SourceTypes {
 			d.bySourceType[st] = append(d.bySourceType[st], &rules[i])
 		}

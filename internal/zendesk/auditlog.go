@@ -1,9 +1,11 @@
 package zendesk
 
 import (
+	"bytes"
 	"fmt"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -120,7 +122,8 @@ func (a *AuditLog) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 // place, one recordDecoder for them all.
 type auditLogs []AuditLog
 
-// UnmarshalJSONFrom decodes a JSON array of records, or null (none).
+// UnmarshalJSONFrom decodes a JSON array of records, or null (none), into
+// the slice l holds when it has room.
 func (l *auditLogs) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 	switch dec.PeekKind() {
 	case 'n':
@@ -138,7 +141,10 @@ func (l *auditLogs) UnmarshalJSONFrom(dec *jsontext.Decoder) error {
 	if _, err := dec.ReadToken(); err != nil {
 		return err
 	}
-	logs := make([]AuditLog, 0, MaxPageSize)
+	logs := (*l)[:0] // a page given back with Client.Recycle, or none
+	if cap(logs) == 0 {
+		logs = make([]AuditLog, 0, MaxPageSize)
+	}
 	var d recordDecoder
 	for dec.PeekKind() != ']' {
 		logs = append(logs, AuditLog{})
@@ -400,9 +406,16 @@ func (d *recordDecoder) readString(dec *jsontext.Decoder, i int) (jsontext.Value
 		return nil, nil
 	case '"':
 		start := len(d.scratch)
-		// The decoder checked the string: only invalid UTF-8, replaced,
-		// can be reported here.
-		d.scratch, _ = jsontext.AppendUnquote(d.scratch, v)
+		if inner := v[1 : len(v)-1]; bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
+			// Most strings: without escapes and valid UTF-8 (the
+			// decoder checked the rest of their syntax), they are their
+			// bytes, copied at once instead of a byte at a time.
+			d.scratch = append(d.scratch, inner...)
+		} else {
+			// The decoder checked the string: only invalid UTF-8,
+			// replaced, can be reported here.
+			d.scratch, _ = jsontext.AppendUnquote(d.scratch, v)
+		}
 		d.spans[i].start, d.spans[i].end, d.spans[i].set = start, len(d.scratch), true
 		return nil, nil
 	}
@@ -421,12 +434,40 @@ func readInt(dec *jsontext.Decoder, o *Optional[int64]) (jsontext.Value, error) 
 	if err != nil || v.Kind() != '0' {
 		return v, err
 	}
+	if i, ok := smallInt(v); ok {
+		*o = Some(i)
+		return nil, nil
+	}
 	i, err := strconv.ParseInt(string(v), 10, 64)
 	if err != nil {
 		return v, nil
 	}
 	*o = Some(i)
 	return nil, nil
+}
+
+// smallInt is the value of a JSON number of at most 18 digits, without
+// fraction or exponent (an id, as every id is): it cannot overflow an
+// int64, and the decoder checked its syntax. Any other number is not
+// taken (ok false), and left to strconv.
+func smallInt(v jsontext.Value) (n int64, ok bool) {
+	digits := v
+	if len(digits) > 0 && digits[0] == '-' {
+		digits = digits[1:]
+	}
+	if len(digits) == 0 || len(digits) > 18 {
+		return 0, false
+	}
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if v[0] == '-' {
+		n = -n
+	}
+	return n, true
 }
 
 // readTime takes an RFC 3339 time string, as encoding/json decodes a

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/go-json-experiment/json/jsontext"
 	"github.com/stretchr/testify/assert"
@@ -291,5 +292,27 @@ func BenchmarkDecodeCursorPage(b *testing.B) {
 		if _, err := zendesk.DecodeCursorPage(body); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// A string field holds the string as the library unquotes it, whether it
+// takes the copy of a plain string or the unquoting of one with escapes or
+// invalid UTF-8 (replaced by U+FFFD, as AllowInvalidUTF8 does).
+func TestStringFieldsAreUnquotedAsTheLibraryDoes(t *testing.T) {
+	t.Parallel()
+	for _, quoted := range []string{
+		`""`, `"update"`, `"Logged in"`, `"naïve café ✓ 日本"`, `"a\"b"`, `"line\nnext"`,
+		`"\u00e9t\u00e9"`, `"\ud83d\ude00"`, `"back\\slash"`, `"tab\tand\/slash"`,
+		"\"bad \xff utf8\"", "\"cut \xe2\x82\"", "\"\xed\xa0\x80 surrogate\"",
+	} {
+		want, _ := jsontext.AppendUnquote(nil, quoted) // invalid UTF-8: replaced, and an error
+		require.True(t, utf8.Valid(want), quoted)
+		page, err := zendesk.DecodeCursorPage([]byte(`{"audit_logs":[{"action":` + quoted + `,"actor_name":"x","change_description":` + quoted + `}]}`))
+		require.NoError(t, err, quoted)
+		require.Len(t, page.AuditLogs, 1)
+		a := page.AuditLogs[0]
+		assert.Equal(t, string(want), a.Action.Value, quoted)
+		assert.Equal(t, string(want), a.ChangeDescription.Value, quoted)
+		assert.Equal(t, "x", a.ActorName.Value, quoted)
 	}
 }

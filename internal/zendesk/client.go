@@ -142,6 +142,9 @@ type Client struct {
 	// bodies holds the buffers response bodies are read into (see
 	// getBody).
 	bodies sync.Pool
+	// pages holds pages of records given back with Recycle, for List to
+	// decode into (see Recycle).
+	pages sync.Pool
 
 	// sending orders sending a request against setting a hold: a request
 	// is handed to the transport under its read lock, after a last look

@@ -66,8 +66,12 @@ func (c *Client) List(ctx context.Context, p ListParams) (*Page, error) {
 		return nil, err
 	}
 	var body cursorPageBody
+	body.AuditLogs = c.recycled()
 	if err := c.call(ctx, http.MethodGet, listPath, q, &body); err != nil {
 		return nil, err
+	}
+	if len(body.AuditLogs) == 0 {
+		body.AuditLogs = nil // none, as without a recycled page
 	}
 	page, err := body.page()
 	if err != nil {
@@ -78,6 +82,30 @@ func (c *Client) List(ctx context.Context, p ListParams) (*Page, error) {
 		return nil, &Error{Kind: KindDecode, Op: "list", Description: "has_more is true but meta.after_cursor is empty"}
 	}
 	return page, nil
+}
+
+// Recycle gives List a page of records back once the caller is done with
+// it: List decodes a later page into it instead of a new one. A drain
+// reads one page after another, and a new slice of records for each was
+// a fifth of the bytes it allocated, and as much of the garbage
+// collector's work. After Recycle the caller must not use records, nor any
+// pointer into it; values copied out of it stay valid (a record's strings
+// are its own, and Extra's values are copies of the body).
+func (c *Client) Recycle(records []AuditLog) {
+	if cap(records) < MaxPageSize {
+		return // not a page List made
+	}
+	records = records[:cap(records)]
+	clear(records) // nothing kept alive by a page waiting in the pool
+	c.pages.Put(&records)
+}
+
+// recycled is a page given back with Recycle, empty, or nil.
+func (c *Client) recycled() []AuditLog {
+	if p, ok := c.pages.Get().(*[]AuditLog); ok {
+		return (*p)[:0]
+	}
+	return nil
 }
 
 func (p *cursorPageBody) setResponse(date time.Time, roundTrip time.Duration) {
