@@ -57,10 +57,15 @@ service:
 // as JSON.
 type CPURatioResult struct {
 	Records int
-	// Pull is the collector's CPU from letting the receiver read until it
-	// polled again after the last record; OTLP from the first OTLP
-	// request until the collector's CPU stopped moving after the last.
+	// Pull is the collector's CPU from letting the receiver read until its
+	// CPU stopped moving after the receiver polled again after the last
+	// record; OTLP from the first OTLP request until the collector's CPU
+	// stopped moving after the last.
 	Pull, OTLP time.Duration
+	// PullFirst says the pull was measured first. The phase measured
+	// second runs on the heap the first one grew (and the memory the
+	// runtime is giving back meanwhile), so runs alternate the order.
+	PullFirst bool
 }
 
 // Ratio is pull CPU ÷ OTLP/JSON ingest CPU.
@@ -110,9 +115,11 @@ func OTLPBodies(ctx context.Context, sim Sim) ([][]byte, int, error) {
 // receiver (see ingestConfig). While the simulator answers every request
 // with a 503 (the receiver waits), it posts the records to the OTLP
 // receiver as JSON, one page a request, and measures the collector's CPU;
-// then it lets the receiver read the same records and measures again.
-// Both processes are stopped before it returns.
-func CPURatio(ctx context.Context, sup *childproc.Supervisor, collectorPath, simPath string, n int, dir string, tag string) (CPURatioResult, error) {
+// then it lets the receiver read the same records and measures again
+// (with pullFirst, the other way round: the receiver reads first, and is
+// caught up, polling once a second, while the records are posted). Both
+// processes are stopped before it returns.
+func CPURatio(ctx context.Context, sup *childproc.Supervisor, collectorPath, simPath string, n int, dir string, tag string, pullFirst bool) (CPURatioResult, error) {
 	sim, err := StartSim(ctx, sup, simPath, n, filepath.Join(dir, "cpu-sim-"+tag+".log"))
 	if err != nil {
 		return CPURatioResult{}, err
@@ -157,33 +164,45 @@ func CPURatio(ctx context.Context, sup *childproc.Supervisor, collectorPath, sim
 		return fail(err)
 	}
 
-	cpu0, err := childproc.ReadCPU(col.Pid())
-	if err != nil {
-		return fail(err)
-	}
 	client := &http.Client{Timeout: 30 * time.Second}
-	for i, b := range bodies {
-		if err := postOTLP(ctx, client, url, b); err != nil {
-			return fail(fmt.Errorf("OTLP request %d of %d: %w", i+1, len(bodies), err))
+	ingest := func() (time.Duration, error) {
+		cpu0, err := childproc.ReadCPU(col.Pid())
+		if err != nil {
+			return 0, err
+		}
+		for i, b := range bodies {
+			if err := postOTLP(ctx, client, url, b); err != nil {
+				return 0, fmt.Errorf("OTLP request %d of %d: %w", i+1, len(bodies), err)
+			}
+		}
+		cpu1, err := settledCPU(ctx, col.Pid())
+		return cpu1 - cpu0, err
+	}
+	pull := func() (time.Duration, error) {
+		cpu0, err := childproc.ReadCPU(col.Pid())
+		if err != nil {
+			return 0, err
+		}
+		if err := releaseAndDrain(ctx, sim.Sim, base, n); err != nil {
+			return 0, err
+		}
+		cpu1, err := settledCPU(ctx, col.Pid())
+		return cpu1 - cpu0, err
+	}
+	res := CPURatioResult{Records: n, PullFirst: pullFirst}
+	if pullFirst {
+		if res.Pull, err = pull(); err == nil {
+			res.OTLP, err = ingest()
+		}
+	} else {
+		if res.OTLP, err = ingest(); err == nil {
+			res.Pull, err = pull()
 		}
 	}
-	cpu1, err := settledCPU(ctx, col.Pid())
 	if err != nil {
 		return fail(err)
 	}
-
-	cpu2, err := childproc.ReadCPU(col.Pid())
-	if err != nil {
-		return fail(err)
-	}
-	if err := releaseAndDrain(ctx, sim.Sim, base, n); err != nil {
-		return fail(err)
-	}
-	cpu3, err := childproc.ReadCPU(col.Pid())
-	if err != nil {
-		return fail(err)
-	}
-	return CPURatioResult{Records: n, OTLP: cpu1 - cpu0, Pull: cpu3 - cpu2}, nil
+	return res, nil
 }
 
 // SetFaults replaces the simulator's faults (POST /_sim/faults) with the

@@ -620,7 +620,8 @@ func cpuRatio(ctx context.Context, s *summary, procs *childproc.Supervisor, coll
 	var each []string
 	for i := range runs {
 		s.progress("cpu: %s pulling and ingesting over OTLP/JSON %d records, run %d of %d", collector, n, i+1, runs)
-		r, err := bench.CPURatio(ctx, procs, collector, simPath, n, dir, strconv.Itoa(i))
+		// Alternating which is measured first (see CPURatioResult).
+		r, err := bench.CPURatio(ctx, procs, collector, simPath, n, dir, strconv.Itoa(i), i%2 == 1)
 		if err != nil {
 			s.fail(name, err)
 			return
@@ -629,7 +630,11 @@ func cpuRatio(ctx context.Context, s *summary, procs *childproc.Supervisor, coll
 		ratios = append(ratios, r.Ratio())
 		pulls = append(pulls, us(r.Pull))
 		otlps = append(otlps, us(r.OTLP))
-		each = append(each, fmt.Sprintf("%.2f/%.2f", us(r.Pull), us(r.OTLP)))
+		order := "o"
+		if r.PullFirst {
+			order = "p"
+		}
+		each = append(each, fmt.Sprintf("%.2f/%.2f%s", us(r.Pull), us(r.OTLP), order))
 	}
 	s.line("cpu_records", n)
 	s.line("cpu_runs_pull_over_otlp_us_per_record", strings.Join(each, " "))
