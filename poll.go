@@ -263,19 +263,21 @@ func average(avg *time.Duration, d time.Duration) {
 // span returns the first and last created_at seconds of a page, and how
 // many of its records have one.
 func span(logs []zendesk.AuditLog) (first, last time.Time, n int) {
-	for _, a := range logs {
-		created, ok := a.CreatedAt.Get()
+	for i := range logs {
+		created, ok := logs[i].CreatedAt.Get()
 		if !ok {
 			continue
 		}
-		s := created.UTC().Truncate(time.Second)
 		if n == 0 {
-			first = s
+			first = created
 		}
-		last = s
+		last = created
 		n++
 	}
-	return first, last, n
+	if n == 0 {
+		return time.Time{}, time.Time{}, 0
+	}
+	return first.UTC().Truncate(time.Second), last.UTC().Truncate(time.Second), n
 }
 
 // observeClock follows the API's clock and says, once per change, when it

@@ -364,7 +364,8 @@ func (r *logsReceiver) deliver(ctx context.Context, page []zendesk.AuditLog, obs
 	}
 	inPage := r.inPage
 	clear(inPage)
-	for _, a := range page {
+	for i := range page {
+		a := &page[i]
 		id, hasID := a.ID.Get()
 		created, hasCreated := a.CreatedAt.Get()
 		if hasID && hasCreated {
@@ -376,7 +377,11 @@ func (r *logsReceiver) deliver(ctx context.Context, page []zendesk.AuditLog, obs
 		}
 		// A record without id or created_at cannot be placed: it is
 		// delivered, and does not move the checkpoint.
-		fresh = append(fresh, a)
+		if len(fresh) == i {
+			fresh = fresh[:i+1] // in place already: no copy
+		} else {
+			fresh = append(fresh, *a)
+		}
 	}
 	r.delivered = delivered // Advance keeps none of it
 	if len(fresh) == 0 {

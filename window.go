@@ -98,8 +98,11 @@ func absDuration(d time.Duration) time.Duration {
 // too: the reading of the window is complete). Records without created_at
 // stay.
 func clip(logs []zendesk.AuditLog, end time.Time) ([]zendesk.AuditLog, bool) {
-	for i, a := range logs {
-		if created, ok := a.CreatedAt.Get(); ok && created.Truncate(time.Second).After(end) {
+	// A created_at's second is after end exactly when it is after end's
+	// second: compared in Unix seconds, per record without building a time.
+	endSecond := end.Unix()
+	for i := range logs {
+		if created, ok := logs[i].CreatedAt.Get(); ok && created.Unix() > endSecond {
 			return logs[:i], true
 		}
 	}

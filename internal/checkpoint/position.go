@@ -59,11 +59,13 @@ func (p Position) QueryStart() time.Time {
 // Done reports whether the record with this id and created_at needs no
 // delivery.
 func (p Position) Done(id int64, createdAt time.Time) bool {
-	s := createdAt.Truncate(time.Second)
-	if s.Before(p.Second) {
+	// Compared in Unix seconds: the second createdAt is in, and p's
+	// (a whole second), without building either as a time.
+	s, second := createdAt.Unix(), p.Second.Unix()
+	if s < second {
 		return true
 	}
-	if s.Equal(p.Second) {
+	if s == second {
 		_, ok := p.done[id]
 		return ok
 	}

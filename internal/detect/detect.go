@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesk"
 )
@@ -136,7 +137,7 @@ func (d *Detector) Match(e Event) *Rule {
 	if d == nil {
 		return nil
 	}
-	sourceType := strings.TrimSpace(e.SourceType)
+	sourceType := trimSpace(e.SourceType)
 	rules, ok := d.bySourceType[sourceType] // no allocation: the usual case
 	if !ok && hasUpper(sourceType) {
 		rules = d.bySourceType[strings.ToLower(sourceType)]
@@ -145,9 +146,9 @@ func (d *Detector) Match(e Event) *Rule {
 		return nil
 	}
 	e = Event{
-		Action:      strings.TrimSpace(e.Action),
+		Action:      trimSpace(e.Action),
 		SourceType:  sourceType,
-		SourceLabel: strings.TrimSpace(e.SourceLabel),
+		SourceLabel: trimSpace(e.SourceLabel),
 		Body:        e.Body, // trimmed line by line
 	}
 	for _, r := range rules {
@@ -156,6 +157,15 @@ func (d *Detector) Match(e Event) *Rule {
 		}
 	}
 	return nil
+}
+
+// trimSpace is strings.TrimSpace, at once for the usual value: empty, or
+// starting and ending with a printable ASCII character.
+func trimSpace(s string) string {
+	if s == "" || s[0] > ' ' && s[0] < utf8.RuneSelf && s[len(s)-1] > ' ' && s[len(s)-1] < utf8.RuneSelf {
+		return s
+	}
+	return strings.TrimSpace(s)
 }
 
 // MatchAuditLog is Match(EventOf(a)).
