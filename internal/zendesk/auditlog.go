@@ -401,7 +401,7 @@ func (d *recordDecoder) readString(dec *jsontext.Decoder, i int) (jsontext.Value
 	if err != nil {
 		return nil, err
 	}
-	switch v.Kind() {
+	switch v[0] { // ReadValue returns the value alone: its first byte says its kind
 	case 'n':
 		return nil, nil
 	case '"':
@@ -426,13 +426,16 @@ func (d *recordDecoder) readString(dec *jsontext.Decoder, i int) (jsontext.Value
 // 1e3, 2^63) is kept as sent.
 func readInt(dec *jsontext.Decoder, o *Optional[int64]) (jsontext.Value, error) {
 	*o = Optional[int64]{}
-	if dec.PeekKind() == 'n' {
-		_, err := dec.ReadToken()
+	v, err := dec.ReadValue()
+	if err != nil {
 		return nil, err
 	}
-	v, err := dec.ReadValue()
-	if err != nil || v.Kind() != '0' {
-		return v, err
+	switch v[0] { // ReadValue returns the value alone: its first byte says its kind
+	case 'n':
+		return nil, nil
+	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+	default:
+		return v, nil
 	}
 	if i, ok := smallInt(v); ok {
 		*o = Some(i)
@@ -474,13 +477,16 @@ func smallInt(v jsontext.Value) (n int64, ok bool) {
 // time.Time.
 func readTime(dec *jsontext.Decoder, o *Optional[time.Time]) (jsontext.Value, error) {
 	*o = Optional[time.Time]{}
-	if dec.PeekKind() == 'n' {
-		_, err := dec.ReadToken()
+	v, err := dec.ReadValue()
+	if err != nil {
 		return nil, err
 	}
-	v, err := dec.ReadValue()
-	if err != nil || v.Kind() != '"' {
-		return v, err
+	switch v[0] {
+	case 'n':
+		return nil, nil
+	case '"':
+	default:
+		return v, nil
 	}
 	var buf [64]byte
 	s, err := jsontext.AppendUnquote(buf[:0], v)

@@ -316,3 +316,24 @@ func TestStringFieldsAreUnquotedAsTheLibraryDoes(t *testing.T) {
 		assert.Equal(t, "x", a.ActorName.Value, quoted)
 	}
 }
+
+// A page's records share one string for their string fields, made when
+// the page is read; a page of more records than a page holds (an API
+// that ignored page[size]) moves them as it grows, and each keeps its own
+// fields all the same: every record of the page is what it is alone.
+func TestEveryRecordOfALargePageHasItsOwnStrings(t *testing.T) {
+	t.Parallel()
+	body := zendesksim.SamplePage(3*zendesk.MaxPageSize + 7)
+	page, err := zendesk.DecodeCursorPage(body)
+	require.NoError(t, err)
+	var raw struct {
+		AuditLogs []jsontext.Value `json:"audit_logs"`
+	}
+	require.NoError(t, json.Unmarshal(body, &raw))
+	require.Len(t, page.AuditLogs, len(raw.AuditLogs))
+	for i, r := range raw.AuditLogs {
+		var alone zendesk.AuditLog
+		require.NoError(t, alone.UnmarshalJSON(r))
+		require.Equal(t, alone, page.AuditLogs[i], "record %d", i)
+	}
+}

@@ -64,3 +64,34 @@ func TestListDecodesALaterPageIntoARecycledOne(t *testing.T) {
 	}
 	assert.True(t, reused, "List never decoded into a recycled page")
 }
+
+// A body cut off in the middle of its records is read again (a decode
+// error is retried); the page List returns then holds the records of the
+// full body alone, nothing of what was decoded from the cut one: not a
+// record, not a field of one.
+func TestARetriedPageHoldsNothingOfTheAttemptCutOff(t *testing.T) {
+	t.Parallel()
+	const (
+		cut = `{"audit_logs":[{"id":1,"ip_address":"10.9.9.9","actor_name":"Cut","source_label":"cut","created_at":"2026-12-01T10:00:00Z"},` +
+			`{"id":2,"ip_address":"10.8.8.8","url":"https://x.zendesk.com/api/v2/audit_logs/2.json","created_at":"2026-12-01T10:00:01Z"},{"id":3,"act`
+		full = `{"audit_logs":[{"id":1,"created_at":"2026-12-01T10:00:00Z"},{"id":2,"action":"update","created_at":"2026-12-01T10:00:01Z"}],` +
+			`"meta":{"has_more":false,"after_cursor":null,"before_cursor":null}}`
+	)
+	want, err := zendesk.DecodeCursorPage([]byte(full))
+	require.NoError(t, err)
+	capture, ts := newCapture(t, func(n int, w http.ResponseWriter, _ *http.Request) {
+		if n%2 == 1 {
+			answer(w, http.StatusOK, "application/json", cut)
+			return
+		}
+		answer(w, http.StatusOK, "application/json", full)
+	})
+	c := newClient(t, fastOptions(ts.URL))
+	for range 5 { // the same decoder, reused or not (see sync.Pool)
+		page, err := c.List(t.Context(), zendesk.ListParams{})
+		require.NoError(t, err)
+		assert.Equal(t, want.AuditLogs, page.AuditLogs)
+		c.Recycle(page.AuditLogs)
+	}
+	assert.Equal(t, 10, capture.count(), "each page read twice: cut off, then whole")
+}
