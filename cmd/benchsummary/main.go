@@ -285,7 +285,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		drains(ctx, s, procs, simPath, dir, o.records, o.runs)
 	}
 	if want("cpu") {
-		cpuRatio(ctx, s, procs, o.collector, simPath, dir, o.records, o.runs)
+		cpuRatio(ctx, s, procs, o.collector, simPath, dir, o.records, 2*o.runs) // pairs: each order as often
 	}
 	if want("budget") {
 		budget(ctx, s, procs, simPath, dir, budgetRun{rpm: o.budgetRPM, d: o.budgetDuration})
