@@ -190,14 +190,27 @@ func (c *cli) cmdShow(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if o.output == outputTable {
-		return writeRecordDetail(c.stdout, rec)
-	}
-	b, err := json.MarshalIndent(rec, "", "  ")
+	// The severity and rule the receiver gives the record, as list says.
+	detector, err := detect.New(nil)
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(c.stdout, "%s\n", b)
+	rule := detector.MatchAuditLog(rec)
+	if o.output == outputTable {
+		return writeRecordDetail(c.stdout, rec, rule)
+	}
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	if b, err = withDetection(b, rule); err != nil {
+		return err
+	}
+	var indented bytes.Buffer
+	if err := json.Indent(&indented, b, "", "  "); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(c.stdout, "%s\n", indented.Bytes())
 	return err
 }
 
@@ -362,11 +375,19 @@ func (rw *recordWriter) flush() error {
 
 // writeRecordDetail prints one record as FIELD VALUE lines, the change
 // description in full.
-func writeRecordDetail(w io.Writer, r *zendesk.AuditLog) error {
+func writeRecordDetail(w io.Writer, r *zendesk.AuditLog, rule *detect.Rule) error {
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
 	row := func(name, value string) { fmt.Fprintf(tw, "%s\t%s\n", name, value) }
 	row("ID", optInt(r.ID))
 	row("CREATED_AT", createdAt(r))
+	_, severity := convert.Severity(rule)
+	row("SEVERITY", severity)
+	if rule != nil {
+		row("RULE", rule.Name+" ("+rule.Category+")")
+		row("REFERENCE", rule.Reference())
+	} else {
+		row("RULE", "-")
+	}
 	action := cell(r.Action)
 	if l, ok := r.ActionLabel.Get(); ok && l != "" {
 		action += " (" + clean(l) + ")"

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -101,4 +102,36 @@ func TestListFlaggedSince7d(t *testing.T) {
 	r := a.run(t, "list", "--flagged", "--since", "7d", "--sort", "asc")
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Equal(t, []int64{2, 4}, ids(parseLines(t, r.stdout)), "flagged, and inside the 7 days")
+}
+
+// show says what list says of a record: the severity the receiver gives it
+// and the rule that flags it, in JSON and in the table.
+func TestShowCarriesSeverityAndRule(t *testing.T) {
+	a := newFlaggedAPI(t)
+
+	r := a.run(t, "show", "2001")
+	require.Equal(t, 0, r.code, r.stderr)
+	var rec map[string]any
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &rec))
+	assert.Equal(t, "ERROR", rec["severity"])
+	sr, ok := rec["security_rule"].(map[string]any)
+	require.True(t, ok, "a flagged record carries its rule: %v", rec)
+	assert.Equal(t, "api_token_created", sr["name"])
+	assert.Contains(t, sr["reference"], "README.md#api_token_created")
+	assert.Equal(t, "api_token", rec["source_type"], "the record's own members stay")
+
+	r = a.run(t, "show", "2004") // the near miss: a demotion
+	require.Equal(t, 0, r.code, r.stderr)
+	rec = nil
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &rec))
+	assert.Equal(t, "INFO", rec["severity"])
+	assert.NotContains(t, rec, "security_rule")
+
+	r = a.run(t, "show", "2002", "--output", "table")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "SEVERITY     WARN\n")
+	assert.Contains(t, r.stdout, "RULE         admin_role_assigned (")
+	r = a.run(t, "show", "2004", "--output", "table")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "SEVERITY     INFO\nRULE         -\n")
 }
