@@ -80,13 +80,17 @@ stop() {
 cleanup() {
 	local rc=$? col_rc=0 sim_rc=0
 	trap - EXIT INT TERM
-	if [[ -n $vl_url && -n $col_pid ]]; then
+	local counted=$col_pid
+	stop "$col_pid" collector || col_rc=$?
+	col_pid=
+	# Counted once the collector stopped (it exports what it holds on the
+	# way out), after VictoriaLogs made what it received searchable.
+	if [[ -n $vl_url && -n $counted ]]; then
+		curl -sf -o /dev/null "$vl_url/internal/force_flush" || true
 		vl_count=$(curl -sf "$vl_url/select/logsql/query" --data-urlencode 'query=* | stats count() n' |
 			sed -n 's/.*"n":"\([0-9]*\)".*/\1/p' || true)
 		log "VictoriaLogs holds ${vl_count:-?} audit log records (UI: $vl_url/select/vmui)"
 	fi
-	stop "$col_pid" collector || col_rc=$?
-	col_pid=
 	stop "$vl_pid" victoria-logs || true
 	vl_pid=
 	stop "$sim_pid" zendesk-sim || sim_rc=$?

@@ -35,7 +35,7 @@ errors=$(grep -cE '(^|\s)(error|ERROR)(\s|$)' "$log_file" || true)
 # file_storage keeps each component's data in a file of its own: the
 # receiver's checkpoint in receiver_zendesk_audit_logs_ (the exporter's
 # queue is exporter_debug__logs).
-# demo/run.sh counts the records VictoriaLogs holds before it stops.
+# demo/run.sh counts the records VictoriaLogs holds once the collector stopped.
 stored=$(sed -n 's/^\[demo\] VictoriaLogs holds \([0-9]*\) audit log records.*/\1/p' "$log_file" | tail -n 1)
 checkpoint=no
 if [[ -s $out_dir/storage/receiver_zendesk_audit_logs_ ]]; then
