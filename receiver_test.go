@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -24,6 +25,7 @@ import (
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/receivertest"
@@ -161,6 +163,41 @@ func TestDrainsBacklogExactlyOnceInTheFirstPoll(t *testing.T) {
 		assert.LessOrEqual(t, ld.LogRecordCount(), e.cfg.PageSize, "one ConsumeLogs per page")
 	}
 	assert.Zero(t, e.sim.Stats().OversizePageRequests)
+}
+
+// Every record delivered holds its own fields, whatever the receiver
+// decodes later: the pages it reads are decoded into pages it delivered
+// before (zendesk.Client.Recycle), and nothing of a later page may show in
+// a record handed on.
+func TestEveryDeliveredRecordKeepsItsOwnFields(t *testing.T) {
+	e := newEnv(t)
+	e.backlog(t, 1500, 2*time.Hour, time.Minute)
+	sink := new(consumertest.LogsSink)
+	r := e.start(t, sink, componenttest.NewNopHost())
+	defer func() { require.NoError(t, r.Shutdown(context.Background())) }()
+	requireExactly(t, simIDs(e.sim), sink)
+
+	byID := map[int64]zendesksim.Record{}
+	for _, rec := range e.sim.Records() {
+		byID[rec.ID] = rec
+	}
+	str := func(m pcommon.Map, k string) string { v, _ := m.Get(k); return v.Str() }
+	checked := 0
+	for _, ld := range sink.AllLogs() {
+		lrs := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+		for i := range lrs.Len() {
+			lr := lrs.At(i)
+			id, _ := lr.Attributes().Get(convert.AttrID)
+			want := byID[id.Int()]
+			assert.Equal(t, want.ChangeDescription, lr.Body().Str(), "record %d", want.ID)
+			assert.Equal(t, want.Action, str(lr.Attributes(), convert.AttrAction), "record %d", want.ID)
+			assert.Equal(t, want.ActorName, str(lr.Attributes(), convert.AttrActorName), "record %d", want.ID)
+			assert.Equal(t, want.SourceLabel, str(lr.Attributes(), convert.AttrSourceLabel), "record %d", want.ID)
+			assert.Equal(t, strconv.FormatInt(want.ID, 10), str(lr.Attributes(), convert.AttrLogRecordUID), "record %d", want.ID)
+			checked++
+		}
+	}
+	assert.Equal(t, 1500, checked)
 }
 
 func TestPollsAgainWithoutRepeating(t *testing.T) {
