@@ -135,7 +135,13 @@ func (r *logsReceiver) readSlices(ctx context.Context, planner *slicePlanner, bu
 			} else {
 				// The window is planned to its end: split the slice with
 				// the most left to read, so that the last ones are read
-				// side by side rather than one long slice alone.
+				// side by side rather than one long slice alone. Not
+				// for a budget that one request at a time spends: two
+				// chains read it no faster, and each ends in a part-empty
+				// page, a request of the budget.
+				if oneRequestSpends(r.cfg.MaxRequestsPerMinute, r.roundTrip) {
+					return
+				}
 				i := -1
 				for j, o := range open {
 					if i < 0 || o.remaining() > open[i].remaining() {

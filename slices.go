@@ -190,6 +190,13 @@ func budgetInFlight(perMinute int, roundTrip time.Duration) float64 {
 	return float64(perMinute) / 60 * roundTrip.Seconds() * 1.25
 }
 
+// oneRequestSpends says a budget of perMinute is spent by one request at
+// a time at roundTrip (budgetInFlight at most 1: the default budget at
+// 300 ms, any budget of an API answering in a few ms).
+func oneRequestSpends(perMinute int, roundTrip time.Duration) bool {
+	return perMinute > 0 && roundTrip > 0 && budgetInFlight(perMinute, roundTrip) <= 1
+}
+
 // largeSlicesFrom is how many slices read at once make them large: a
 // budget that needs that many is a large one (700 a minute at 300 ms
 // needs 6), while the default budget (100 a minute) needs at most 4 at
@@ -244,7 +251,7 @@ const minPagesAhead = 2
 //
 // What is not known yet (zero) does not bound it.
 func pagesAhead(buffer, perMinute int, roundTrip, latency, deliverTime time.Duration) int {
-	if perMinute > 0 && roundTrip > 0 && budgetInFlight(perMinute, roundTrip) <= 1 {
+	if oneRequestSpends(perMinute, roundTrip) {
 		return min(buffer, minPagesAhead)
 	}
 	if latency <= 0 || deliverTime <= 0 {

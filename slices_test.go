@@ -177,6 +177,16 @@ func TestPagesAheadIsWhatDeliveryNeeds(t *testing.T) {
 	}
 }
 
+func TestOneRequestSpendsABudgetOfLessThanOneInFlight(t *testing.T) {
+	ms := time.Millisecond
+	assert.True(t, oneRequestSpends(100, 300*ms), "the default budget at 300 ms: 0.6 in flight")
+	assert.True(t, oneRequestSpends(600, ms), "600 a minute at 1 ms")
+	assert.False(t, oneRequestSpends(700, 300*ms), "700 a minute at 300 ms: 4.4 in flight")
+	assert.False(t, oneRequestSpends(100, time.Second), "the default budget at 1 s: 2.1 in flight")
+	assert.False(t, oneRequestSpends(0, ms), "no budget")
+	assert.False(t, oneRequestSpends(100, 0), "no round trip measured yet")
+}
+
 // Issue #18: a budget that one request at a time spends needs no pages
 // read ahead, however slow the API is next to delivery; one that needs
 // several in flight reads its slices ahead, as before.
