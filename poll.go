@@ -35,7 +35,7 @@ func (r *logsReceiver) poll(ctx context.Context) error {
 	}
 	arrived := r.now()
 	r.observeClock(page, arrived)
-	r.observeRoundTrip(page.RoundTrip)
+	r.observeAnswer(page.RoundTrip, page.Latency, arrived)
 	// The API's own time bounds the window: what it has not finished yet
 	// is left for a later poll.
 	end = bound(end, page, r.cfg.SettleDelay)
@@ -52,8 +52,8 @@ func (r *logsReceiver) poll(ctx context.Context) error {
 			from = last
 			r.pos = r.pos.ReadBefore(from)
 		}
-		n := r.sliceConcurrency()
-		pages, buffer := slicePagesFor(n)
+		n, deliveryBound := r.sliceConcurrency()
+		pages, buffer := slicePagesFor(n, deliveryBound)
 		target := pages * r.cfg.PageSize
 		width := initialSliceWidth(placed, last.Sub(first), end.Sub(from), target, n)
 		if err := r.readSlices(ctx, newSlicePlanner(from, end, width, target), buffer); err != nil {
@@ -73,7 +73,8 @@ func (r *logsReceiver) poll(ctx context.Context) error {
 // As many slices are read at once as sliceConcurrency says. Slices read
 // to their end wait for their turn: with a budget up to twice as many
 // slices in all, so that a slow slice being delivered does not leave the
-// budget unused; without one, no more than are read. Each reader reads at
+// budget unused; without one, or when delivery is what bounds the reading
+// (see sliceConcurrency), no more than are read. Each reader reads at
 // most buffer pages ahead of delivery. It returns once every reader has
 // stopped; it returns nil only when the planner is exhausted and every
 // slice it planned was delivered to its end (checked: see
@@ -82,7 +83,7 @@ func (r *logsReceiver) readSlices(ctx context.Context, planner *slicePlanner, bu
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	var open []*sliceRead // in time order; open[0] is being delivered
-	r.pagesAhead.Store(int64(pagesAhead(buffer, r.readTime, r.deliverTime)))
+	r.pagesAhead.Store(int64(r.pagesAheadNow(buffer)))
 	defer func() {
 		cancel()
 		wg.Wait()
@@ -119,9 +120,9 @@ func (r *logsReceiver) readSlices(ctx context.Context, planner *slicePlanner, bu
 	}
 	fill := func() {
 		for {
-			n := r.sliceConcurrency()
+			n, deliveryBound := r.sliceConcurrency()
 			maxOpen := n
-			if r.cfg.MaxRequestsPerMinute > 0 {
+			if r.cfg.MaxRequestsPerMinute > 0 && !deliveryBound {
 				maxOpen = 2 * n
 			}
 			if reading() >= n || len(open) >= maxOpen {
@@ -134,7 +135,13 @@ func (r *logsReceiver) readSlices(ctx context.Context, planner *slicePlanner, bu
 			} else {
 				// The window is planned to its end: split the slice with
 				// the most left to read, so that the last ones are read
-				// side by side rather than one long slice alone.
+				// side by side rather than one long slice alone. Not
+				// for a budget that one request at a time spends: two
+				// chains read it no faster, and each ends in a part-empty
+				// page, a request of the budget.
+				if oneRequestSpends(r.cfg.MaxRequestsPerMinute, r.roundTrip) {
+					return
+				}
 				i := -1
 				for j, o := range open {
 					if i < 0 || o.remaining() > open[i].remaining() {
@@ -182,11 +189,10 @@ func (r *logsReceiver) readSlices(ctx context.Context, planner *slicePlanner, bu
 				return p.err
 			case ok:
 				head.tookPage()
-				r.observeRoundTrip(p.roundTrip)
-				average(&r.readTime, p.readTime)
+				r.observeAnswer(p.roundTrip, p.latency, p.arrived)
 				err := r.timedDeliver(ctx, p.logs, p.arrived)
 				r.readAhead.release(p.token)
-				r.pagesAhead.Store(int64(pagesAhead(buffer, r.readTime, r.deliverTime)))
+				r.pagesAhead.Store(int64(r.pagesAheadNow(buffer)))
 				if err != nil {
 					return err
 				}
@@ -224,9 +230,16 @@ func (r *logsReceiver) readSlices(ctx context.Context, planner *slicePlanner, bu
 // rather than a window taken as read.
 var errWindowNotCovered = errors.New("internal error: the time slices delivered do not cover the window")
 
-// sliceConcurrency is how many slices are read at once now.
-func (r *logsReceiver) sliceConcurrency() int {
-	return sliceConcurrency(r.cfg.MaxConcurrentRequests, r.cfg.MaxRequestsPerMinute, r.roundTrip, r.deliverTime)
+// sliceConcurrency is how many slices are read at once now, and whether
+// delivery is what bounds them.
+func (r *logsReceiver) sliceConcurrency() (n int, deliveryBound bool) {
+	return sliceConcurrency(r.cfg.MaxConcurrentRequests, r.cfg.MaxRequestsPerMinute, r.roundTrip, r.latency.estimate(), r.deliverTime)
+}
+
+// pagesAheadNow is how many pages each slice's reader may hold ahead of
+// delivery now, of a buffer of buffer.
+func (r *logsReceiver) pagesAheadNow(buffer int) int {
+	return pagesAhead(buffer, r.cfg.MaxRequestsPerMinute, r.roundTrip, r.latency.estimate(), r.deliverTime)
 }
 
 // timedDeliver is deliver, timed for the moving average of how long a page
@@ -246,8 +259,13 @@ func (r *logsReceiver) timedDeliver(ctx context.Context, logs []zendesk.AuditLog
 	return err
 }
 
-// observeRoundTrip follows the API's answer time (a moving average).
-func (r *logsReceiver) observeRoundTrip(d time.Duration) { average(&r.roundTrip, d) }
+// observeAnswer follows the API's answer time, body read (a moving
+// average), and its latency (the least of recent ones, see latency.go), of
+// a page that arrived at arrived.
+func (r *logsReceiver) observeAnswer(roundTrip, latency time.Duration, arrived time.Time) {
+	average(&r.roundTrip, roundTrip)
+	r.latency.observe(latency, arrived)
+}
 
 // average moves a moving average towards d.
 func average(avg *time.Duration, d time.Duration) {

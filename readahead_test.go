@@ -3,7 +3,10 @@ package zendeskauditlogsreceiver
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"testing"
 	"time"
@@ -166,14 +169,56 @@ func TestASlowConsumerKeepsTheReadAheadSmall(t *testing.T) {
 	require.NoError(t, err)
 	// As measured by an earlier poll (the poll goroutine owns them once
 	// started): a page read in 1 ms, delivered in 50.
-	r.readTime, r.roundTrip, r.deliverTime = time.Millisecond, time.Millisecond, 50*time.Millisecond
+	r.latency.observe(time.Millisecond, time.Now())
+	r.roundTrip, r.deliverTime = time.Millisecond, 50*time.Millisecond
 	require.NoError(t, r.Start(context.Background(), componenttest.NewNopHost()))
 	t.Cleanup(func() { require.NoError(t, r.Shutdown(context.Background())) })
 	requireExactly(t, simIDs(e.sim), sink)
-	// Two slices at once (sliceConcurrency), four open: each holds at most
-	// pagesAhead (2 while reading stays 4 times faster than delivery) and
-	// the head one more, being delivered; without the bound each would
-	// read its slice ahead, 24 pages.
+	// Two slices at once (sliceConcurrency), delivery bound, so no more
+	// open: each holds at most pagesAhead (2 while the API answers faster
+	// than delivery) and the head one more, being delivered; without the
+	// bound each would read its slice ahead, 24 pages.
 	assert.LessOrEqual(t, pool.peak.Load(), int64(16), "pages read ahead at once")
+	require.Eventually(t, func() bool { return pool.taken.Load() == 0 }, 10*time.Second, time.Millisecond, "every page given back")
+}
+
+// Issue #18: readers that are slow only after the API answered (here the
+// body comes 30 ms after the response's head; on a busy machine, reading
+// and decoding it while queueing for a CPU) are not read further ahead:
+// the API answers at once, as fast as delivery takes a page, so two
+// slices of a couple of pages each keep delivery busy. Sized by the whole
+// round trip, as before, the same reading held a few dozen pages.
+func TestTimeAfterTheAPIAnsweredDoesNotGrowTheReadAhead(t *testing.T) {
+	e := newEnvWith(t, zendesksim.Options{}, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			rec := httptest.NewRecorder()
+			next.ServeHTTP(rec, r)
+			maps.Copy(w.Header(), rec.Header())
+			w.WriteHeader(rec.Code)
+			w.(http.Flusher).Flush() // the head now, the body later
+			time.Sleep(30 * time.Millisecond)
+			_, _ = w.Write(rec.Body.Bytes())
+		})
+	})
+	now := time.Now()
+	e.sim.Generate(600, now.Add(-2*time.Hour), now.Add(-time.Minute))
+	e.cfg.PageSize = 10 // 60 pages
+	e.cfg.MaxRequestsPerMinute = 1_000_000
+	sink := new(consumertest.LogsSink)
+	slow, err := consumer.NewLogs(func(ctx context.Context, ld plog.Logs) error {
+		time.Sleep(10 * time.Millisecond) // delivery: a page in 10 ms at least
+		return sink.ConsumeLogs(ctx, ld)
+	})
+	require.NoError(t, err)
+	pool := newReadAheadPool(defaultReadAheadPages)
+	r, err := newLogsReceiver(e.cfg, e.set, slow, pool)
+	require.NoError(t, err)
+	require.NoError(t, r.Start(context.Background(), componenttest.NewNopHost()))
+	t.Cleanup(func() { require.NoError(t, r.Shutdown(context.Background())) })
+	requireExactly(t, simIDs(e.sim), sink)
+	// Two slices at once, none waiting its turn (delivery bounds the
+	// reading), each holding at most minPagesAhead and one being read,
+	// and the page being delivered.
+	assert.LessOrEqual(t, pool.peak.Load(), int64(2*(minPagesAhead+1)+1), "pages read ahead at once")
 	require.Eventually(t, func() bool { return pool.taken.Load() == 0 }, 10*time.Second, time.Millisecond, "every page given back")
 }

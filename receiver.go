@@ -71,13 +71,12 @@ type logsReceiver struct {
 	pos       checkpoint.Position
 	clock     apiClock
 	roundTrip time.Duration
+	// latency is the API's own answer time, the least of recent ones (see
+	// latency.go), owned by the poll goroutine.
+	latency minFilter
 	// deliverTime is how long a page takes to deliver (a moving average),
 	// owned by the poll goroutine.
 	deliverTime time.Duration
-	// readTime is how long a slice's reader takes to get a page (the
-	// request, its waits for the budget, and decoding: a moving average),
-	// owned by the poll goroutine.
-	readTime time.Duration
 	// pagesAhead is how many pages each slice's reader may hold ahead of
 	// delivery now (see pagesAhead in slices.go): set by the poll
 	// goroutine, read by the readers; zero bounds them by their buffer
@@ -137,6 +136,7 @@ func newLogsReceiver(cfg *Config, set receiver.Settings, next consumer.Logs, poo
 		now:       time.Now,
 		malformed: &malformedReporter{logger: set.Logger, counter: tb.ZendeskAuditLogsRecordsMalformed, attrs: instance},
 		readAhead: newReadAhead(pool),
+		latency:   newMinFilter(latencyWindow),
 	}, nil
 }
 

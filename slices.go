@@ -148,23 +148,53 @@ func (p *slicePlanner) widthOf(records int) time.Duration {
 // requests a minute are wanted, and every slice read ahead holds pages.
 const unbudgetedSlices = 2
 
-// sliceConcurrency is how many slices to read at once: as many requests in
-// flight as the budget (requests per minute; without one,
-// unbudgetedSlices) needs at this round trip, and as delivery can take (a
-// page delivered in deliverTime), each with a quarter more for jitter and
-// one to spare, never more than limit. What is not known yet (zero) does
-// not bound it.
-func sliceConcurrency(limit, perMinute int, roundTrip, deliverTime time.Duration) int {
-	n := max(limit, 1)
+// sliceConcurrency is how many slices to read at once: the least of
+//   - limit (max_concurrent_requests);
+//   - with a budget (requests per minute), as many requests in flight as
+//     it needs: its rate × the mean round trip (Little's law counts the
+//     mean time in the system, and an API whose answers vary needs the
+//     mean, not the least, to spend the budget), a quarter more for
+//     jitter and one to spare; without a budget, unbudgetedSlices;
+//   - as many as delivery can take: readers that each get a page in
+//     latency (the API's own answer time, see latency.go) for a page
+//     delivered in deliverTime, a quarter more and one to spare. Not the
+//     round trip: on a machine short of CPU, time spent after the API
+//     answered (reading and decoding the body) is spent queueing for a
+//     CPU, which more readers only lengthen.
+//
+// deliveryBound says the last one is the least: delivery, not the API
+// (its budget, or the requests allowed in flight), bounds how fast the
+// window is read, so slices read ahead of their turn buy nothing (see
+// readSlices and slicePagesFor). With answers in no time that is two or
+// three slices, delivery bound; with answers of 300 ms it is what the
+// budget needs. What is not known yet (zero) does not bound it, except a
+// round trip of zero with a budget: one at a time keeps up.
+func sliceConcurrency(limit, perMinute int, roundTrip, latency, deliverTime time.Duration) (n int, deliveryBound bool) {
+	api := max(limit, 1)
 	if perMinute > 0 {
-		n = min(n, int(math.Ceil(float64(perMinute)/60*roundTrip.Seconds()*1.25))+1)
+		api = min(api, int(math.Ceil(budgetInFlight(perMinute, roundTrip)))+1)
 	} else {
-		n = min(n, unbudgetedSlices)
+		api = min(api, unbudgetedSlices)
 	}
-	if deliverTime > 0 {
-		n = min(n, int(math.Ceil(roundTrip.Seconds()/deliverTime.Seconds()*1.25))+1)
+	if latency <= 0 || deliverTime <= 0 {
+		return api, false
 	}
-	return n
+	delivery := int(math.Ceil(min(latency.Seconds()/deliverTime.Seconds(), 1e6)*1.25)) + 1
+	return min(api, delivery), delivery <= api
+}
+
+// budgetInFlight is how many requests in flight a budget of perMinute
+// needs at roundTrip (its rate × the round trip, a quarter more for
+// jitter).
+func budgetInFlight(perMinute int, roundTrip time.Duration) float64 {
+	return float64(perMinute) / 60 * roundTrip.Seconds() * 1.25
+}
+
+// oneRequestSpends says a budget of perMinute is spent by one request at
+// a time at roundTrip (budgetInFlight at most 1: the default budget at
+// 300 ms, any budget of an API answering in a few ms).
+func oneRequestSpends(perMinute int, roundTrip time.Duration) bool {
+	return perMinute > 0 && roundTrip > 0 && budgetInFlight(perMinute, roundTrip) <= 1
 }
 
 // largeSlicesFrom is how many slices read at once make them large: a
@@ -176,9 +206,11 @@ const largeSlicesFrom = 5
 
 // slicePagesFor is how many pages a slice is sized to hold, and how many
 // its reader reads ahead of delivery, when concurrency slices are read at
-// once.
-func slicePagesFor(concurrency int) (pages, buffer int) {
-	if concurrency >= largeSlicesFrom {
+// once. Large slices save requests of a budget that bounds the reading;
+// when delivery bounds it (deliveryBound, see sliceConcurrency), a
+// request saved buys nothing, and a page read ahead is memory.
+func slicePagesFor(concurrency int, deliveryBound bool) (pages, buffer int) {
+	if concurrency >= largeSlicesFrom && !deliveryBound {
 		return largeSlicePages, largeSliceBufferPages
 	}
 	return slicePages, sliceBufferPages
@@ -189,23 +221,43 @@ func slicePagesFor(concurrency int) (pages, buffer int) {
 const minPagesAhead = 2
 
 // pagesAhead is how many pages each slice's reader may hold ahead of
-// delivery (at most buffer), given how long a reader takes to get a page
-// (readTime: the request, its waits for the budget, decoding) and how
-// long a page takes to deliver. Read-ahead is memory, and only useful
-// while reading is the bottleneck. The slice being delivered is read by
-// one reader, a page per readTime, while delivery takes a page per
-// deliverTime: delivery never waits for it when the slice was read ahead
-// by at least its pages × (1 - deliverTime/readTime) when it became the
-// one delivered. So a reader much slower than delivery (a budget, slow
-// answers) reads its whole buffer ahead, as before; one that keeps up
-// with delivery (answers in no time, a slow pipeline) holds a couple of
-// pages. readTime counts a quarter more for jitter, as sliceConcurrency
-// does; what is not known yet (zero) does not bound it.
-func pagesAhead(buffer int, readTime, deliverTime time.Duration) int {
-	if readTime <= 0 || deliverTime <= 0 {
+// delivery (at most buffer). Read-ahead is memory, and only useful while
+// waiting for the API is the bottleneck.
+//
+// The slice being delivered is read by one reader, a page per latency
+// (the API's own answer time, see latency.go) at best, while delivery
+// takes a page per deliverTime: delivery never waits for it when the
+// slice was read ahead by at least its pages × (1 - deliverTime/latency)
+// when it became the one delivered. So a reader that waits for the API
+// much longer than delivery takes (answers of 300 ms) reads its whole
+// buffer ahead, as a budget that needs several requests in flight needs
+// (the slices behind the one being delivered must be read while it is);
+// one whose API answers about as fast as delivery holds a couple of
+// pages. It is the API's latency, not the reader's whole time per page:
+// what a reader spends after the API answered (reading and decoding the
+// body) is CPU, and on a machine short of it pages read ahead do not make
+// delivery faster, they only hold memory (a collector reading 100k
+// records from an API answering in no time grew 1.7-2.7x in RSS when the
+// reader's whole time, inflated by queueing for a CPU, sized its
+// read-ahead). No quarter more for jitter here: sliceConcurrency's
+// readers have it.
+//
+// A budget (perMinute) that one request at a time can spend at the mean
+// round trip (budgetInFlight at most 1: the default budget at 300 ms, any
+// budget of a fast API) needs no read-ahead either: the slice being
+// delivered has its pages taken as they come, so its reader asks all the
+// time, and what the slices behind it read ahead is only what delivery
+// has not had yet (and would lose if the collector stopped).
+//
+// What is not known yet (zero) does not bound it.
+func pagesAhead(buffer, perMinute int, roundTrip, latency, deliverTime time.Duration) int {
+	if oneRequestSpends(perMinute, roundTrip) {
+		return min(buffer, minPagesAhead)
+	}
+	if latency <= 0 || deliverTime <= 0 {
 		return buffer
 	}
-	share := max(1-deliverTime.Seconds()/(readTime.Seconds()*1.25), 0)
+	share := max(1-deliverTime.Seconds()/latency.Seconds(), 0)
 	return min(buffer, int(math.Ceil(float64(buffer)*share))+minPagesAhead)
 }
 
@@ -215,9 +267,9 @@ func pagesAhead(buffer int, readTime, deliverTime time.Duration) int {
 type slicePage struct {
 	logs    []zendesk.AuditLog
 	arrived time.Time
-	// roundTrip is the API's answer time for the page; readTime how long
-	// the reader took to get it (see pagesAhead).
-	roundTrip, readTime time.Duration
+	// roundTrip is the API's answer time for the page, body read;
+	// latency until its head arrived (see latency.go).
+	roundTrip, latency time.Duration
 	// token is the read-ahead page the page holds (see readahead.go),
 	// given back once it is delivered or dropped.
 	token pageToken
@@ -383,7 +435,6 @@ func (r *logsReceiver) readSlice(ctx context.Context, s *sliceRead) {
 		if err != nil {
 			return
 		}
-		asked := time.Now()
 		page, err := r.client.List(ctx, params)
 		if err != nil {
 			r.readAhead.release(token)
@@ -397,7 +448,7 @@ func (r *logsReceiver) readSlice(ctx context.Context, s *sliceRead) {
 		if _, last, n := span(logs); n > 0 {
 			s.at.Store(last.Unix())
 		}
-		if !send(slicePage{logs: logs, arrived: r.now(), roundTrip: page.RoundTrip, readTime: time.Since(asked), token: token}) {
+		if !send(slicePage{logs: logs, arrived: r.now(), roundTrip: page.RoundTrip, latency: page.Latency, token: token}) {
 			return
 		}
 		if past || !page.HasMore {

@@ -100,34 +100,104 @@ func TestInitialSliceWidth(t *testing.T) {
 
 func TestSliceConcurrencyIsWhatTheBudgetNeeds(t *testing.T) {
 	ms := time.Millisecond
-	assert.Equal(t, 2, sliceConcurrency(8, 100, 300*ms, ms), "the default budget: one or two in flight")
-	assert.Equal(t, 6, sliceConcurrency(8, 700, 300*ms, ms), "700 a minute at 300 ms: 3.5 in flight, and room")
-	assert.Equal(t, 8, sliceConcurrency(8, 2500, 300*ms, ms), "never more than max_concurrent_requests")
-	assert.Equal(t, 2, sliceConcurrency(8, 0, 300*ms, ms), "no budget: one slice ahead of delivery")
-	assert.Equal(t, 4, sliceConcurrency(8, 600_000, 2*ms, ms), "an API that answers in 2 ms and pages delivered in 1 ms")
-	assert.Equal(t, 2, sliceConcurrency(8, 600_000, ms, 10*ms), "a slow next consumer: one slice ahead")
-	assert.Equal(t, 8, sliceConcurrency(8, 2500, 300*ms, 0), "delivery not measured yet")
-	assert.Equal(t, 1, sliceConcurrency(1, 700, 300*ms, ms))
-	assert.Equal(t, 1, sliceConcurrency(8, 700, 0, ms), "answers take no time: one at a time keeps up")
+	n := func(limit, perMinute int, roundTrip, latency, deliverTime time.Duration) int {
+		n, _ := sliceConcurrency(limit, perMinute, roundTrip, latency, deliverTime)
+		return n
+	}
+	assert.Equal(t, 2, n(8, 100, 300*ms, 300*ms, ms), "the default budget: one or two in flight")
+	assert.Equal(t, 6, n(8, 700, 300*ms, 300*ms, ms), "700 a minute at 300 ms: 3.5 in flight, and room")
+	assert.Equal(t, 8, n(8, 2500, 300*ms, 300*ms, ms), "never more than max_concurrent_requests")
+	assert.Equal(t, 2, n(8, 0, 300*ms, 300*ms, ms), "no budget: one slice ahead of delivery")
+	assert.Equal(t, 4, n(8, 600_000, 2*ms, 2*ms, ms), "an API that answers in 2 ms and pages delivered in 1 ms")
+	assert.Equal(t, 2, n(8, 600_000, ms, ms, 10*ms), "a slow next consumer: one slice ahead")
+	assert.Equal(t, 8, n(8, 2500, 300*ms, 300*ms, 0), "delivery not measured yet")
+	assert.Equal(t, 8, n(8, 2500, 300*ms, 0, ms), "the API's latency not measured yet")
+	assert.Equal(t, 1, n(1, 700, 300*ms, 300*ms, ms))
+	assert.Equal(t, 1, n(8, 700, 0, 0, ms), "answers take no time: one at a time keeps up")
+	// The budget needs its rate × the mean round trip in flight, whatever
+	// the latency's floor: an API that answers in 100 ms to 1 s.
+	assert.Equal(t, 5, n(8, 300, 500*ms, 100*ms, ms), "the budget by the mean round trip (by the least: 2)")
+}
+
+// Issue #18: readers that take 5 ms a page only because they queue for a
+// CPU (the API answers in 0.2 ms, the least seen) are not more readers'
+// worth of latency: delivery, at 0.2 ms a page, bounds the reading, and
+// two or three slices keep it busy. (Sized by the round trip, as before,
+// that was max_concurrent_requests, whose queueing kept it there.) With
+// answers of 300 ms nothing changes.
+func TestSliceConcurrencyFollowsTheAPIsLatencyNotQueueingForACPU(t *testing.T) {
+	ms, us := time.Millisecond, time.Microsecond
+	n, deliveryBound := sliceConcurrency(8, 1_000_000, 5*ms, 200*us, 200*us)
+	assert.Equal(t, 3, n, "readers for a page delivered in 0.2 ms, read in 0.2 ms at best")
+	assert.True(t, deliveryBound, "delivery, not the API, bounds the reading")
+	n, deliveryBound = sliceConcurrency(8, 1_000_000, 5*ms, 100*us, 400*us)
+	assert.Equal(t, 2, n)
+	assert.True(t, deliveryBound)
+
+	for _, tc := range []struct {
+		perMinute, want int
+	}{{700, 6}, {2500, 8}, {1_000_000, 8}} {
+		n, deliveryBound := sliceConcurrency(8, tc.perMinute, 300*ms, 300*ms, ms)
+		assert.Equal(t, tc.want, n, "%d a minute at 300 ms", tc.perMinute)
+		assert.False(t, deliveryBound, "%d a minute at 300 ms: the API bounds the reading", tc.perMinute)
+	}
+	_, deliveryBound = sliceConcurrency(8, 0, 5*ms, 200*us, 200*us)
+	assert.False(t, deliveryBound, "without a budget, unbudgetedSlices are fewer than delivery takes")
+}
+
+func TestSlicesAreLargeOnlyWhenTheAPIBoundsTheReading(t *testing.T) {
+	pages, buffer := slicePagesFor(6, false)
+	assert.Equal(t, []int{largeSlicePages, largeSliceBufferPages}, []int{pages, buffer}, "a large budget at 300 ms")
+	pages, buffer = slicePagesFor(4, false)
+	assert.Equal(t, []int{slicePages, sliceBufferPages}, []int{pages, buffer}, "the default budget")
+	pages, buffer = slicePagesFor(6, true)
+	assert.Equal(t, []int{slicePages, sliceBufferPages}, []int{pages, buffer}, "delivery bound: a request saved buys nothing")
 }
 
 func TestPagesAheadIsWhatDeliveryNeeds(t *testing.T) {
 	ms := time.Millisecond
-	assert.Equal(t, 60, pagesAhead(60, 0, ms), "reading not measured yet: the whole buffer")
-	assert.Equal(t, 60, pagesAhead(60, 300*ms, 0), "delivery not measured yet: the whole buffer")
-	assert.Equal(t, 60, pagesAhead(60, 300*ms, ms), "slow answers: the slice read ahead, as before")
-	assert.Equal(t, 28, pagesAhead(28, 500*ms, ms), "a budget's waits: the slice read ahead")
-	assert.Equal(t, minPagesAhead, pagesAhead(60, ms, 10*ms), "a slow next consumer: a couple of pages")
-	assert.Equal(t, minPagesAhead, pagesAhead(60, 4*ms, 5*ms), "reading as fast as delivery, with a quarter for jitter")
-	// Reading at 2x delivery time: the slice being delivered must be 60 %
-	// read ahead (1 - 1/(2 x 1.25)) for delivery not to wait for it.
-	assert.Equal(t, 36+minPagesAhead, pagesAhead(60, 2*ms, ms))
-	for _, read := range []time.Duration{ms, 2 * ms, 10 * ms, time.Second} {
+	ahead := func(buffer int, latency, deliverTime time.Duration) int {
+		return pagesAhead(buffer, 0, latency, latency, deliverTime)
+	}
+	assert.Equal(t, 60, ahead(60, 0, ms), "the API's latency not measured yet: the whole buffer")
+	assert.Equal(t, 60, ahead(60, 300*ms, 0), "delivery not measured yet: the whole buffer")
+	assert.Equal(t, 60, ahead(60, 300*ms, ms), "slow answers: the slice read ahead, as before")
+	assert.Equal(t, 28, ahead(28, 100*ms, ms), "answers of 100 ms: the slice read ahead")
+	assert.Equal(t, minPagesAhead, ahead(60, ms, 10*ms), "a slow next consumer: a couple of pages")
+	assert.Equal(t, minPagesAhead, ahead(60, ms, ms), "the API answers as fast as delivery")
+	// The API answers in twice the delivery time: the slice being
+	// delivered must be half read ahead (1 - 1/2) for delivery not to
+	// wait for it.
+	assert.Equal(t, 30+minPagesAhead, ahead(60, 2*ms, ms))
+	for _, latency := range []time.Duration{ms, 2 * ms, 10 * ms, time.Second} {
 		for _, deliver := range []time.Duration{ms / 10, ms, 10 * ms} {
-			n := pagesAhead(28, read, deliver)
-			assert.True(t, n >= minPagesAhead && n <= 28, "read %s, deliver %s: %d pages", read, deliver, n)
+			n := ahead(28, latency, deliver)
+			assert.True(t, n >= minPagesAhead && n <= 28, "latency %s, deliver %s: %d pages", latency, deliver, n)
 		}
 	}
+}
+
+func TestOneRequestSpendsABudgetOfLessThanOneInFlight(t *testing.T) {
+	ms := time.Millisecond
+	assert.True(t, oneRequestSpends(100, 300*ms), "the default budget at 300 ms: 0.6 in flight")
+	assert.True(t, oneRequestSpends(600, ms), "600 a minute at 1 ms")
+	assert.False(t, oneRequestSpends(700, 300*ms), "700 a minute at 300 ms: 4.4 in flight")
+	assert.False(t, oneRequestSpends(100, time.Second), "the default budget at 1 s: 2.1 in flight")
+	assert.False(t, oneRequestSpends(0, ms), "no budget")
+	assert.False(t, oneRequestSpends(100, 0), "no round trip measured yet")
+}
+
+// Issue #18: a budget that one request at a time spends needs no pages
+// read ahead, however slow the API is next to delivery; one that needs
+// several in flight reads its slices ahead, as before.
+func TestPagesAheadOfABudget(t *testing.T) {
+	ms := time.Millisecond
+	assert.Equal(t, minPagesAhead, pagesAhead(60, 600, ms, ms/2, ms/10), "600 a minute at 1 ms: 0.01 in flight")
+	assert.Equal(t, minPagesAhead, pagesAhead(28, 100, 300*ms, 300*ms, ms), "the default budget at 300 ms: 0.6 in flight")
+	assert.Equal(t, 60, pagesAhead(60, 700, 300*ms, 300*ms, ms), "700 a minute at 300 ms: 4.4 in flight")
+	assert.Equal(t, 60, pagesAhead(60, 2500, 300*ms, 300*ms, ms), "2,500 a minute at 300 ms")
+	assert.Equal(t, minPagesAhead, pagesAhead(60, 1_000_000, 5*ms, ms/5, ms/5), "a huge budget, an API as fast as delivery: by the latency")
+	assert.Equal(t, 28, pagesAhead(28, 100, 0, 0, 0), "nothing measured yet: the whole buffer")
 }
 
 func TestASliceReaderWaitsForDeliveryToTakeAPage(t *testing.T) {
@@ -394,9 +464,11 @@ func TestSlicesAreDeliveredInOrderWhenALaterSliceFinishesFirst(t *testing.T) {
 }
 
 // Issue #12: shutting down while slices are read ahead stores the position
-// of what was delivered, not of what was read.
+// of what was delivered, not of what was read. (The API answers in 200 ms,
+// far more than a page takes to deliver even on a loaded machine, so that
+// slices are read ahead, see pagesAhead; and at once after the restart.)
 func TestShutdownMidBackfillSavesOnlyWhatWasDelivered(t *testing.T) {
-	e := newEnvWith(t, zendesksim.Options{Faults: zendesksim.Faults{Latency: 2 * time.Millisecond}}, nil)
+	e := newEnvWith(t, zendesksim.Options{Faults: zendesksim.Faults{Latency: 200 * time.Millisecond}}, nil)
 	e.backlog(t, 8000, 3*time.Hour, time.Minute)
 	dir := t.TempDir()
 	host := withFileStorage(e, dir)
@@ -426,6 +498,7 @@ func TestShutdownMidBackfillSavesOnlyWhatWasDelivered(t *testing.T) {
 			"record %d (%s): delivered %v, but the checkpoint at %s says otherwise", rec.ID, rec.CreatedAt, delivered[rec.ID], pos.Second)
 	}
 
+	e.sim.SetFaults(zendesksim.Faults{})
 	second := new(consumertest.LogsSink)
 	r = e.start(t, second, host)
 	defer func() { require.NoError(t, r.Shutdown(context.Background())) }()

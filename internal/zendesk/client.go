@@ -537,6 +537,9 @@ func (c *Client) once(ctx context.Context, op, method, target string, out bodyDe
 	}()
 	sent := c.now()
 	resp, err := c.http.Do(req)
+	// Do returns once the response's head is read: the API's answer time
+	// without the body (see Page.Latency).
+	answered := c.now().Sub(sent)
 	handedOver() // before anything below sets a hold
 	if err != nil {
 		if resp != nil {
@@ -599,7 +602,16 @@ func (c *Client) once(ctx context.Context, op, method, target string, out bodyDe
 		date, _ := http.ParseTime(resp.Header.Get("Date"))
 		d.setResponse(date, roundTrip)
 	}
+	if a, ok := out.(answerTimed); ok {
+		a.setLatency(answered)
+	}
 	return nil
+}
+
+// answerTimed is a success body that keeps how long the API took to start
+// answering: until the response's head arrived, the body not read.
+type answerTimed interface {
+	setLatency(d time.Duration)
 }
 
 // dated is a success body that keeps the response's Date header (the

@@ -397,6 +397,27 @@ func TestListOffset(t *testing.T) {
 	assert.Contains(t, e.Error(), "InvalidPaginationParameter")
 }
 
+// A page says how long the API took to start answering (Latency: until
+// the response's head arrived) apart from how long the whole answer took
+// (RoundTrip: the body read too), so that the receiver can tell the API's
+// own latency from time spent on this side reading the body.
+func TestListPageLatencyEndsWithTheResponsesHead(t *testing.T) {
+	t.Parallel()
+	_, ts := newCapture(t, func(_ int, w http.ResponseWriter, _ *http.Request) {
+		time.Sleep(30 * time.Millisecond)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		w.(http.Flusher).Flush() // the head goes now, the body later
+		time.Sleep(60 * time.Millisecond)
+		_, _ = w.Write([]byte(emptyPage))
+	})
+	page, err := newClient(t, fastOptions(ts.URL)).List(t.Context(), zendesk.ListParams{})
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, page.Latency, 30*time.Millisecond, "the wait before the head")
+	assert.GreaterOrEqual(t, page.RoundTrip, 90*time.Millisecond, "both waits")
+	assert.Less(t, page.Latency, page.RoundTrip, "the body is read after the head")
+}
+
 // A page carries the API's clock: the response's Date header, to the
 // second; zero when the header cannot be read. And how long the answer
 // took.
