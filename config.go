@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/url"
 	"strings"
 	"time"
 
@@ -285,21 +284,6 @@ func (cfg *Config) baseURL() string {
 	}
 	u, _ := zendesk.EndpointURL(cfg.Endpoint)
 	return u
-}
-
-// subdomain returns the account's subdomain when it is known.
-func (cfg *Config) subdomain() string {
-	if cfg.Subdomain != "" {
-		return cfg.Subdomain
-	}
-	u, err := url.Parse(cfg.Endpoint)
-	if err != nil {
-		return ""
-	}
-	if sub, ok := strings.CutSuffix(u.Hostname(), ".zendesk.com"); ok && !strings.Contains(sub, ".") {
-		return sub
-	}
-	return ""
 }
 
 // startTime is where reading starts without a checkpoint.

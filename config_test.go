@@ -77,7 +77,8 @@ func TestLoadConfigFull(t *testing.T) {
 	want.ResourceAttributes = cfg.ResourceAttributes // also records which switches the user set
 	want.Detections = DetectionsConfig{Enabled: true, DisabledRules: []string{"user_unsuspended", "mobile_app_access_enabled"}}
 	assert.Equal(t, want, cfg)
-	assert.Equal(t, "acme", cfg.subdomain(), "the subdomain is known from a zendesk.com endpoint")
+	subdomain, _ := newResource(cfg).Attributes().Get("zendesk.subdomain")
+	assert.Equal(t, "acme", subdomain.Str(), "the subdomain is known from a zendesk.com endpoint")
 	assert.Equal(t, time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), cfg.startTime(time.Now()), "start_time wins over initial_lookback")
 }
 

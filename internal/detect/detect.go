@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesk"
 )
@@ -137,7 +136,7 @@ func (d *Detector) Match(e Event) *Rule {
 	if d == nil {
 		return nil
 	}
-	sourceType := trimSpace(e.SourceType)
+	sourceType := strings.TrimSpace(e.SourceType)
 	rules, ok := d.bySourceType[sourceType] // no allocation: the usual case
 	if !ok && hasUpper(sourceType) {
 		rules = d.bySourceType[strings.ToLower(sourceType)]
@@ -146,9 +145,9 @@ func (d *Detector) Match(e Event) *Rule {
 		return nil
 	}
 	e = Event{
-		Action:      trimSpace(e.Action),
+		Action:      strings.TrimSpace(e.Action),
 		SourceType:  sourceType,
-		SourceLabel: trimSpace(e.SourceLabel),
+		SourceLabel: strings.TrimSpace(e.SourceLabel),
 		Body:        e.Body, // trimmed line by line
 	}
 	for _, r := range rules {
@@ -157,15 +156,6 @@ func (d *Detector) Match(e Event) *Rule {
 		}
 	}
 	return nil
-}
-
-// trimSpace is strings.TrimSpace, at once for the usual value: empty, or
-// starting and ending with a printable ASCII character.
-func trimSpace(s string) string {
-	if s == "" || s[0] > ' ' && s[0] < utf8.RuneSelf && s[len(s)-1] > ' ' && s[len(s)-1] < utf8.RuneSelf {
-		return s
-	}
-	return strings.TrimSpace(s)
 }
 
 // MatchAuditLog is Match(EventOf(a)).

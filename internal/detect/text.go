@@ -58,7 +58,7 @@ func (t Text) matchLines(s string) bool {
 func (t Text) anyLineHolds(s string) bool {
 	for {
 		line, rest, more := strings.Cut(s, "\n")
-		if t.anyHolds(trimSpace(line)) {
+		if t.anyHolds(strings.TrimSpace(line)) {
 			return true
 		}
 		if !more {

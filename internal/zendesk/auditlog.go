@@ -437,40 +437,12 @@ func readInt(dec *jsontext.Decoder, o *Optional[int64]) (jsontext.Value, error) 
 	default:
 		return v, nil
 	}
-	if i, ok := smallInt(v); ok {
-		*o = Some(i)
-		return nil, nil
-	}
 	i, err := strconv.ParseInt(string(v), 10, 64)
 	if err != nil {
 		return v, nil
 	}
 	*o = Some(i)
 	return nil, nil
-}
-
-// smallInt is the value of a JSON number of at most 18 digits, without
-// fraction or exponent (an id, as every id is): it cannot overflow an
-// int64, and the decoder checked its syntax. Any other number is not
-// taken (ok false), and left to strconv.
-func smallInt(v jsontext.Value) (n int64, ok bool) {
-	digits := v
-	if len(digits) > 0 && digits[0] == '-' {
-		digits = digits[1:]
-	}
-	if len(digits) == 0 || len(digits) > 18 {
-		return 0, false
-	}
-	for _, c := range digits {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int64(c-'0')
-	}
-	if v[0] == '-' {
-		n = -n
-	}
-	return n, true
 }
 
 // readTime takes an RFC 3339 time string, as encoding/json decodes a

@@ -2,12 +2,9 @@ package zendesk
 
 import (
 	"net/http"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/go-json-experiment/json/jsontext"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -178,29 +175,6 @@ func TestBackoffStaysWithinBounds(t *testing.T) {
 			d := c.backoff(attempt)
 			require.GreaterOrEqual(t, d, ceiling/2, "attempt %d", attempt)
 			require.LessOrEqual(t, d, ceiling, "attempt %d", attempt)
-		}
-	}
-}
-
-// smallInt takes exactly the numbers it can read without overflow, with
-// strconv's value; every other number is left to strconv.
-func TestSmallIntAgreesWithStrconv(t *testing.T) {
-	t.Parallel()
-	cases := []string{"0", "-0", "7", "-7", "1234567890", "999999999999999999", "-999999999999999999",
-		"1000000000000000000", "9223372036854775807", "-9223372036854775808", "9223372036854775808",
-		"1.5", "1e3", "-", "", "12a", "0.0", "-1E2"}
-	for n := int64(1); n > 0 && n < 1e18; n *= 7 {
-		cases = append(cases, strconv.FormatInt(n, 10), strconv.FormatInt(-n, 10))
-	}
-	for _, c := range cases {
-		got, ok := smallInt(jsontext.Value(c))
-		want, err := strconv.ParseInt(c, 10, 64)
-		digits := strings.TrimPrefix(c, "-")
-		plain := digits != "" && len(digits) <= 18 && strings.Trim(digits, "0123456789") == ""
-		assert.Equal(t, plain, ok, c)
-		if ok {
-			require.NoError(t, err, c)
-			assert.Equal(t, want, got, c)
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 )
@@ -137,7 +138,7 @@ func (s *Server) grantLocked(r *http.Request, body []byte) response {
 		return oauthError(http.StatusBadRequest, "invalid_scope", "The requested scope is invalid, unknown, or malformed.")
 	}
 	for _, sc := range scopes {
-		if !contains(allowed, sc) {
+		if !slices.Contains(allowed, sc) {
 			return oauthError(http.StatusBadRequest, "invalid_scope", "The requested scope is invalid, unknown, or malformed.")
 		}
 	}
@@ -190,15 +191,6 @@ func (s *Server) IssueRefreshToken(clientID string) string {
 	t := randomToken()
 	s.refreshTokens[t] = refreshPair{clientID: clientID}
 	return t
-}
-
-func contains(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // bearerLocked checks an issued access token: ok, or the 401 to answer.
