@@ -160,7 +160,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	vlCPU0, err := processCPU(vl.Pid())
+	vlCPU0, err := childproc.ReadCPU(vl.Pid())
 	if err != nil {
 		return err
 	}
@@ -202,16 +202,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	elapsed := time.Since(start)
-	colCPU, err := processCPU(col.Pid())
+	colCPU, err := childproc.ReadCPU(col.Pid())
 	if err != nil {
 		return err
 	}
-	vlCPU, err := processCPU(vl.Pid())
+	vlCPU, err := childproc.ReadCPU(vl.Pid())
 	if err != nil {
 		return err
 	}
 	vlCPU -= vlCPU0
-	simCPU, err := processCPU(simP.Pid())
+	simCPU, err := childproc.ReadCPU(simP.Pid())
 	if err != nil {
 		return err
 	}
@@ -265,30 +265,6 @@ func stored(ctx context.Context, base string) (int, error) {
 		return 0, fmt.Errorf("counting in VictoriaLogs: %w: %s", err, b)
 	}
 	return strconv.Atoi(out.N)
-}
-
-// clockTicks is USER_HZ, the unit of /proc/PID/stat's times: 100 on
-// every Linux architecture Go supports.
-const clockTicks = 100
-
-// processCPU is the user plus system CPU time of a process.
-func processCPU(pid int) (time.Duration, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	// The command name (field 2) may hold spaces: count from its ')'.
-	s := string(b)
-	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(fields) < 13 {
-		return 0, fmt.Errorf("/proc/%d/stat: too few fields", pid)
-	}
-	utime, err1 := strconv.ParseInt(fields[11], 10, 64) // field 14
-	stime, err2 := strconv.ParseInt(fields[12], 10, 64) // field 15
-	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("/proc/%d/stat: bad times", pid)
-	}
-	return time.Duration(utime+stime) * time.Second / clockTicks, nil
 }
 
 func loadAverage() string {

@@ -315,8 +315,9 @@ func (d *doctor) checkClock(date, sent, answered time.Time) {
 		d.report(checkWarn, "API clock", "the answer had no Date header", "a proxy may strip it; the receiver then uses the local clock to choose its windows")
 		return
 	}
-	local := d.c.now()
-	skew := local.Sub(date)
+	// Against the local clock when the answer arrived, not now: the
+	// checks since then took time that the slack does not cover.
+	skew := answered.Sub(date)
 	// The header is truncated to the second, and the answer took a while.
 	slack := time.Second + answered.Sub(sent)
 	switch {

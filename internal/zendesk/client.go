@@ -414,13 +414,6 @@ func (c *Client) holdLeft(op string) time.Duration {
 	return until.Sub(c.now())
 }
 
-// holdRemaining is how long every request is still held back.
-func (c *Client) holdRemaining() time.Duration {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.notBefore.Sub(c.now())
-}
-
 // tokenError is the *Error of a failed token request. ReuseTokenSource
 // passes the fetcher's errors on as they are.
 func tokenError(err error) *Error {

@@ -183,7 +183,7 @@ func (f *tokenFetcher) Token() (*oauth2.Token, error) {
 	// A request that waited for another's failed renewal does not ask at
 	// once again: it returns to its call's retry loop, which waits for the
 	// hold the failure set (the server's Retry-After, or a backoff).
-	if wait := f.c.holdRemaining(); wait > 0 {
+	if wait := f.c.holdLeft(OpToken); wait > 0 {
 		return nil, &Error{Kind: KindRateLimited, Op: OpToken, RetryAfter: wait,
 			Description: "a token request just failed; waiting before asking again"}
 	}

@@ -260,7 +260,20 @@ func TestTokenEndpointDownIsRetriedHonouringRetryAfter(t *testing.T) {
 			mu.Unlock()
 		}
 	}
-	opts.Sleep = func(ctx context.Context, d time.Duration) error { return ctx.Err() } // no real wait
+	// No real wait: a clock of the client's own that a wait moves on.
+	var clockMu sync.Mutex
+	clock := time.Now()
+	opts.Now = func() time.Time {
+		clockMu.Lock()
+		defer clockMu.Unlock()
+		return clock
+	}
+	opts.Sleep = func(ctx context.Context, d time.Duration) error {
+		clockMu.Lock()
+		clock = clock.Add(d)
+		clockMu.Unlock()
+		return ctx.Err()
+	}
 	c := newClient(t, opts)
 
 	err := list(context.Background(), c)
