@@ -157,9 +157,7 @@ func (cfg *Config) Validate() error {
 		}
 	}
 
-	kinds := 0
 	if o := cfg.OAuth.Get(); o != nil {
-		kinds++
 		if o.ClientID == "" {
 			add("`oauth.client_id` is required: the OAuth client's identifier")
 		}
@@ -183,7 +181,6 @@ func (cfg *Config) Validate() error {
 		}
 	}
 	if cfg.Email != "" || cfg.APIToken != "" {
-		kinds++
 		if cfg.Email == "" {
 			add("`api_token` needs `email`, the address of the token's user")
 		}
@@ -191,17 +188,11 @@ func (cfg *Config) Validate() error {
 			add("`email` needs `api_token`")
 		}
 	}
-	if cfg.OAuthToken != "" {
-		kinds++
-	}
-	if cfg.Auth.HasValue() {
-		kinds++
-	}
-	switch {
-	case kinds == 0:
+	switch kinds := cfg.credentialKinds(); {
+	case len(kinds) == 0:
 		add("credentials are required: an OAuth client in `oauth` (client_id, client_secret), or `oauth_token`, or `email` with `api_token` (retired by Zendesk), or an authenticator extension in `auth`")
-	case kinds > 1:
-		add("give exactly one kind of credentials, not %s: `oauth`, or `oauth_token`, or `email` with `api_token`, or `auth`", strings.Join(cfg.credentialKinds(), " and "))
+	case len(kinds) > 1:
+		add("give exactly one kind of credentials, not %s: `oauth`, or `oauth_token`, or `email` with `api_token`, or `auth`", strings.Join(kinds, " and "))
 	}
 
 	if cfg.PollInterval < time.Second {

@@ -153,8 +153,7 @@ func TestAFactorysSecondReceiverWaitsForItsFirstPoll(t *testing.T) {
 // per open slice, and every record is delivered once.
 func TestASlowConsumerKeepsTheReadAheadSmall(t *testing.T) {
 	e := newEnv(t)
-	now := time.Now()
-	e.sim.Generate(600, now.Add(-2*time.Hour), now.Add(-time.Minute))
+	e.backlog(t, 600, 2*time.Hour, time.Minute)
 	e.cfg.PageSize = 10 // 60 pages; slices of 24 (see slicePages)
 	e.cfg.MaxConcurrentRequests = 4
 	e.cfg.MaxRequestsPerMinute = 600_000
@@ -200,8 +199,7 @@ func TestTimeAfterTheAPIAnsweredDoesNotGrowTheReadAhead(t *testing.T) {
 			_, _ = w.Write(rec.Body.Bytes())
 		})
 	})
-	now := time.Now()
-	e.sim.Generate(600, now.Add(-2*time.Hour), now.Add(-time.Minute))
+	e.backlog(t, 600, 2*time.Hour, time.Minute)
 	e.cfg.PageSize = 10 // 60 pages
 	e.cfg.MaxRequestsPerMinute = 1_000_000
 	sink := new(consumertest.LogsSink)

@@ -77,8 +77,7 @@ func TestOAuthBackfillWithTokensExpiringEverySecond(t *testing.T) {
 		TokenLifetime: time.Second,
 		Faults:        zendesksim.Faults{Latency: 60 * time.Millisecond},
 	}, testClientSecret)
-	now := time.Now()
-	e.sim.Generate(6000, now.Add(-3*time.Hour), now.Add(-time.Minute))
+	e.backlog(t, 6000, 3*time.Hour, time.Minute)
 	host := &storageHost{StorageHost: storagetest.NewStorageHost()}
 	sink := new(consumertest.LogsSink)
 	start := time.Now()
@@ -103,7 +102,7 @@ func TestOAuthBackfillWithTokensExpiringEverySecond(t *testing.T) {
 func TestOAuthWrongSecretIsAPermanentErrorAtOnceWithItsHint(t *testing.T) {
 	e, _ := newOAuthEnv(t, zendesksim.Options{}, "Wrong-Client-Secret-1717")
 	e.cfg.PollInterval = 100 * time.Millisecond
-	e.sim.Generate(10, time.Now().Add(-time.Hour), time.Now().Add(-time.Minute))
+	e.backlog(t, 10, time.Hour, time.Minute)
 	host := &storageHost{StorageHost: storagetest.NewStorageHost()}
 	sink := new(consumertest.LogsSink)
 	r := e.start(t, sink, host)
@@ -127,7 +126,7 @@ func TestOAuthWrongSecretIsAPermanentErrorAtOnceWithItsHint(t *testing.T) {
 func TestOAuthTokenEndpointDownKeepsTheCheckpointAndRecovers(t *testing.T) {
 	e, seen := newOAuthEnv(t, zendesksim.Options{}, testClientSecret)
 	e.cfg.PollInterval = 100 * time.Millisecond
-	e.sim.Generate(300, time.Now().Add(-time.Hour), time.Now().Add(-time.Minute))
+	e.backlog(t, 300, time.Hour, time.Minute)
 	e.sim.SetTokenEndpointDown(http.StatusServiceUnavailable)
 	host := withFileStorage(e, t.TempDir())
 	sink := new(consumertest.LogsSink)
@@ -177,8 +176,7 @@ func TestMigratingFromAnAPITokenKeepsTheCheckpoint(t *testing.T) {
 	e.cfg.Email, e.cfg.APIToken = testEmail, testToken
 	require.NoError(t, e.cfg.Validate())
 	dir := t.TempDir()
-	now := time.Now()
-	e.sim.Generate(300, now.Add(-2*time.Hour), now.Add(-time.Hour))
+	e.backlog(t, 300, 2*time.Hour, time.Hour)
 	first := new(consumertest.LogsSink)
 	r := e.start(t, first, withFileStorage(e, dir))
 	requireExactly(t, simIDs(e.sim), first)
@@ -215,8 +213,7 @@ func TestRefreshTokenRotatedIsKeptAcrossARestart(t *testing.T) {
 	host := withFileStorage(e, dir)
 	require.NoError(t, e.cfg.Validate())
 	e.cfg.PollInterval = 100 * time.Millisecond
-	now := time.Now()
-	e.sim.Generate(200, now.Add(-2*time.Hour), now.Add(-time.Hour))
+	e.backlog(t, 200, 2*time.Hour, time.Hour)
 
 	first := new(consumertest.LogsSink)
 	r := e.start(t, first, host)

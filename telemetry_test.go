@@ -159,7 +159,7 @@ func TestWaitReasons(t *testing.T) {
 // alert on it would never fire for an audit trail that stopped.
 func TestCheckpointLagGrowsWhileTheConsumerBlocks(t *testing.T) {
 	e := newEnv(t)
-	e.sim.Generate(50, time.Now().Add(-time.Hour), time.Now().Add(-time.Minute))
+	e.backlog(t, 50, time.Hour, time.Minute)
 	tel := withTelemetry(t, e)
 	// The consumer blocks until released, then refuses (retryably), as an
 	// exporter whose backend is down.

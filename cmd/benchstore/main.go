@@ -158,7 +158,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if i == 300 {
 			return errors.New("VictoriaLogs does not answer")
 		}
-		time.Sleep(100 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
 	vlCPU0, err := childproc.ReadCPU(vl.Pid())
 	if err != nil {

@@ -126,17 +126,17 @@ func (c *cli) credentials(cmd string, f *connFlags, pick func(flagName, flagValu
 	oauthToken, oauthFromFlag := pick("oauth-token", f.oauthToken, envOAuthToken)
 	clientID, idFromFlag := pick("oauth-client-id", f.clientID, envOAuthClientID)
 	secret, secretFromFlag := pick("oauth-client-secret", f.clientSecret, envOAuthClientSecret)
-	warn := func(flagName, env string) {
-		fmt.Fprintf(c.stderr, "zendesk-audit: warning: a secret given with --%s lands in the shell history and the process list; set %s instead\n", flagName, env)
+	warn := func(what, flagName, env string) {
+		fmt.Fprintf(c.stderr, "zendesk-audit: warning: a %s given with --%s lands in the shell history and the process list; set %s instead\n", what, flagName, env)
 	}
 	if apiFromFlag && f.apiToken != "" {
-		fmt.Fprintf(c.stderr, "zendesk-audit: warning: a token given with --api-token lands in the shell history and the process list; set %s instead\n", envAPIToken)
+		warn("token", "api-token", envAPIToken)
 	}
 	if oauthFromFlag && f.oauthToken != "" {
-		fmt.Fprintf(c.stderr, "zendesk-audit: warning: a token given with --oauth-token lands in the shell history and the process list; set %s instead\n", envOAuthToken)
+		warn("token", "oauth-token", envOAuthToken)
 	}
 	if secretFromFlag && f.clientSecret != "" {
-		warn("oauth-client-secret", envOAuthClientSecret)
+		warn("secret", "oauth-client-secret", envOAuthClientSecret)
 	}
 
 	type kind struct {

@@ -499,11 +499,13 @@ func (c *Client) once(ctx context.Context, op, method, target string, out bodyDe
 		req.Header.Set("Authorization", c.auth)
 	}
 	var tok *oauth2.Token
+	var changing []string // the access token: it changes, so it is not in c.secrets
 	if c.tokens != nil {
 		if tok, err = c.tokens.token(); err != nil {
 			return tokenError(err)
 		}
 		req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+		changing = []string{tok.AccessToken}
 	}
 	// The request is handed to the transport under the read lock of
 	// c.sending, after a last look at the holds, and the lock is released
@@ -520,11 +522,7 @@ func (c *Client) once(ctx context.Context, op, method, target string, out bodyDe
 	status := 0 // until a response arrives
 	defer func() {
 		if apiErr != nil {
-			if tok != nil {
-				c.redactError(apiErr, tok.AccessToken)
-			} else {
-				c.redactError(apiErr)
-			}
+			c.redactError(apiErr, changing...)
 		}
 		c.hookRequest(op, status, apiErr)
 	}()
@@ -561,11 +559,7 @@ func (c *Client) once(ctx context.Context, op, method, target string, out bodyDe
 		// Redacted before the excerpt is cut, so that no part of a
 		// credential survives at its end; and after, for one that was
 		// written with JSON escapes.
-		var extra []string // the access token: it changes, so it is not in c.secrets
-		if tok != nil {
-			extra = []string{tok.AccessToken}
-		}
-		apiErr := errorFromResponse(op, resp.StatusCode, resp.Header, []byte(c.redact(string(body), extra...)), c.now())
+		apiErr := errorFromResponse(op, resp.StatusCode, resp.Header, []byte(c.redact(string(body), changing...)), c.now())
 		if tok != nil {
 			apiErr.oauthClient = true
 			if resp.StatusCode == http.StatusUnauthorized {

@@ -40,7 +40,7 @@ func TestAdminStatsAndIDs(t *testing.T) {
 
 	assert.Equal(t, 2, sim.Stats().Requests, "admin requests are not counted")
 	sim.ResetStats()
-	assert.Equal(t, Stats{ByStatus: map[int]int{}}, sim.Stats())
+	assert.Equal(t, Stats{ByStatus: map[int]int{}, TokenByStatus: map[int]int{}}, sim.Stats())
 
 	assert.Equal(t, http.StatusMethodNotAllowed, post(t, base+"/_sim/stats", "").status)
 	assert.Equal(t, http.StatusNotFound, do(t, http.MethodGet, base+"/_sim/nope", "").status)

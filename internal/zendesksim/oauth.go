@@ -87,9 +87,6 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	default:
 		resp = s.grantLocked(r, body)
 	}
-	if s.stats.TokenByStatus == nil {
-		s.stats.TokenByStatus = map[int]int{}
-	}
 	s.stats.TokenByStatus[resp.status]++
 	s.mu.Unlock()
 	for k, v := range resp.header {
@@ -223,13 +220,21 @@ func (s *Server) bearerLocked(token string) (ok, known bool) {
 // client for an issued token (its tokens change, the client does not),
 // else the Authorization value.
 func (s *Server) trackKeyLocked(authorization string) string {
-	scheme, cred, ok := strings.Cut(authorization, " ")
-	if ok && strings.EqualFold(scheme, "bearer") {
-		if t, ok := s.issued[strings.TrimSpace(cred)]; ok {
+	if token, ok := bearer(authorization); ok {
+		if t, ok := s.issued[token]; ok {
 			return "oauth-client:" + t.clientID
 		}
 	}
 	return authorization
+}
+
+// bearer is the token of an Authorization value of the Bearer scheme.
+func bearer(authorization string) (string, bool) {
+	scheme, cred, ok := strings.Cut(authorization, " ")
+	if !ok || !strings.EqualFold(scheme, "bearer") {
+		return "", false
+	}
+	return strings.TrimSpace(cred), true
 }
 
 // RevokeTokens revokes every access token issued so far: the API refuses

@@ -405,11 +405,11 @@ func ptr[T any](v T) *T { return &v }
 // issuedTokenLocked checks a bearer token the token endpoint issued: known
 // is false for any other Authorization value.
 func (s *Server) issuedTokenLocked(authorization string) (ok, known bool) {
-	scheme, cred, found := strings.Cut(authorization, " ")
-	if !found || !strings.EqualFold(scheme, "bearer") {
+	token, isBearer := bearer(authorization)
+	if !isBearer {
 		return false, false
 	}
-	return s.bearerLocked(strings.TrimSpace(cred))
+	return s.bearerLocked(token)
 }
 
 // authenticatedLocked checks an Authorization header value.

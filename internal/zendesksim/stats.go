@@ -60,7 +60,7 @@ type Stats struct {
 	MaxRefusalsPerToken int `json:"max_refusals_per_token"`
 }
 
-func newStats() Stats { return Stats{ByStatus: map[int]int{}} }
+func newStats() Stats { return Stats{ByStatus: map[int]int{}, TokenByStatus: map[int]int{}} }
 
 // Stats returns a snapshot of the counters.
 func (s *Server) Stats() Stats {
