@@ -187,11 +187,16 @@ func (r *logsReceiver) Start(ctx context.Context, host component.Host) error {
 		// what lies between the stored position and it, for good.
 		r.logger.Error("Not polling: the stored checkpoint cannot be used", zap.Error(err))
 		componentstatus.ReportStatus(host, componentstatus.NewPermanentErrorEvent(err))
-		return nil
+		// The checkpoint lag counts from now, the least the audit trail
+		// is behind from here on: it grows like that of any receiver
+		// that delivers nothing, and the alert on a stalled trail fires
+		// for this one too.
+		r.published.Store(r.now().UnixNano())
+		return r.registerLag()
 	}
 	r.publishPosition()
-	if err := r.tb.RegisterZendeskAuditLogsCheckpointLagCallback(r.observeLag); err != nil {
-		return fmt.Errorf("registering the checkpoint lag metric: %w", err)
+	if err := r.registerLag(); err != nil {
+		return err
 	}
 
 	runCtx, cancel := context.WithCancel(context.Background())
@@ -475,6 +480,14 @@ func (r *logsReceiver) consumeOnce(ctx context.Context, records []zendesk.AuditL
 // it.
 func (r *logsReceiver) publishPosition() {
 	r.published.Store(r.pos.Second.UnixNano())
+}
+
+// registerLag reports the checkpoint lag from now on (see observeLag).
+func (r *logsReceiver) registerLag() error {
+	if err := r.tb.RegisterZendeskAuditLogsCheckpointLagCallback(r.observeLag); err != nil {
+		return fmt.Errorf("registering the checkpoint lag metric: %w", err)
+	}
+	return nil
 }
 
 // observeLag reports the checkpoint lag when the metrics are read: the

@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/checkpoint"
 	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesk"
@@ -133,7 +134,8 @@ func TestEndlessCursorChainFailsThePollAndKeepsTheCheckpoint(t *testing.T) {
 // second before the floor, which the CLI used to accept) is never replaced
 // by the configured start, which would skip what lies between: the
 // receiver reads nothing, reports a permanent error that names the fix,
-// and leaves the stored value as it was.
+// and leaves the stored value as it was. Its checkpoint lag counts from
+// its start and grows, so that the alert on a stalled trail fires for it.
 func TestUnusableCheckpointStopsPollingWithAPermanentErrorNamingTheFix(t *testing.T) {
 	for name, value := range map[string]string{
 		"unknown version": `{"version":9}`,
@@ -143,6 +145,7 @@ func TestUnusableCheckpointStopsPollingWithAPermanentErrorNamingTheFix(t *testin
 		t.Run(name, func(t *testing.T) {
 			e := newEnv(t)
 			e.backlog(t, 120, time.Hour, time.Minute)
+			tel := withTelemetry(t, e)
 			host := withFileStorage(e, t.TempDir())
 			ext := host.GetExtensions()[*e.cfg.StorageID].(storage.Extension)
 			client, err := ext.GetClient(context.Background(), component.KindReceiver, e.set.ID, "")
@@ -151,8 +154,20 @@ func TestUnusableCheckpointStopsPollingWithAPermanentErrorNamingTheFix(t *testin
 			require.NoError(t, client.Close(context.Background()))
 
 			sink := new(consumertest.LogsSink)
+			started := time.Now()
 			r := e.start(t, sink, host)
 			statuses := host.statuses()
+			lag := func() float64 {
+				m, err := tel.GetMetric("otelcol_zendesk_audit_logs_checkpoint_lag")
+				require.NoError(t, err, "the lag is reported")
+				g := m.Data.(metricdata.Gauge[float64])
+				require.Len(t, g.DataPoints, 1)
+				assert.Equal(t, e.metricAttrs(), g.DataPoints[0].Attributes)
+				return g.DataPoints[0].Value
+			}
+			first := lag()
+			assert.LessOrEqual(t, first, time.Since(started).Seconds(), "counted from the start")
+			require.Eventually(t, func() bool { return lag() > first }, 10*time.Second, 10*time.Millisecond, "and growing")
 			require.NoError(t, r.Shutdown(context.Background()))
 
 			require.Contains(t, statuses, componentstatus.StatusPermanentError, "reported by Start")

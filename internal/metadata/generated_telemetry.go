@@ -97,7 +97,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	errs = errors.Join(errs, err)
 	builder.ZendeskAuditLogsCheckpointLag, err = builder.meter.Float64ObservableGauge(
 		"otelcol_zendesk_audit_logs_checkpoint_lag",
-		metric.WithDescription("Seconds between now and the receiver's position: every audit log created before it has been delivered. Measured when the metrics are read, so it grows while the receiver is stuck (an API that does not answer, a consumer that blocks). [Development]"),
+		metric.WithDescription("Seconds between now and the receiver's position: every audit log created before it has been delivered. Measured when the metrics are read, so it grows while the receiver is stuck (an API that does not answer, a consumer that blocks); from the receiver's start when its stored checkpoint cannot be used. [Development]"),
 		metric.WithUnit("s"),
 	)
 	errs = errors.Join(errs, err)

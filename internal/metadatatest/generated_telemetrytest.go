@@ -40,7 +40,7 @@ func AssertEqualZendeskAuditLogsAPIRequests(t *testing.T, tt *componenttest.Tele
 func AssertEqualZendeskAuditLogsCheckpointLag(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[float64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_zendesk_audit_logs_checkpoint_lag",
-		Description: "Seconds between now and the receiver's position: every audit log created before it has been delivered. Measured when the metrics are read, so it grows while the receiver is stuck (an API that does not answer, a consumer that blocks). [Development]",
+		Description: "Seconds between now and the receiver's position: every audit log created before it has been delivered. Measured when the metrics are read, so it grows while the receiver is stuck (an API that does not answer, a consumer that blocks); from the receiver's start when its stored checkpoint cannot be used. [Development]",
 		Unit:        "s",
 		Data: metricdata.Gauge[float64]{
 			DataPoints: dps,
