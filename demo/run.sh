@@ -2,7 +2,8 @@
 # The demo (`make run`): starts the Zendesk API simulator and VictoriaLogs
 # (the reference log store), then the collector with demo/collector.yaml
 # reading from the simulator, printing every audit log with the debug
-# exporter and storing it in VictoriaLogs. Ctrl-C stops them all.
+# exporter and storing it in VictoriaLogs. Ctrl-C stops them all, the
+# collector first.
 #
 # Environment:
 #   DEMO_DURATION=N      stop both after N seconds and exit 0 (CI smoke test);
@@ -116,12 +117,21 @@ interrupted() {
 trap cleanup EXIT
 trap interrupted INT TERM
 
+# The simulator, VictoriaLogs and the collector each run in a process group
+# of their own (set -m while each starts), not in the terminal's: Ctrl-C
+# reaches this script alone, whose trap stops the collector first (it
+# exports what it holds on the way out), and the store and the simulator
+# only after it. Had Ctrl-C reached them all at once, VictoriaLogs would be
+# gone before the collector's last export.
+
 # 1. The simulator prints its base URL alone on the first line of stdout.
+set -m
 "$SIM" --listen 127.0.0.1:0 --events "$DEMO_EVENTS" --live-rate "$DEMO_LIVE_RATE" \
 	--email demo@example.com --api-token demo-token \
 	--oauth-client-id demo-collector --oauth-client-secret demo-client-secret \
 	--token-lifetime "$DEMO_TOKEN_LIFETIME" >"$sim_out" &
 sim_pid=$!
+set +m
 url=
 for ((i = 0; i < 100; i++)); do
 	if IFS= read -r url <"$sim_out" && [[ -n $url ]]; then
@@ -140,9 +150,11 @@ port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 if [[ -z ${DEMO_VICTORIALOGS_PORT:-} ]]; then
 	while port_taken "$vl_port"; do vl_port=$((vl_port + 1)); done
 fi
+set -m
 "$VICTORIALOGS" -storageDataPath="$DEMO_VICTORIALOGS_DIR" -httpListenAddr="127.0.0.1:$vl_port" \
 	-retentionPeriod=30d >"$root/.tmp/demo-victorialogs.log" 2>&1 &
 vl_pid=$!
+set +m
 vl_url=http://127.0.0.1:$vl_port
 for ((i = 0; i < 100; i++)); do
 	[[ $(curl -sf "$vl_url/health" 2>/dev/null) == OK ]] && break
@@ -167,8 +179,10 @@ if ((DEMO_DURATION > 0)); then
 else
 	log "press Ctrl-C to stop"
 fi
+set -m
 "$COLLECTOR" --config "$DEMO_CONFIG" &
 col_pid=$!
+set +m
 
 # 4. Wait for the deadline, Ctrl-C, or one of them dying.
 start=$SECONDS

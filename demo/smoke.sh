@@ -2,6 +2,9 @@
 # Smoke test (`make smoke`, used by CI): runs the demo for SMOKE_DURATION
 # seconds with a fresh checkpoint, captures the collector's output, and fails
 # unless at least SMOKE_MIN_RECORDS audit logs reached the debug exporter.
+# Then runs it again and stops it as Ctrl-C in a terminal does (SIGINT to
+# its process group) after SMOKE_CTRL_C seconds: it must stop cleanly, with
+# every record it printed in VictoriaLogs.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -9,6 +12,7 @@ root=$PWD
 
 SMOKE_DURATION=${SMOKE_DURATION:-25}
 SMOKE_MIN_RECORDS=${SMOKE_MIN_RECORDS:-100}
+SMOKE_CTRL_C=${SMOKE_CTRL_C:-15}
 out_dir=$root/.tmp/smoke
 log_file=$out_dir/demo.log
 
@@ -69,4 +73,53 @@ fi
 
 log "---- first audit log record, as printed ----"
 awk '/^LogRecord #/ { n++ } n == 1 { print } n > 1 { exit }' "$log_file" >&2
+
+# Ctrl-C: the terminal sends SIGINT to its foreground process group, here
+# the demo's own. Started with job control on (set -m), the demo gets a
+# process group of its own, as a shell gives the command it runs, and
+# SIGINT as it is in a terminal (a background job of a script without job
+# control starts with SIGINT ignored, and could not trap it).
+ctrl_c_log=$out_dir/demo-ctrl-c.log
+log "running the demo again and stopping it with SIGINT to its process group after ${SMOKE_CTRL_C}s; output in ${ctrl_c_log#"$root"/}"
+set -m
+DEMO_STORAGE_DIR=$out_dir/storage-ctrl-c DEMO_KEEP_STORAGE=0 demo/run.sh >"$ctrl_c_log" 2>&1 &
+demo_pid=$!
+set +m
+for ((i = 0; i < SMOKE_CTRL_C * 10; i++)); do
+	kill -0 "$demo_pid" 2>/dev/null || break
+	sleep 0.1
+done
+kill -INT -- "-$demo_pid" 2>/dev/null || true
+# The demo stops the collector (up to 15 s), then the store and the
+# simulator (up to 15 s each).
+for ((i = 0; i < 600; i++)); do
+	kill -0 "$demo_pid" 2>/dev/null || break
+	sleep 0.1
+done
+if kill -0 "$demo_pid" 2>/dev/null; then
+	kill -TERM "$demo_pid" 2>/dev/null || true
+	log "FAIL: the demo did not stop within 60 s of Ctrl-C"
+	wait "$demo_pid" || true
+	exit 1
+fi
+rc=0
+wait "$demo_pid" || rc=$?
+printed=$(grep -- '-> zendesk\.audit_log\.id: ' "$ctrl_c_log" | sort -u | wc -l)
+stored=$(sed -n 's/^\[demo\] VictoriaLogs holds \([0-9]*\) audit log records.*/\1/p' "$ctrl_c_log" | tail -n 1)
+dropped=$(grep -c 'Dropping data' "$ctrl_c_log" || true)
+log "demo exit status after SIGINT: $rc; records printed: $printed; in VictoriaLogs: ${stored:-none reported}; exports dropped: $dropped"
+fail=()
+((rc == 0)) || fail+=("the demo exited with status $rc after Ctrl-C (expected a clean stop)")
+((printed > 0)) || fail+=("no record was printed before Ctrl-C")
+[[ ${stored:-x} == "$printed" ]] || fail+=("VictoriaLogs holds ${stored:-no} records after Ctrl-C, the collector printed $printed")
+((dropped == 0)) || fail+=("the collector dropped $dropped exports on the way out")
+if ((${#fail[@]} > 0)); then
+	log "---- last 40 lines of ${ctrl_c_log#"$root"/} ----"
+	tail -n 40 "$ctrl_c_log" >&2
+	log "----"
+	for f in "${fail[@]}"; do
+		log "FAIL: $f"
+	done
+	exit 1
+fi
 log "PASS"

@@ -19,10 +19,14 @@ const sinkTemplate = "sink.yaml.tmpl"
 // collectorParams fills the collector under test's template
 // (e2e/collector*.yaml.tmpl).
 type collectorParams struct {
-	StorageDir           string
-	SimURL               string
-	Email                string
-	APIToken             string
+	StorageDir string
+	SimURL     string
+	Email      string
+	APIToken   string
+	// OAuth: the receiver authenticates with the OAuth client
+	// (OAuthClientID, OAuthClientSecret), not the API token, in the
+	// templates that offer both (variant queue).
+	OAuth                bool
 	OAuthClientID        string
 	OAuthClientSecret    string
 	RequestTimeout       time.Duration

@@ -20,6 +20,8 @@ func testCollectorParams() collectorParams {
 		SimURL:               "http://127.0.0.1:41234",
 		Email:                emailVariant(e2eEmail, 3),
 		APIToken:             `tok"en`,
+		OAuthClientID:        "e2e-collector-7",
+		OAuthClientSecret:    `sec"ret`,
 		RequestTimeout:       10 * time.Second,
 		SettleDelay:          5 * time.Second,
 		InitialLookback:      5 * time.Hour,
@@ -66,8 +68,16 @@ func assertReceiverSection(t *testing.T, conf *confmap.Conf, p collectorParams) 
 	require.NoError(t, sub.Unmarshal(cfg))
 	require.NoError(t, cfg.Validate())
 	assert.Equal(t, p.SimURL, cfg.Endpoint)
-	assert.Equal(t, p.Email, cfg.Email)
-	assert.Equal(t, p.APIToken, string(cfg.APIToken))
+	if oauth := cfg.OAuth.Get(); p.OAuth {
+		require.NotNil(t, oauth, "the OAuth client")
+		assert.Equal(t, p.OAuthClientID, oauth.ClientID)
+		assert.Equal(t, p.OAuthClientSecret, string(oauth.ClientSecret))
+		assert.Empty(t, cfg.Email)
+		assert.Empty(t, string(cfg.APIToken))
+	} else {
+		assert.Equal(t, p.Email, cfg.Email)
+		assert.Equal(t, p.APIToken, string(cfg.APIToken))
+	}
 	assert.Equal(t, time.Second, cfg.PollInterval)
 	assert.Equal(t, p.SettleDelay, cfg.SettleDelay)
 	assert.Equal(t, p.InitialLookback, cfg.InitialLookback)
@@ -125,10 +135,18 @@ func TestCollectorSerialTemplate(t *testing.T) {
 	assert.Nil(t, conf.Get("receivers::zendesk_audit_logs::max_concurrent_requests"), "sync: the default")
 }
 
+// Variant queue is the README's configuration, OAuth client included;
+// variant store renders the same template with the API token.
 func TestCollectorQueueTemplate(t *testing.T) {
 	p := testCollectorParams()
+	p.OAuth = variantByName(t, "queue").OAuth
+	require.True(t, p.OAuth)
 	conf := renderTemplate(t, variantByName(t, "queue").Template, p)
 	assertReceiverSection(t, conf, p)
+	store := p
+	store.OAuth = variantByName(t, "store").OAuth
+	require.False(t, store.OAuth)
+	assertReceiverSection(t, renderTemplate(t, variantByName(t, "store").Template, store), store)
 
 	want := map[string]any{
 		"extensions::file_storage::directory":                       p.StorageDir,

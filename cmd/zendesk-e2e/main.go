@@ -736,6 +736,7 @@ func (r *runner) collectorParams(email string) collectorParams {
 		SimURL:                r.simURL,
 		Email:                 email,
 		APIToken:              e2eToken,
+		OAuth:                 r.variant.OAuth,
 		OAuthClientID:         oauthClientIDs()[0],
 		OAuthClientSecret:     e2eClientSecret,
 		RequestTimeout:        r.opts.requestTimeout,

@@ -44,7 +44,8 @@ var variants = []variant{
 	{
 		Name:     "queue",
 		Template: "collector-queue.yaml.tmpl",
-		Setup:    "otlp_http with its sending_queue persisted in file_storage, batching in the queue, memory_limiter",
+		Setup: "the README's configuration: otlp_http with its sending_queue persisted in file_storage, batching in the queue, " +
+			"memory_limiter, OAuth client credentials whose access tokens expire every few seconds",
 		// ConsumeLogs returns once the page is in the persistent queue.
 		// A kill can repeat (1) the page the queue had persisted and the
 		// receiver had not checkpointed yet, which the receiver reads
@@ -57,6 +58,7 @@ var variants = []variant{
 		duplicatesPerKill: func(p collectorParams) int {
 			return pageSize + p.QueueConsumers*(p.BatchMinSize+pageSize-1)
 		},
+		OAuth: true,
 	},
 	{
 		Name:     "oauth",
