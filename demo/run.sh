@@ -80,7 +80,7 @@ stop() {
 
 cleanup() {
 	local rc=$? col_rc=0 sim_rc=0
-	trap - EXIT INT TERM
+	trap - EXIT INT TERM HUP
 	local counted=$col_pid
 	stop "$col_pid" collector || col_rc=$?
 	col_pid=
@@ -115,14 +115,14 @@ interrupted() {
 	cleanup
 }
 trap cleanup EXIT
-trap interrupted INT TERM
+trap interrupted INT TERM HUP
 
 # The simulator, VictoriaLogs and the collector each run in a process group
 # of their own (set -m while each starts), not in the terminal's: Ctrl-C
-# reaches this script alone, whose trap stops the collector first (it
-# exports what it holds on the way out), and the store and the simulator
-# only after it. Had Ctrl-C reached them all at once, VictoriaLogs would be
-# gone before the collector's last export.
+# (and SIGHUP, the terminal closed) reaches this script alone, whose trap
+# stops the collector first (it exports what it holds on the way out), and
+# the store and the simulator only after it. Had Ctrl-C reached them all
+# at once, VictoriaLogs would be gone before the collector's last export.
 
 # 1. The simulator prints its base URL alone on the first line of stdout.
 set -m
