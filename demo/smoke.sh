@@ -18,6 +18,20 @@ log_file=$out_dir/demo.log
 
 log() { printf '[smoke] %s\n' "$*" >&2; }
 
+# fail_if_any FILE LINES: when fail (an array of reasons) holds any, prints
+# the last LINES lines of FILE and each reason, and exits 1.
+fail_if_any() {
+	local file=$1 lines=$2 f
+	((${#fail[@]} > 0)) || return 0
+	log "---- last $lines lines of ${file#"$root"/} ----"
+	tail -n "$lines" "$file" >&2
+	log "----"
+	for f in "${fail[@]}"; do
+		log "FAIL: $f"
+	done
+	exit 1
+}
+
 rm -rf "$out_dir"
 mkdir -p "$out_dir"
 
@@ -60,16 +74,7 @@ fail=()
 ((with_uid == records)) || fail+=("$records records but $with_uid log.record.uid attributes")
 ((${stored:-0} >= SMOKE_MIN_RECORDS)) || fail+=("VictoriaLogs holds ${stored:-no} records")
 [[ $checkpoint == yes ]] || fail+=("no checkpoint was written under ${out_dir#"$root"/}/storage")
-
-if ((${#fail[@]} > 0)); then
-	log "---- last 60 lines of ${log_file#"$root"/} ----"
-	tail -n 60 "$log_file" >&2
-	log "----"
-	for f in "${fail[@]}"; do
-		log "FAIL: $f"
-	done
-	exit 1
-fi
+fail_if_any "$log_file" 60
 
 log "---- first audit log record, as printed ----"
 awk '/^LogRecord #/ { n++ } n == 1 { print } n > 1 { exit }' "$log_file" >&2
@@ -113,13 +118,5 @@ fail=()
 ((printed > 0)) || fail+=("no record was printed before Ctrl-C")
 [[ ${stored:-x} == "$printed" ]] || fail+=("VictoriaLogs holds ${stored:-no} records after Ctrl-C, the collector printed $printed")
 ((dropped == 0)) || fail+=("the collector dropped $dropped exports on the way out")
-if ((${#fail[@]} > 0)); then
-	log "---- last 40 lines of ${ctrl_c_log#"$root"/} ----"
-	tail -n 40 "$ctrl_c_log" >&2
-	log "----"
-	for f in "${fail[@]}"; do
-		log "FAIL: $f"
-	done
-	exit 1
-fi
+fail_if_any "$ctrl_c_log" 40
 log "PASS"

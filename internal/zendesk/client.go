@@ -587,25 +587,17 @@ func (c *Client) once(ctx context.Context, op, method, target string, out bodyDe
 	}
 	if d, ok := out.(dated); ok {
 		date, _ := http.ParseTime(resp.Header.Get("Date"))
-		d.setResponse(date, roundTrip)
-	}
-	if a, ok := out.(answerTimed); ok {
-		a.setLatency(answered)
+		d.setResponse(date, roundTrip, answered)
 	}
 	return nil
 }
 
-// answerTimed is a success body that keeps how long the API took to start
-// answering: until the response's head arrived, the body not read.
-type answerTimed interface {
-	setLatency(d time.Duration)
-}
-
 // dated is a success body that keeps the response's Date header (the
-// API's own clock, which the receiver's window follows) and how long the
-// answer took.
+// API's own clock, which the receiver's window follows), how long the
+// answer took (body read) and how long until its head arrived (the
+// latency, see Page.Latency).
 type dated interface {
-	setResponse(date time.Time, roundTrip time.Duration)
+	setResponse(date time.Time, roundTrip, latency time.Duration)
 }
 
 func (c *Client) hookRequest(op string, status int, err *Error) {

@@ -70,7 +70,7 @@ func (c *Client) List(ctx context.Context, p ListParams) (*Page, error) {
 	if err != nil {
 		return nil, err
 	}
-	var body listBody
+	var body cursorPageBody
 	body.AuditLogs = c.recycled()
 	if err := c.call(ctx, http.MethodGet, listPath, q, &body); err != nil {
 		return nil, err
@@ -113,18 +113,9 @@ func (c *Client) recycled() []AuditLog {
 	return nil
 }
 
-func (p *cursorPageBody) setResponse(date time.Time, roundTrip time.Duration) {
-	p.date, p.roundTrip = date, roundTrip
+func (p *cursorPageBody) setResponse(date time.Time, roundTrip, latency time.Duration) {
+	p.date, p.roundTrip, p.latency = date, roundTrip, latency
 }
-
-// listBody is a listing's body and how long its answer took to start
-// (see Page.Latency).
-type listBody struct {
-	cursorPageBody
-	latency time.Duration
-}
-
-func (b *listBody) setLatency(d time.Duration) { b.latency = d }
 
 func (p ListParams) query() (url.Values, error) {
 	if err := p.Filter.Validate(); err != nil {

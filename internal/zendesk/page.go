@@ -20,11 +20,11 @@ import (
 // cursorPageBody is a body of the cursor-paginated listing. links is not
 // read: the client builds every request on its own base URL.
 type cursorPageBody struct {
-	// date and roundTrip describe the response (see dated).
-	date      time.Time
-	roundTrip time.Duration
-	AuditLogs auditLogs `json:"audit_logs"`
-	Meta      struct {
+	// date, roundTrip and latency describe the response (see dated).
+	date               time.Time
+	roundTrip, latency time.Duration
+	AuditLogs          auditLogs `json:"audit_logs"`
+	Meta               struct {
 		HasMore      bool    `json:"has_more"`
 		AfterCursor  *string `json:"after_cursor"`
 		BeforeCursor *string `json:"before_cursor"`
