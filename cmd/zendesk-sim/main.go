@@ -60,6 +60,7 @@ type config struct {
 	accounts     int
 
 	oauthClientID, oauthClientSecret string
+	oauthRefreshToken                string
 	tokenLifetime                    time.Duration
 }
 
@@ -76,6 +77,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.oauthToken, "oauth-token", "", "OAuth bearer token (empty: OAuth disabled)")
 	fs.StringVar(&c.oauthClientID, "oauth-client-id", "demo-collector", "identifiers (comma-separated) of the OAuth clients allowed the client credentials grant at POST /oauth/tokens, all with --oauth-client-secret (empty: none)")
 	fs.StringVar(&c.oauthClientSecret, "oauth-client-secret", "demo-client-secret", "that OAuth client's secret")
+	fs.StringVar(&c.oauthRefreshToken, "oauth-refresh-token", "", "a refresh token of the first OAuth client, as the authorization code flow would have given it, for trying oauth.refresh_token (empty: none; a refresh_token grant invalidates it and returns a new one)")
 	fs.DurationVar(&c.tokenLifetime, "token-lifetime", 0, "lifetime of the access tokens issued (0: the request's expires_in, or 30m)")
 	fs.Float64Var(&c.liveRate, "live-rate", 0, "live arrivals per second")
 	fs.Float64Var(&c.lateFraction, "late-fraction", 0.1, "fraction of live records indexed late")
@@ -107,6 +109,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		if _, port, err := net.SplitHostPort(c.listen); err != nil || port != "0" {
 			return c, fmt.Errorf("--accounts %d needs --listen with port 0 (each account gets its own port), got %q", c.accounts, c.listen)
 		}
+	}
+	if c.oauthRefreshToken != "" && c.oauthClientID == "" {
+		return c, fmt.Errorf("--oauth-refresh-token needs an OAuth client (--oauth-client-id)")
 	}
 	if c.tokenLifetime < 0 {
 		return c, fmt.Errorf("--token-lifetime %s is negative", c.tokenLifetime)
@@ -152,6 +157,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				clients = append(clients, zendesksim.OAuthClient{ID: strings.TrimSpace(id), Secret: c.oauthClientSecret})
 			}
 			sims[i].SetOAuthClients(clients...)
+			if c.oauthRefreshToken != "" {
+				sims[i].AcceptRefreshToken(clients[0].ID, c.oauthRefreshToken)
+			}
 		}
 		to := sims[i].Now().Add(-2 * time.Minute)
 		sims[i].Generate(c.events, to.Add(-c.backlog), to)

@@ -138,6 +138,38 @@ func TestRunFlags(t *testing.T) {
 	assert.NotContains(t, stderr.String(), "GET /api", "no request log without --verbose")
 }
 
+// --oauth-refresh-token names a refresh token of the first OAuth client,
+// so that oauth.refresh_token can be tried against the built simulator: a
+// refresh_token grant with it answers a new pair, whose access token reads
+// the API, and the token named is used up.
+func TestRunOAuthRefreshToken(t *testing.T) {
+	line, _, stop := start(t, "--events", "10", "--oauth-client-id", "c1,c2", "--oauth-client-secret", "s", "--oauth-refresh-token", "rt-1")
+	base := line[:len(line)-1]
+	grant := func(refresh string) (int, map[string]any) {
+		body := `{"grant_type":"refresh_token","refresh_token":"` + refresh + `","client_id":"c1","client_secret":"s"}`
+		resp, err := http.Post(base+"/oauth/tokens", "application/json", strings.NewReader(body))
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var m map[string]any
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&m))
+		return resp.StatusCode, m
+	}
+	status, pair := grant("rt-1")
+	require.Equal(t, http.StatusOK, status, "%v", pair)
+	access, _ := pair["access_token"].(string)
+	next, _ := pair["refresh_token"].(string)
+	require.NotEmpty(t, access)
+	assert.NotEmpty(t, next)
+	assert.NotEqual(t, "rt-1", next)
+	assert.Equal(t, http.StatusOK, getJSON(t, base+"/api/v2/audit_logs", "Bearer "+access, nil))
+
+	status, _ = grant("rt-1")
+	assert.Equal(t, http.StatusBadRequest, status, "a used refresh token is refused")
+	status, _ = grant(next)
+	assert.Equal(t, http.StatusOK, status, "the rotated one works")
+	require.NoError(t, stop())
+}
+
 // --clock-offset moves the API's clock: its Date header and the end of
 // the backlog.
 func TestRunClockOffset(t *testing.T) {
@@ -201,6 +233,7 @@ func TestRunErrors(t *testing.T) {
 	assert.Error(t, run(ctx, []string{"--accounts", "0"}, &out, &errOut))
 	assert.Error(t, run(ctx, []string{"--accounts", "2", "--listen", "127.0.0.1:8089"}, &out, &errOut), "two accounts cannot share a port")
 	assert.Error(t, run(ctx, []string{"--listen", "256.0.0.1:99999", "--events", "1"}, &out, &errOut))
+	assert.Error(t, run(ctx, []string{"--oauth-client-id", "", "--oauth-refresh-token", "rt"}, &out, &errOut), "a refresh token needs a client")
 	assert.Empty(t, out.String())
 }
 

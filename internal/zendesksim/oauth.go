@@ -183,11 +183,20 @@ type refreshPair struct {
 // IssueRefreshToken returns a refresh token for the OAuth client, as the
 // authorization code flow would give it (with no access token yet).
 func (s *Server) IssueRefreshToken(clientID string) string {
+	t := randomToken()
+	s.AcceptRefreshToken(clientID, t)
+	return t
+}
+
+// AcceptRefreshToken makes token a valid refresh token of the OAuth
+// client, as [Server.IssueRefreshToken] does with a token of its own
+// choosing: for a refresh token named in advance (the simulator's
+// --oauth-refresh-token). Like any refresh token, a grant that uses it
+// invalidates it.
+func (s *Server) AcceptRefreshToken(clientID, token string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	t := randomToken()
-	s.refreshTokens[t] = refreshPair{clientID: clientID}
-	return t
+	s.refreshTokens[token] = refreshPair{clientID: clientID}
 }
 
 // bearerLocked checks an issued access token: ok, or the 401 to answer.
