@@ -238,6 +238,22 @@ func (o options) validate() error {
 	return errors.Join(errs...)
 }
 
+// crossingWindow is how soon after a Retry-After was sent a request of
+// the collector counts as having crossed it on the wire (sent before the
+// collector read the 429) rather than as a violation: half the
+// Retry-After. The simulator's default, 50 ms, assumes an idle machine: in
+// a run beside a -race test loop the collector read a 429 about 85 ms
+// after it was written (its next request came 1.09 s after the 429, as a
+// hold of 1 s from then), and a request one of its readers sent
+// meanwhile arrived 88 ms after the 429 and failed the run. Within one
+// process the client's holds are checked exactly, by the send time it
+// stamps, in TestRetryAfterDuringConcurrentReadingIsHonouredByEveryRequest;
+// here a collector that ignored Retry-After would still send in the
+// window's second half.
+func (o options) crossingWindow() time.Duration {
+	return max(o.retryAfter/2, 50*time.Millisecond) // the simulator's default
+}
+
 // simArgs are the simulator's flags.
 func (o options) simArgs(email, token string) []string {
 	f := func(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
@@ -257,6 +273,7 @@ func (o options) simArgs(email, token string) []string {
 		"--p429", f(o.p429),
 		"--p429-no-retry-after", f(o.p429NoRA),
 		"--retry-after", o.retryAfter.String(),
+		"--retry-after-crossing-window", o.crossingWindow().String(),
 		"--p503", f(o.p503),
 		"--p500", f(o.p500),
 		"--p-truncated", f(o.pTruncated),

@@ -85,6 +85,7 @@ func TestSimArgs(t *testing.T) {
 	assert.Equal(t, "0.25", get("--p-slow"))
 	assert.Equal(t, "3s", get("--max-late"))
 	assert.Equal(t, "a@b.c", get("--email"))
+	assert.Equal(t, "500ms", get("--retry-after-crossing-window"), "half the Retry-After of 1s")
 	for _, f := range []string{"--events", "--backlog", "--live-rate", "--late-fraction", "--p429", "--p429-no-retry-after",
 		"--retry-after", "--p503", "--p500", "--p-truncated", "--slow"} {
 		assert.NotEmpty(t, get(f), f)

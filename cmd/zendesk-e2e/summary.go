@@ -65,6 +65,7 @@ type simStats struct {
 	Requests             int            `json:"requests"`
 	ByStatus             map[string]int `json:"by_status"`
 	RetryAfterViolations int            `json:"retry_after_violations"`
+	RetryAfterCrossings  int            `json:"retry_after_crossings"`
 	OversizePageRequests int            `json:"oversize_page_requests"`
 	ListRequests         int            `json:"list_requests"`
 	RecordsServed        int            `json:"records_served"`
@@ -228,10 +229,10 @@ func (s summary) line() string {
 			s.TokenLife, s.Stats.TokensIssued, s.tokenBound(), s.Stats.TokenRequests, s.Stats.ExpiredTokenRequests, s.Stats.MaxRefusalsPerToken)
 	}
 	return fmt.Sprintf("e2e variant=%s seed=%d expected=%d delivered=%d distinct=%d missing=%d unknown=%d duplicates=%d duplicate_bound=%d"+
-		" kills=%d ack_kills=%d ack_records=%d ack_redelivered=%d sink_outages=%d crashes=%d requests=%s retry_after_violations=%d oversize_pages=%d"+
+		" kills=%d ack_kills=%d ack_records=%d ack_redelivered=%d sink_outages=%d crashes=%d requests=%s retry_after_violations=%d retry_after_crossings=%d oversize_pages=%d"+
 		"%s peak_rss_mib=%.1f%s result=%s",
 		s.Variant, s.Seed, s.Expected, s.Delivered, s.Distinct, s.Missing, s.Unknown, s.Duplicates, s.duplicateBound(),
-		s.Kills, s.AckKills, s.AckIDs, s.AckIDs-len(s.AckOnce), s.SinkOutages, s.Crashes, formatStatuses(s.Stats.ByStatus), s.Stats.RetryAfterViolations,
+		s.Kills, s.AckKills, s.AckIDs, s.AckIDs-len(s.AckOnce), s.SinkOutages, s.Crashes, formatStatuses(s.Stats.ByStatus), s.Stats.RetryAfterViolations, s.Stats.RetryAfterCrossings,
 		s.Stats.OversizePageRequests, oauth, float64(s.PeakRSSKiB)/1024, s.storeFields(), result)
 }
 

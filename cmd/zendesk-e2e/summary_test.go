@@ -46,7 +46,7 @@ func TestVerdictPass(t *testing.T) {
 	s := passing()
 	assert.Empty(t, s.verdict())
 	assert.Equal(t, "e2e variant=queue seed=42 expected=3 delivered=4 distinct=3 missing=0 unknown=0 duplicates=1 duplicate_bound=3597 kills=3 ack_kills=1 ack_records=1 ack_redelivered=1 sink_outages=1 crashes=0"+
-		" requests={200:900,429:30,499:1,500:8,503:7} retry_after_violations=0 oversize_pages=0 peak_rss_mib=80.0 result=PASS", s.line())
+		" requests={200:900,429:30,499:1,500:8,503:7} retry_after_violations=0 retry_after_crossings=0 oversize_pages=0 peak_rss_mib=80.0 result=PASS", s.line())
 }
 
 func TestVerdictFailures(t *testing.T) {

@@ -62,6 +62,7 @@ type config struct {
 	oauthClientID, oauthClientSecret string
 	oauthRefreshToken                string
 	tokenLifetime                    time.Duration
+	crossingWindow                   time.Duration
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -93,6 +94,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.Float64Var(&c.faults.PTruncated, "p-truncated", 0, "probability of a truncated 200 body")
 	fs.Float64Var(&c.faults.PSlow, "p-slow", 0, "probability of a slow response")
 	fs.DurationVar(&c.faults.SlowDelay, "slow", 2*time.Second, "delay of slow responses")
+	fs.DurationVar(&c.crossingWindow, "retry-after-crossing-window", zendesksim.RetryAfterCrossingWindow, "a request with the same credentials arriving this soon after a Retry-After was sent crossed it on the wire (sent before the client read it) and counts in retry_after_crossings, not as a violation")
 	fs.DurationVar(&c.faults.Latency, "latency", 0, "every API answer takes this long (before any --slow delay)")
 	fs.IntVar(&c.faults.BudgetPerMinute, "budget", 0, "account requests per minute (0 = unlimited)")
 	fs.IntVar(&c.accounts, "accounts", 1, "number of accounts, each with its own backlog of --events records on its own port")
@@ -112,6 +114,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	if c.oauthRefreshToken != "" && c.oauthClientID == "" {
 		return c, fmt.Errorf("--oauth-refresh-token needs an OAuth client (--oauth-client-id)")
+	}
+	if c.crossingWindow <= 0 {
+		return c, fmt.Errorf("--retry-after-crossing-window %s is not positive", c.crossingWindow)
 	}
 	if c.tokenLifetime < 0 {
 		return c, fmt.Errorf("--token-lifetime %s is negative", c.tokenLifetime)
@@ -148,8 +153,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			ClockOffset: c.clockOffset,
 			Faults:      c.faults,
 
-			MistypedFraction: c.pMistyped,
-			TokenLifetime:    c.tokenLifetime,
+			MistypedFraction:         c.pMistyped,
+			TokenLifetime:            c.tokenLifetime,
+			RetryAfterCrossingWindow: c.crossingWindow,
 		})
 		if c.oauthClientID != "" {
 			var clients []zendesksim.OAuthClient
@@ -246,7 +252,9 @@ func (r *statusRecorder) WriteHeader(code int) {
 	r.ResponseWriter.WriteHeader(code)
 }
 
-// logRequests logs one line per request to out.
+// logRequests logs one line per request to out: its arrival, method,
+// target, status and time taken, and the Retry-After of an answer that
+// carries one (which a violation of it, in the stats, is measured from).
 func logRequests(next http.Handler, out io.Writer) http.Handler {
 	var mu sync.Mutex
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -255,7 +263,11 @@ func logRequests(next http.Handler, out io.Writer) http.Handler {
 		next.ServeHTTP(rec, r)
 		mu.Lock()
 		defer mu.Unlock()
-		fmt.Fprintf(out, "%s %s %s %d %s\n", start.UTC().Format(time.RFC3339Nano), r.Method,
-			r.URL.RequestURI(), rec.status, time.Since(start).Round(time.Microsecond))
+		retryAfter := ""
+		if v := rec.Header().Get("Retry-After"); v != "" {
+			retryAfter = " retry-after=" + v
+		}
+		fmt.Fprintf(out, "%s %s %s %d %s%s\n", start.UTC().Format(time.RFC3339Nano), r.Method,
+			r.URL.RequestURI(), rec.status, time.Since(start).Round(time.Microsecond), retryAfter)
 	})
 }

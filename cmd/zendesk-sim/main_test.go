@@ -138,6 +138,26 @@ func TestRunFlags(t *testing.T) {
 	assert.NotContains(t, stderr.String(), "GET /api", "no request log without --verbose")
 }
 
+// --verbose names the Retry-After of an answer that carries one, and
+// --retry-after-crossing-window reaches the simulator: a request 100 ms
+// after a 429 crossed it within a 3 s window (by the default window, 50
+// ms, it would be a violation).
+func TestRunLogsRetryAfterAndTakesTheCrossingWindow(t *testing.T) {
+	line, stderr, stop := start(t, "--events", "10", "--oauth-token", "tok", "--p429", "1", "--retry-after", "7s",
+		"--retry-after-crossing-window", "3s", "--verbose")
+	base := line[:len(line)-1]
+	assert.Equal(t, http.StatusTooManyRequests, getJSON(t, base+"/api/v2/audit_logs", "Bearer tok", nil))
+	time.Sleep(100 * time.Millisecond) // the time between the two is what is judged
+	assert.Equal(t, http.StatusTooManyRequests, getJSON(t, base+"/api/v2/audit_logs", "Bearer tok", nil))
+	var st zendesksim.Stats
+	require.Equal(t, http.StatusOK, getJSON(t, base+"/_sim/stats", "", &st))
+	assert.Equal(t, 1, st.RetryAfterCrossings)
+	assert.Zero(t, st.RetryAfterViolations)
+	require.NoError(t, stop())
+	assert.Regexp(t, `GET /api/v2/audit_logs 429 \S+ retry-after=7\n`, stderr.String())
+	assert.NotContains(t, stderr.String(), "/_sim/stats 200 retry-after")
+}
+
 // --oauth-refresh-token names a refresh token of the first OAuth client,
 // so that oauth.refresh_token can be tried against the built simulator: a
 // refresh_token grant with it answers a new pair, whose access token reads
@@ -234,6 +254,7 @@ func TestRunErrors(t *testing.T) {
 	assert.Error(t, run(ctx, []string{"--accounts", "2", "--listen", "127.0.0.1:8089"}, &out, &errOut), "two accounts cannot share a port")
 	assert.Error(t, run(ctx, []string{"--listen", "256.0.0.1:99999", "--events", "1"}, &out, &errOut))
 	assert.Error(t, run(ctx, []string{"--oauth-client-id", "", "--oauth-refresh-token", "rt"}, &out, &errOut), "a refresh token needs a client")
+	assert.Error(t, run(ctx, []string{"--retry-after-crossing-window", "0s"}, &out, &errOut))
 	assert.Empty(t, out.String())
 }
 
