@@ -2,7 +2,9 @@
 // manifests (decoded strictly into the k8s.io/api types, their collector
 // configuration validated by the built collector, their invariants
 // checked) and the many-accounts configuration (two accounts against two
-// simulators, through a restart), the collector's own metrics (every
+// simulators, through a restart; with its persistent queue and OTLP
+// exporter against an OTLP sink, through graceful restarts and a full
+// queue, each record exactly once), the collector's own metrics (every
 // receiver series names its receiver) and the alert rules of
 // deploy/monitoring (promtool shows each firing for its failure on scrapes
 // of the built collector, none on a healthy run; the PrometheusRule is

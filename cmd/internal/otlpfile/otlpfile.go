@@ -49,19 +49,31 @@ func Read(path string) ([]Record, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s line %d: %w", path, n+1, err)
 		}
-		for _, rl := range ld.ResourceLogs().All() {
-			res := map[string]string{}
-			for k, v := range rl.Resource().Attributes().All() {
-				res[k] = v.AsString()
-			}
-			for _, sl := range rl.ScopeLogs().All() {
-				for _, lr := range sl.LogRecords().All() {
-					v, ok := lr.Attributes().Get(IDAttribute)
-					if !ok || v.Type() != pcommon.ValueTypeInt {
-						return nil, fmt.Errorf("%s line %d: a log record without an int %s", path, n+1, IDAttribute)
-					}
-					recs = append(recs, Record{ID: v.Int(), Resource: res})
+		got, err := Records(ld)
+		if err != nil {
+			return nil, fmt.Errorf("%s line %d: %w", path, n+1, err)
+		}
+		recs = append(recs, got...)
+	}
+	return recs, nil
+}
+
+// Records returns the log records of ld, in order: each one's audit log
+// id and the string attributes of its resource.
+func Records(ld plog.Logs) ([]Record, error) {
+	var recs []Record
+	for _, rl := range ld.ResourceLogs().All() {
+		res := map[string]string{}
+		for k, v := range rl.Resource().Attributes().All() {
+			res[k] = v.AsString()
+		}
+		for _, sl := range rl.ScopeLogs().All() {
+			for _, lr := range sl.LogRecords().All() {
+				v, ok := lr.Attributes().Get(IDAttribute)
+				if !ok || v.Type() != pcommon.ValueTypeInt {
+					return nil, fmt.Errorf("a log record without an int %s", IDAttribute)
 				}
+				recs = append(recs, Record{ID: v.Int(), Resource: res})
 			}
 		}
 	}
