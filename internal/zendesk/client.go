@@ -96,8 +96,12 @@ type Options struct {
 	// https://acme.zendesk.com. Every request goes there and nowhere else.
 	BaseURL string
 	// HTTPClient sends the requests; nil means a client with
-	// RequestTimeout. A client built by confighttp keeps its transport,
-	// TLS and authenticator.
+	// RequestTimeout and a transport of its own, a clone of
+	// http.DefaultTransport: whoever closes the default transport's idle
+	// connections (httptest.Server.Close does) cannot break a request of
+	// this client that just took one, which for an export (a POST) the
+	// transport would not send again. A client built by confighttp keeps
+	// its transport, TLS and authenticator.
 	HTTPClient  *http.Client
 	Credentials Credentials
 	// RequestsPerMinute is a client-side budget; 0 means none.
@@ -211,9 +215,11 @@ func New(opts Options) (*Client, error) {
 	if opts.UserAgent == "" {
 		opts.UserAgent = "zendesk-audit-logs-go"
 	}
-	hc := http.Client{Timeout: opts.RequestTimeout}
+	var hc http.Client
 	if opts.HTTPClient != nil {
 		hc = *opts.HTTPClient
+	} else {
+		hc = http.Client{Timeout: opts.RequestTimeout, Transport: http.DefaultTransport.(*http.Transport).Clone()}
 	}
 	// Follow a redirect only on the same scheme and host: credentials
 	// added by an authenticating transport would go along.

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesk"
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesksim"
 )
 
 // A Retry-After given as an HTTP date is measured against the response's
@@ -166,4 +167,37 @@ func TestDecodeErrorsOfSuccessBodiesAreRedacted(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A client made without an HTTPClient keeps its connections in a transport
+// of its own. On http.DefaultTransport, any code that closed the default
+// transport's idle connections (httptest.Server.Close does, for every
+// test of the process) could close the connection an export had just
+// taken from the pool: the POST failed with "http: CloseIdleConnections
+// called", and the transport does not send a POST again. That failed
+// TestExportLimitHoldsExportsOnly twice in 40 runs of the package beside
+// make e2e. Here the default transport's idle connections are closed
+// between two requests: the second one still goes over the first one's
+// connection.
+func TestAClientWithoutHTTPClientHasATransportOfItsOwn(t *testing.T) {
+	var mu sync.Mutex
+	conns := map[string]bool{} // the client's ends of the connections the requests came over
+	sim, ts := newSim(t, zendesksim.Options{}, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			conns[r.RemoteAddr] = true
+			mu.Unlock()
+			next.ServeHTTP(w, r)
+		})
+	})
+	sim.Generate(3, time.Now().Add(-time.Hour), time.Now().Add(-time.Minute))
+	c := newClient(t, fastOptions(ts.URL))
+	_, err := c.List(ctxBG, zendesk.ListParams{PageSize: 100})
+	require.NoError(t, err)
+	http.DefaultTransport.(interface{ CloseIdleConnections() }).CloseIdleConnections()
+	_, err = c.List(ctxBG, zendesk.ListParams{PageSize: 100})
+	require.NoError(t, err)
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Len(t, conns, 1, "connections opened: the default transport's idle connections were the client's")
 }
