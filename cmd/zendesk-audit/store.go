@@ -53,7 +53,10 @@ func newVictoriaLogs(rawURL, where string, since, until time.Time, flt zendesk.F
 	return &victoriaLogs{
 		base:   strings.TrimSuffix(u.String(), "/"),
 		query:  logsQLIDsQuery(where, since, until, flt),
-		client: &http.Client{}, // no overall timeout: the answer streams; ctx ends it
+		// No overall timeout: the answer streams; ctx ends it. A transport
+		// of its own, as the API client's (zendesk.Options.HTTPClient): the
+		// query is a POST, which a connection closed under it would fail.
+		client: &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()},
 	}, nil
 }
 
