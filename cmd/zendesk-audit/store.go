@@ -51,8 +51,8 @@ func newVictoriaLogs(rawURL, where string, since, until time.Time, flt zendesk.F
 		return nil, fmt.Errorf("--victorialogs must be the server's base URL (http://host:9428), without credentials, query or fragment")
 	}
 	return &victoriaLogs{
-		base:   strings.TrimSuffix(u.String(), "/"),
-		query:  logsQLIDsQuery(where, since, until, flt),
+		base:  strings.TrimSuffix(u.String(), "/"),
+		query: logsQLIDsQuery(where, since, until, flt),
 		// No overall timeout: the answer streams; ctx ends it. A transport
 		// of its own, as the API client's (zendesk.Options.HTTPClient): the
 		// query is a POST, which a connection closed under it would fail.
