@@ -254,7 +254,8 @@ func (r *statusRecorder) WriteHeader(code int) {
 
 // logRequests logs one line per request to out: its arrival, method,
 // target, status and time taken, and the Retry-After of an answer that
-// carries one (which a violation of it, in the stats, is measured from).
+// carries one (the stats count a violation of it from the answer's end:
+// its arrival plus the time taken).
 func logRequests(next http.Handler, out io.Writer) http.Handler {
 	var mu sync.Mutex
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
