@@ -32,6 +32,16 @@ fail_if_any() {
 	exit 1
 }
 
+# wait_exit PID TENTHS: waits up to TENTHS tenths of a second for PID to
+# exit.
+wait_exit() {
+	local i
+	for ((i = 0; i < $2; i++)); do
+		kill -0 "$1" 2>/dev/null || return 0
+		sleep 0.1
+	done
+}
+
 rm -rf "$out_dir"
 mkdir -p "$out_dir"
 
@@ -90,17 +100,11 @@ set -m
 DEMO_STORAGE_DIR=$out_dir/storage-ctrl-c DEMO_KEEP_STORAGE=0 demo/run.sh >"$ctrl_c_log" 2>&1 &
 demo_pid=$!
 set +m
-for ((i = 0; i < SMOKE_CTRL_C * 10; i++)); do
-	kill -0 "$demo_pid" 2>/dev/null || break
-	sleep 0.1
-done
+wait_exit "$demo_pid" $((SMOKE_CTRL_C * 10))
 kill -INT -- "-$demo_pid" 2>/dev/null || true
 # The demo stops the collector (up to 15 s), then the store and the
 # simulator (up to 15 s each).
-for ((i = 0; i < 600; i++)); do
-	kill -0 "$demo_pid" 2>/dev/null || break
-	sleep 0.1
-done
+wait_exit "$demo_pid" 600
 if kill -0 "$demo_pid" 2>/dev/null; then
 	kill -TERM "$demo_pid" 2>/dev/null || true
 	log "FAIL: the demo did not stop within 60 s of Ctrl-C"

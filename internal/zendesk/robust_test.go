@@ -3,6 +3,7 @@ package zendesk_test
 import (
 	"encoding/base64"
 	"net/http"
+	"net/http/httptrace"
 	"strings"
 	"sync"
 	"testing"
@@ -176,28 +177,32 @@ func TestDecodeErrorsOfSuccessBodiesAreRedacted(t *testing.T) {
 // taken from the pool: the POST failed with "http: CloseIdleConnections
 // called", and the transport does not send a POST again. That failed
 // TestExportLimitHoldsExportsOnly twice in 40 runs of the package beside
-// make e2e. Here the default transport's idle connections are closed
-// between two requests: the second one still goes over the first one's
-// connection.
+// make e2e. Here the default transport's idle connections are closed once
+// the first request's connection is back in the client's pool: the second
+// request still takes that connection.
 func TestAClientWithoutHTTPClientHasATransportOfItsOwn(t *testing.T) {
-	var mu sync.Mutex
-	conns := map[string]bool{} // the client's ends of the connections the requests came over
-	sim, ts := newSim(t, zendesksim.Options{}, func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			mu.Lock()
-			conns[r.RemoteAddr] = true
-			mu.Unlock()
-			next.ServeHTTP(w, r)
-		})
-	})
+	sim, ts := newSim(t, zendesksim.Options{}, nil)
 	sim.Generate(3, time.Now().Add(-time.Hour), time.Now().Add(-time.Minute))
 	c := newClient(t, fastOptions(ts.URL))
-	_, err := c.List(ctxBG, zendesk.ListParams{PageSize: 100})
+
+	idle := make(chan struct{}, 1)
+	ctx := httptrace.WithClientTrace(ctxBG, &httptrace.ClientTrace{PutIdleConn: func(err error) {
+		if err == nil {
+			idle <- struct{}{}
+		}
+	}})
+	_, err := c.List(ctx, zendesk.ListParams{PageSize: 100})
 	require.NoError(t, err)
+	select {
+	case <-idle:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the first request's connection never went back to the pool")
+	}
 	http.DefaultTransport.(interface{ CloseIdleConnections() }).CloseIdleConnections()
-	_, err = c.List(ctxBG, zendesk.ListParams{PageSize: 100})
+
+	var reused bool
+	ctx = httptrace.WithClientTrace(ctxBG, &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) { reused = info.Reused }})
+	_, err = c.List(ctx, zendesk.ListParams{PageSize: 100})
 	require.NoError(t, err)
-	mu.Lock()
-	defer mu.Unlock()
-	assert.Len(t, conns, 1, "connections opened: the default transport's idle connections were the client's")
+	assert.True(t, reused, "the second request took a new connection: the default transport's idle connections were the client's")
 }
