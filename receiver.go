@@ -164,7 +164,11 @@ func (r *logsReceiver) Start(ctx context.Context, host component.Host) error {
 	if cc := creds.Client; cc != nil && cc.RefreshToken != "" {
 		configured := cc.RefreshToken
 		cc.RefreshToken = r.startRefreshToken(ctx, configured)
-		cc.OnRefreshToken = func(current string) { r.saveRefreshToken(configured, current) }
+		// The storage client opened here, not r.storage: Shutdown clears
+		// that field, and a rotation can outlive a Shutdown that gave up
+		// at its deadline.
+		st := r.storage
+		cc.OnRefreshToken = func(current string) { r.saveRefreshToken(st, configured, current) }
 	}
 	r.client, err = zendesk.New(zendesk.Options{
 		BaseURL:           r.cfg.baseURL(),

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -247,4 +248,71 @@ func TestRefreshTokenRotatedIsKeptAcrossARestart(t *testing.T) {
 	assert.Len(t, e.logs.FilterMessageSnippet("The configured OAuth refresh token changed").All(), 1)
 	require.Eventually(t, func() bool { return len(host.statuses()) >= 1 }, 10*time.Second, 10*time.Millisecond)
 	assert.Equal(t, componentstatus.StatusOK, host.statuses()[0])
+}
+
+// heldTokens holds the answers of the token endpoint while hold is set.
+type heldTokens struct {
+	next    http.Handler
+	hold    atomic.Bool
+	arrived chan struct{} // a token request arrived while held
+	release chan struct{}
+}
+
+func (h *heldTokens) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/oauth/tokens" && h.hold.Load() {
+		select {
+		case h.arrived <- struct{}{}:
+		default:
+		}
+		<-h.release
+	}
+	h.next.ServeHTTP(w, r)
+}
+
+// A refresh in flight is not cut off by Shutdown (Zendesk rotates the
+// pair when it answers). When its answer comes after a Shutdown that gave
+// up at its deadline and closed the storage, the rotated refresh token is
+// saved into the storage client the receiver opened, which says it is
+// closed, and the error is logged: no nil storage client (the field
+// Shutdown clears), no panic.
+func TestARefreshAnsweredAfterAShutdownThatGaveUpIsLoggedAsNotStored(t *testing.T) {
+	held := &heldTokens{arrived: make(chan struct{}, 1), release: make(chan struct{})}
+	e := newEnvWith(t, zendesksim.Options{
+		OAuthClients:  []zendesksim.OAuthClient{{ID: testClientID, Secret: testClientSecret}},
+		TokenLifetime: time.Second,
+	}, func(h http.Handler) http.Handler { held.next = h; return held })
+	e.cfg.Email, e.cfg.APIToken = "", ""
+	e.cfg.OAuth = configoptional.Some(OAuthConfig{ClientID: testClientID, ClientSecret: testClientSecret, Scope: zendesk.DefaultScope,
+		RefreshToken: configopaque.String(e.sim.IssueRefreshToken(testClientID))})
+	host := withFaultyStorage(t, e)
+	require.NoError(t, e.cfg.Validate())
+	e.cfg.PollInterval = 100 * time.Millisecond
+	e.backlog(t, 50, 2*time.Hour, time.Hour)
+
+	r := e.start(t, new(consumertest.LogsSink), host)
+	require.Eventually(t, func() bool { return e.sim.Stats().RefreshGrants >= 1 }, 10*time.Second, 10*time.Millisecond)
+	// The next renewal (tokens live a second) is held at the endpoint.
+	held.hold.Store(true)
+	select {
+	case <-held.arrived:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no renewal came")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	require.ErrorIs(t, r.Shutdown(ctx), context.DeadlineExceeded, "the poll waits for the refresh in flight")
+	require.Eventually(t, func() bool { return host.storage.closed.Load() == 1 }, 10*time.Second, 10*time.Millisecond,
+		"Shutdown closes the storage, if after its deadline")
+
+	close(held.release)
+	stopped := make(chan struct{})
+	go func() { r.wg.Wait(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the poll did not stop once the refresh was answered")
+	}
+	notStored := e.logs.FilterMessageSnippet("The rotated OAuth refresh token could not be stored").All()
+	require.Len(t, notStored, 1)
+	assert.Contains(t, notStored[0].ContextMap()["error"], "client closed", "saved into the storage client the receiver opened")
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 
 	"github.com/go-json-experiment/json"
+	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.uber.org/zap"
 )
 
@@ -47,14 +48,16 @@ func (r *logsReceiver) startRefreshToken(ctx context.Context, configured string)
 	return st.Current
 }
 
-// saveRefreshToken keeps the refresh token Zendesk rotated to. It runs
-// inside the token request, before the new access token is used: a crash
-// after it keeps the current token; a crash between Zendesk's answer and
-// this write loses it (authorize again then).
-func (r *logsReceiver) saveRefreshToken(configured, current string) {
+// saveRefreshToken keeps the refresh token Zendesk rotated to in st, the
+// storage client opened at Start. It runs inside the token request,
+// before the new access token is used: a crash after it keeps the current
+// token; a crash between Zendesk's answer and this write loses it
+// (authorize again then), and so does a rotation that ends after Shutdown
+// closed st (the error says so).
+func (r *logsReceiver) saveRefreshToken(st storage.Client, configured, current string) {
 	b, err := json.Marshal(storedRefresh{Configured: hashToken(configured), Current: current})
 	if err == nil {
-		err = r.storage.Set(context.Background(), refreshTokenKey, b)
+		err = st.Set(context.Background(), refreshTokenKey, b)
 	}
 	if err != nil {
 		r.logger.Error("The rotated OAuth refresh token could not be stored: after a restart the receiver will hold a refresh token Zendesk no longer accepts",

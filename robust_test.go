@@ -202,6 +202,7 @@ type faultyStorage struct {
 	failSets atomic.Int32 // the next n Sets fail
 	hang     atomic.Bool  // Sets block until release is closed, whatever their context
 	release  chan struct{}
+	closed   atomic.Int32 // clients closed
 }
 
 func (f *faultyStorage) GetClient(ctx context.Context, kind component.Kind, id component.ID, name string) (storage.Client, error) {
@@ -225,6 +226,12 @@ func (c *faultyClient) Set(ctx context.Context, key string, value []byte) error 
 		return errors.New("disk full")
 	}
 	return c.Client.Set(ctx, key, value)
+}
+
+func (c *faultyClient) Close(ctx context.Context) error {
+	err := c.Client.Close(ctx)
+	c.f.closed.Add(1)
+	return err
 }
 
 // faultyHost offers one faultyStorage over file-backed test storage.
