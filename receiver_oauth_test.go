@@ -2,7 +2,9 @@ package zendeskauditlogsreceiver
 
 import (
 	"context"
+	"maps"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
@@ -250,23 +252,118 @@ func TestRefreshTokenRotatedIsKeptAcrossARestart(t *testing.T) {
 	assert.Equal(t, componentstatus.StatusOK, host.statuses()[0])
 }
 
-// heldTokens holds the answers of the token endpoint while hold is set.
+// heldTokens holds the answers of the token endpoint while hold is set:
+// the simulator answers the request (a refresh grant rotates the pair
+// then), and the answer is sent once release is closed.
 type heldTokens struct {
 	next    http.Handler
 	hold    atomic.Bool
-	arrived chan struct{} // a token request arrived while held
+	arrived chan struct{} // a token request was answered and is held
 	release chan struct{}
 }
 
 func (h *heldTokens) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path == "/oauth/tokens" && h.hold.Load() {
-		select {
-		case h.arrived <- struct{}{}:
-		default:
-		}
-		<-h.release
+	if r.URL.Path != zendesk.TokenPath || !h.hold.Load() {
+		h.next.ServeHTTP(w, r)
+		return
 	}
-	h.next.ServeHTTP(w, r)
+	rec := httptest.NewRecorder()
+	h.next.ServeHTTP(rec, r)
+	select {
+	case h.arrived <- struct{}{}:
+	default:
+	}
+	<-h.release
+	maps.Copy(w.Header(), rec.Header())
+	w.WriteHeader(rec.Code)
+	_, _ = w.Write(rec.Body.Bytes())
+}
+
+// shutdownBegan is a context that tells when Shutdown first waits on it,
+// which it does once it stopped the poll and closed the API client.
+type shutdownBegan struct {
+	context.Context
+	once  sync.Once
+	began chan struct{}
+}
+
+func (c *shutdownBegan) Done() <-chan struct{} {
+	c.once.Do(func() { close(c.began) })
+	return c.Context.Done()
+}
+
+// newRefreshEnv is a receiver environment whose OAuth client holds a
+// refresh token (oauth.refresh_token), tokens living a second, the token
+// endpoint behind held, and file storage in dir.
+func newRefreshEnv(t *testing.T, held *heldTokens) *env {
+	t.Helper()
+	e := newEnvWith(t, zendesksim.Options{
+		OAuthClients:  []zendesksim.OAuthClient{{ID: testClientID, Secret: testClientSecret}},
+		TokenLifetime: time.Second,
+	}, func(h http.Handler) http.Handler { held.next = h; return held })
+	e.cfg.Email, e.cfg.APIToken = "", ""
+	e.cfg.OAuth = configoptional.Some(OAuthConfig{ClientID: testClientID, ClientSecret: testClientSecret, Scope: zendesk.DefaultScope,
+		RefreshToken: configopaque.String(e.sim.IssueRefreshToken(testClientID))})
+	e.backlog(t, 50, 2*time.Hour, time.Hour)
+	return e
+}
+
+// holdNextRenewal holds the receiver's next token request at the endpoint
+// once it made its first refresh grant, and returns when that request
+// arrived.
+func holdNextRenewal(t *testing.T, e *env, held *heldTokens) {
+	t.Helper()
+	require.Eventually(t, func() bool { return e.sim.Stats().RefreshGrants >= 1 }, 10*time.Second, 10*time.Millisecond)
+	held.hold.Store(true)
+	select {
+	case <-held.arrived:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no renewal came")
+	}
+}
+
+// A graceful Shutdown lets a refresh in flight finish and keeps the
+// refresh token Zendesk rotated to: the renewal is held at the endpoint
+// until Shutdown has stopped the poll and closed the client, then
+// answered; the receiver started again on the same storage renews with
+// the stored token, which Zendesk accepts (the configured one and the one
+// before the held renewal are no longer valid).
+func TestAGracefulShutdownKeepsTheTokenOfARefreshInFlight(t *testing.T) {
+	held := &heldTokens{arrived: make(chan struct{}, 1), release: make(chan struct{})}
+	e := newRefreshEnv(t, held)
+	dir := t.TempDir()
+	host := withFileStorage(e, dir)
+	require.NoError(t, e.cfg.Validate())
+	e.cfg.PollInterval = 100 * time.Millisecond // below the minimum, for renewals to come soon
+
+	r := e.start(t, new(consumertest.LogsSink), host)
+	holdNextRenewal(t, e, held)
+	ctx := &shutdownBegan{Context: context.Background(), began: make(chan struct{})}
+	done := make(chan error, 1)
+	go func() { done <- r.Shutdown(ctx) }()
+	select {
+	case <-ctx.began:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Shutdown did not begin")
+	}
+	held.hold.Store(false)
+	close(held.release)
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("Shutdown did not return once the refresh was answered")
+	}
+	grants := e.sim.Stats().RefreshGrants
+
+	host = withFileStorage(e, dir)
+	sink := new(consumertest.LogsSink)
+	r = e.start(t, sink, host)
+	defer func() { require.NoError(t, r.Shutdown(context.Background())) }()
+	require.Eventually(t, func() bool { return e.sim.Stats().RefreshGrants > grants }, 10*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return len(host.statuses()) >= 1 }, 10*time.Second, 10*time.Millisecond)
+	assert.Equal(t, componentstatus.StatusOK, host.statuses()[0], "the stored refresh token was accepted")
+	assert.Empty(t, e.logs.FilterMessageSnippet("could not be stored").All())
 }
 
 // A refresh in flight is not cut off by Shutdown (Zendesk rotates the
@@ -277,27 +374,13 @@ func (h *heldTokens) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // Shutdown clears), no panic.
 func TestARefreshAnsweredAfterAShutdownThatGaveUpIsLoggedAsNotStored(t *testing.T) {
 	held := &heldTokens{arrived: make(chan struct{}, 1), release: make(chan struct{})}
-	e := newEnvWith(t, zendesksim.Options{
-		OAuthClients:  []zendesksim.OAuthClient{{ID: testClientID, Secret: testClientSecret}},
-		TokenLifetime: time.Second,
-	}, func(h http.Handler) http.Handler { held.next = h; return held })
-	e.cfg.Email, e.cfg.APIToken = "", ""
-	e.cfg.OAuth = configoptional.Some(OAuthConfig{ClientID: testClientID, ClientSecret: testClientSecret, Scope: zendesk.DefaultScope,
-		RefreshToken: configopaque.String(e.sim.IssueRefreshToken(testClientID))})
+	e := newRefreshEnv(t, held)
 	host := withFaultyStorage(t, e)
 	require.NoError(t, e.cfg.Validate())
 	e.cfg.PollInterval = 100 * time.Millisecond
-	e.backlog(t, 50, 2*time.Hour, time.Hour)
 
 	r := e.start(t, new(consumertest.LogsSink), host)
-	require.Eventually(t, func() bool { return e.sim.Stats().RefreshGrants >= 1 }, 10*time.Second, 10*time.Millisecond)
-	// The next renewal (tokens live a second) is held at the endpoint.
-	held.hold.Store(true)
-	select {
-	case <-held.arrived:
-	case <-time.After(10 * time.Second):
-		t.Fatal("no renewal came")
-	}
+	holdNextRenewal(t, e, held)
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	require.ErrorIs(t, r.Shutdown(ctx), context.DeadlineExceeded, "the poll waits for the refresh in flight")
