@@ -276,6 +276,7 @@ func TestRetryableConsumerErrorLosesAndRepeatsNothing(t *testing.T) {
 func TestPermanentConsumerErrorDropsThePageAndSaysSo(t *testing.T) {
 	e := newEnv(t)
 	e.backlog(t, 250, time.Hour, time.Minute)
+	tel := withTelemetry(t, e)
 	next := &flakyConsumer{failures: 1, err: consumererror.NewPermanent(errors.New("bad data"))}
 	r := e.start(t, next, componenttest.NewNopHost())
 	defer func() { require.NoError(t, r.Shutdown(context.Background())) }()
@@ -287,6 +288,8 @@ func TestPermanentConsumerErrorDropsThePageAndSaysSo(t *testing.T) {
 	dropped := e.logs.FilterMessageSnippet("Dropping audit logs").All()
 	require.Len(t, dropped, 1)
 	assert.Equal(t, int64(100), dropped[0].ContextMap()["dropped_records"])
+	metadatatest.AssertEqualZendeskAuditLogsRecordsDropped(t, tel,
+		[]metricdata.DataPoint[int64]{{Value: 100, Attributes: e.metricAttrs()}}, metricdatatest.IgnoreTimestamp())
 	got := ids(next.AllLogs())
 	assert.Len(t, got, len(all)-100)
 	assert.Subset(t, all, got)
