@@ -6,7 +6,8 @@ import (
 )
 
 // Pages read ahead of delivery (time slices, see slices.go) are memory: a
-// decoded page of 100 records is about 60 KB. Each receiver bounds its own
+// decoded page of 100 records is about 57 KB (the sample page; see
+// TestADecodedSamplePageHoldsAbout57KB). Each receiver bounds its own
 // read-ahead (slices open × pages a slice), but a collector running many
 // receivers, one per account, multiplied it: 100 accounts backfilling at
 // once peaked at 1.6 GB. So every receiver a factory makes draws its
@@ -22,8 +23,8 @@ import (
 // back what the slices behind it hold.
 
 const (
-	// defaultReadAheadPages is the size of a factory's pool: about 60 MiB
-	// of decoded pages at 60 KB a page. One receiver at 2,500 requests a
+	// defaultReadAheadPages is the size of a factory's pool: about 57 MiB
+	// of decoded pages at 57 KB a page. One receiver at 2,500 requests a
 	// minute and 300 ms answers reads up to about 930 pages ahead to use
 	// its budget (at 700 a minute about 270; see docs/performance.md):
 	// receivers that together want more share the pool, and read slower.

@@ -2,12 +2,14 @@ package zendesk_test
 
 import (
 	"net/http"
+	"runtime"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesk"
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesksim"
 )
 
 // A page given back with Recycle is where List decodes a later page: the
@@ -94,4 +96,30 @@ func TestARetriedPageHoldsNothingOfTheAttemptCutOff(t *testing.T) {
 		c.Recycle(page.AuditLogs)
 	}
 	assert.Equal(t, 10, capture.count(), "each page read twice: cut off, then whole")
+}
+
+// What a decoded page of 100 records holds in memory: the read-ahead
+// bound of the receiver (its pool of pages, README "Running many
+// accounts") is stated in these. The sample page's 100 records (a 38 KB
+// body) hold about 57 KB: the records (32.8 KB, a 40 KB allocation) and
+// one string a record for its string fields (15.4 KB). Not parallel: it
+// reads the heap while no other test of the package runs.
+func TestADecodedSamplePageHoldsAbout57KB(t *testing.T) {
+	body := zendesksim.SamplePage(zendesk.MaxPageSize)
+	const pages = 200
+	held := make([]*zendesk.Page, 0, pages)
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range pages {
+		p, err := zendesk.DecodeCursorPage(body)
+		require.NoError(t, err)
+		held = append(held, p)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	perPage := (int64(after.HeapAlloc) - int64(before.HeapAlloc)) / pages
+	t.Logf("a decoded page of %d records (a %d-byte body) holds %d bytes", len(held[0].AuditLogs), len(body), perPage)
+	assert.InDelta(t, 57_000, perPage, 4_000, "the README's and readahead.go's figure")
+	runtime.KeepAlive(held)
 }
