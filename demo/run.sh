@@ -90,7 +90,7 @@ cleanup() {
 		curl -sf -o /dev/null "$vl_url/internal/force_flush" || true
 		vl_count=$(curl -sf "$vl_url/select/logsql/query" --data-urlencode 'query=* | stats count() n' |
 			sed -n 's/.*"n":"\([0-9]*\)".*/\1/p' || true)
-		log "VictoriaLogs holds ${vl_count:-?} audit log records (UI: $vl_url/select/vmui)"
+		log "VictoriaLogs holds ${vl_count:-?} audit log records (stopping it now)"
 	fi
 	stop "$vl_pid" victoria-logs || true
 	vl_pid=
