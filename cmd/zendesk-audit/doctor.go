@@ -80,8 +80,13 @@ type doctor struct {
 }
 
 // report prints one check: its result, name and what it found, then a
-// hint on the next line when there is something to do.
+// hint on the next line when there is something to do. A detail that
+// ends with the hint in brackets (an API error's message names its hint)
+// leaves it to the hint's line.
 func (d *doctor) report(result, name, detail, hint string) {
+	if hint != "" {
+		detail = strings.TrimSuffix(detail, " ("+hint+")")
+	}
 	fmt.Fprintf(d.c.stdout, "%s  %-20s %s\n", result, name+":", detail)
 	if hint != "" {
 		fmt.Fprintf(d.c.stdout, "      %-20s %s\n", "hint:", hint)

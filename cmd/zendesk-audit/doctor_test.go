@@ -292,6 +292,8 @@ func TestDoctorOAuthClient(t *testing.T) {
 	require.Equal(t, exitAuth, r.code, r.stdout)
 	assertCheck(t, r.stdout, "OAuth client", checkFail)
 	assertCheck(t, r.stdout, "API reachable", checkSkip)
+	assert.Equal(t, 1, strings.Count(r.stdout, "Zendesk refused the OAuth client"), "the hint once, on its own line:\n%s", r.stdout)
+	assert.Contains(t, r.stdout, "hint:                Zendesk refused the OAuth client")
 	assert.NotContains(t, r.stdout, "Wrong-Secret-99")
 	assert.NotContains(t, r.stdout, testClientSecret)
 }
