@@ -44,9 +44,19 @@ const (
 )
 
 // victoriaLogs starts the VictoriaLogs of `make build` (or VICTORIALOGS)
-// on a free port with its data in a temporary directory and returns its
-// base URL; it skips, saying so, when the binary is missing.
+// on a free port with its data in a temporary directory and a retention of
+// 100 years (a store that keeps every record the simulator dates), and
+// returns its base URL; it skips, saying so, when the binary is missing.
 func victoriaLogs(t *testing.T) string {
+	t.Helper()
+	base, _ := victoriaLogsWithRetention(t, "100y")
+	return base
+}
+
+// victoriaLogsWithRetention is victoriaLogs with the store's
+// -retentionPeriod, and returns the file its output (its own log) goes to
+// besides.
+func victoriaLogsWithRetention(t *testing.T, retention string) (base, logPath string) {
 	t.Helper()
 	path := os.Getenv("VICTORIALOGS")
 	if path == "" {
@@ -61,17 +71,21 @@ func victoriaLogs(t *testing.T) string {
 		require.NoError(t, err)
 		addr := l.Addr().String()
 		l.Close()
-		var log bytes.Buffer
-		cmd := exec.Command(path, "-storageDataPath="+t.TempDir(), "-httpListenAddr="+addr, "-retentionPeriod=100y")
-		cmd.Stdout, cmd.Stderr = &log, &log
+		logPath = filepath.Join(t.TempDir(), "victoria-logs.log")
+		log, err := os.Create(logPath)
+		require.NoError(t, err)
+		t.Cleanup(func() { log.Close() })
+		cmd := exec.Command(path, "-storageDataPath="+t.TempDir(), "-httpListenAddr="+addr, "-retentionPeriod="+retention)
+		cmd.Stdout, cmd.Stderr = log, log
 		require.NoError(t, cmd.Start())
 		done := make(chan struct{})
 		go func() { _ = cmd.Wait(); close(done) }()
-		base := "http://" + addr
+		base = "http://" + addr
 		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 			select {
 			case <-done:
-				last = fmt.Errorf("victoria-logs exited: %s", log.String())
+				out, _ := os.ReadFile(logPath)
+				last = fmt.Errorf("victoria-logs exited: %s", out)
 			default:
 			}
 			if last != nil {
@@ -81,7 +95,7 @@ func victoriaLogs(t *testing.T) string {
 				resp.Body.Close()
 				if resp.StatusCode == http.StatusOK {
 					t.Cleanup(func() { _ = cmd.Process.Kill(); <-done })
-					return base
+					return base, logPath
 				}
 			}
 		}
@@ -92,7 +106,7 @@ func victoriaLogs(t *testing.T) string {
 		}
 	}
 	t.Fatalf("starting victoria-logs: %v", last)
-	return ""
+	return "", ""
 }
 
 // logsQL runs a query and returns its JSON lines.
@@ -196,6 +210,29 @@ func readmeStoreSection(t *testing.T) (config string, queries [][2]string) {
 	return block.String(), queries
 }
 
+// readmeStoreCollector is a collector configuration with the README's
+// VictoriaLogs exporter (its yaml block under "## Into a log store", the
+// endpoint vl's), a receiver reading the simulator at simURL from lookback
+// ago, a poll a second and no request budget, its checkpoint in a
+// file_storage in dir; and the README's query table.
+func readmeStoreCollector(t *testing.T, vl, simURL, dir, lookback string) (cfg map[string]any, queries [][2]string) {
+	t.Helper()
+	exporterYAML, queries := readmeStoreSection(t)
+	require.NoError(t, yaml.Unmarshal([]byte(exporterYAML), &cfg))
+	endpoint, _ := dig(cfg, "exporters", "otlp_http/victorialogs", "endpoint").(string)
+	require.True(t, strings.HasSuffix(endpoint, ":9428/insert/opentelemetry"), "the README's endpoint %q", endpoint)
+	cfg["exporters"].(map[string]any)["otlp_http/victorialogs"].(map[string]any)["endpoint"] = vl + "/insert/opentelemetry"
+	cfg["extensions"] = map[string]any{"file_storage": map[string]any{"directory": dir}}
+	cfg["receivers"] = map[string]any{"zendesk_audit_logs": map[string]any{
+		"endpoint": simURL, "email": storeEmail, "api_token": storeToken, "storage": "file_storage",
+		"initial_lookback": lookback, "poll_interval": "1s", "max_requests_per_minute": 0,
+	}}
+	cfg["processors"] = map[string]any{"memory_limiter": map[string]any{"check_interval": "1s", "limit_mib": 256}}
+	svc := cfg["service"].(map[string]any)
+	svc["telemetry"] = map[string]any{"metrics": map[string]any{"level": "none"}}
+	return cfg, queries
+}
+
 // readmeStoreObject is the changed object of the README's query "the
 // history of one changed object": a user of the simulator's seed 16 data
 // that several records change.
@@ -215,21 +252,7 @@ func TestREADMELogStoreQueries(t *testing.T) {
 	_, simURL := simAPI(t, 16, n, from, to)
 
 	// The README's exporter, in a collector reading the simulator.
-	exporterYAML, queries := readmeStoreSection(t)
-	var cfg map[string]any
-	require.NoError(t, yaml.Unmarshal([]byte(exporterYAML), &cfg))
-	endpoint, _ := dig(cfg, "exporters", "otlp_http/victorialogs", "endpoint").(string)
-	require.True(t, strings.HasSuffix(endpoint, ":9428/insert/opentelemetry"), "the README's endpoint %q", endpoint)
-	cfg["exporters"].(map[string]any)["otlp_http/victorialogs"].(map[string]any)["endpoint"] = vl + "/insert/opentelemetry"
-	storage := t.TempDir()
-	cfg["extensions"] = map[string]any{"file_storage": map[string]any{"directory": storage}}
-	cfg["receivers"] = map[string]any{"zendesk_audit_logs": map[string]any{
-		"endpoint": simURL, "email": storeEmail, "api_token": storeToken, "storage": "file_storage",
-		"initial_lookback": "24h", "poll_interval": "1s", "max_requests_per_minute": 0,
-	}}
-	cfg["processors"] = map[string]any{"memory_limiter": map[string]any{"check_interval": "1s", "limit_mib": 256}}
-	svc := cfg["service"].(map[string]any)
-	svc["telemetry"] = map[string]any{"metrics": map[string]any{"level": "none"}}
+	cfg, queries := readmeStoreCollector(t, vl, simURL, t.TempDir(), "24h")
 	b, err := yaml.Marshal(cfg)
 	require.NoError(t, err)
 	cfgPath := filepath.Join(t.TempDir(), "collector.yaml")
@@ -390,11 +413,7 @@ func TestReconcileCronJob(t *testing.T) {
 	assert.Contains(t, string(makefile), "$(IMAGE_STAGE)/rootfs/zendesk-audit", "make image must put /zendesk-audit into the image")
 
 	// Run it: yesterday's records in a simulator, an empty store.
-	audit := filepath.Join(t.TempDir(), "zendesk-audit")
-	build := exec.Command("go", "build", "-o", audit, "./zendesk-audit")
-	build.Dir = ".."
-	out, err := build.CombinedOutput()
-	require.NoError(t, err, "building zendesk-audit: %s", out)
+	audit := buildZendeskAudit(t)
 	vl := victoriaLogs(t)
 	// "Yesterday" taken after the slow steps, just before the runs that
 	// take theirs (--day=yesterday), so that midnight seldom falls between.
@@ -476,4 +495,16 @@ func TestReconcileCronJob(t *testing.T) {
 		return lines[len(lines)-1]
 	}
 	assert.Equal(t, last(out2), last(string(out3)), "--ids-file and --victorialogs disagree")
+}
+
+// buildZendeskAudit builds cmd/zendesk-audit into a temporary directory
+// and returns its path.
+func buildZendeskAudit(t *testing.T) string {
+	t.Helper()
+	audit := filepath.Join(t.TempDir(), "zendesk-audit")
+	build := exec.Command("go", "build", "-o", audit, "./zendesk-audit")
+	build.Dir = ".."
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, "building zendesk-audit: %s", out)
+	return audit
 }
