@@ -30,6 +30,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/cmd/internal/childproc"
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/checkpoint"
 	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/detect"
 	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesk"
 	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesksim"
@@ -507,4 +509,157 @@ func buildZendeskAudit(t *testing.T) string {
 	out, err := build.CombinedOutput()
 	require.NoError(t, err, "building zendesk-audit: %s", out)
 	return audit
+}
+
+// TestRecordsBeyondTheStoresRetentionAreSkippedAndTheExportSucceeds runs
+// the collector with the README's exporter on a backlog of three days into
+// VictoriaLogs with a retention of one day, the shortest it takes: the
+// store skips, with a warning in its own log, every record older than its
+// retention when the record arrives, and answers the export with a
+// success all the same. So the collector logs nothing wrong and moves its
+// checkpoint past the whole backlog: the records the store skipped are
+// lost without a trace in the pipeline (README, "Into the store").
+func TestRecordsBeyondTheStoresRetentionAreSkippedAndTheExportSucceeds(t *testing.T) {
+	collector := builtCollector(t)
+	audit := buildZendeskAudit(t)
+	vl, vlLog := victoriaLogsWithRetention(t, "1d")
+	const n, retention = 2000, 24 * time.Hour
+	now := time.Now().UTC().Truncate(time.Second)
+	sim, simURL := simAPI(t, 31, n, now.Add(-72*time.Hour), now.Add(-time.Hour))
+	recs := sim.Records()
+	require.Len(t, recs, n)
+
+	dir := t.TempDir()
+	storage := filepath.Join(dir, "storage")
+	require.NoError(t, os.Mkdir(storage, 0o700))
+	cfg, _ := readmeStoreCollector(t, vl, simURL, storage, "74h")
+	sup := childproc.NewSupervisor("deploytest")
+	t.Cleanup(sup.KillAll)
+	start := time.Now()
+	p := runCollector(t, sup, collector, dir, "collector", cfg)
+
+	// Every record reaches the store, which stores it or skips it (and
+	// counts it in its metric of dropped rows). A record is skipped when
+	// its created_at is older than the retention at the moment it arrives,
+	// sometime between start and settled.
+	stored, skipped := 0, 0
+	waitFor(t, p, 3*time.Minute, "every record stored or skipped by the store", func() bool {
+		stored, skipped = storeCount(t, vl), storeDroppedTooOld(t, vl)
+		return stored+skipped >= n
+	})
+	settled := time.Now()
+	require.Equal(t, n, stored+skipped, "stored %d and skipped %d of %d records", stored, skipped, n)
+	t.Logf("%d records stored, %d skipped by the store, in %s", stored, skipped, settled.Sub(start).Round(time.Millisecond))
+	assert.Greater(t, stored, 0)
+	assert.Greater(t, skipped, 0)
+
+	// The receiver read the whole backlog, and polls again after it.
+	st := sim.Stats()
+	assert.GreaterOrEqual(t, st.RecordsServed, n, "the simulator served every record")
+	waitFor(t, p, time.Minute, "a poll after the backlog", func() bool { return sim.Stats().ListRequests > st.ListRequests+1 })
+	assert.Equal(t, stored, storeCount(t, vl), "the store's count moved after the backlog")
+	assert.Equal(t, skipped, storeDroppedTooOld(t, vl), "the store's skipped count moved after the backlog")
+
+	// The records stored are the newest: every record younger than the
+	// retention when the last one arrived, none older than it when the
+	// first one did.
+	ids := map[string]int{}
+	for _, m := range logsQL(t, vl, "* | fields log.record.uid") {
+		ids[m["log.record.uid"]]++
+	}
+	require.Len(t, ids, stored, "the store holds a record twice")
+	// Its retention does not count from midnight UTC, as the warning
+	// below suggests (its -maxBackfillAge, by default the retention, skips
+	// the rest): the records of the day the warning names as the limit
+	// that are older than the retention are skipped too.
+	surelyStored, surelySkipped := settled.Add(-retention), start.Add(-retention)
+	midnight := surelySkipped.UTC().Truncate(24 * time.Hour)
+	undecided, afterMidnight := 0, 0
+	for _, r := range recs {
+		id := strconv.FormatInt(r.ID, 10)
+		switch {
+		case !r.CreatedAt.Before(surelyStored):
+			assert.Equal(t, 1, ids[id], "record %d of %s (younger than the retention) is not in the store", r.ID, r.CreatedAt)
+		case r.CreatedAt.Before(surelySkipped):
+			assert.Zero(t, ids[id], "record %d of %s (older than the retention) is in the store", r.ID, r.CreatedAt)
+			if !r.CreatedAt.Before(midnight) {
+				afterMidnight++
+			}
+		default:
+			undecided++
+		}
+		delete(ids, id)
+	}
+	assert.Empty(t, ids, "the store holds records the simulator does not have")
+	t.Logf("%d records created within the %s the backlog took to arrive, between %s and %s: stored or skipped; "+
+		"%d records skipped created after %s, older than the retention", undecided, settled.Sub(start).Round(time.Second),
+		surelySkipped.Format(time.RFC3339), surelyStored.Format(time.RFC3339), afterMidnight, midnight.Format(time.RFC3339))
+
+	// The store says so in its own log.
+	vlOut, err := os.ReadFile(vlLog)
+	require.NoError(t, err)
+	warning := ""
+	for line := range strings.Lines(string(vlOut)) {
+		if strings.Contains(line, "\twarn\t") && strings.Contains(line, "skipping log entry with too small timestamp") {
+			warning = line
+			break
+		}
+	}
+	require.NotEmpty(t, warning, "no warning of a skipped record in the store's log:\n%s", vlOut)
+	assert.Contains(t, warning, "according to the configured -retentionPeriod=1d")
+	if i := strings.Index(warning, "; log entry: "); i > 0 {
+		warning = warning[:i]
+	}
+	t.Logf("the store's warning: %s", strings.TrimSpace(warning))
+
+	// The collector saw nothing wrong: the exporter got a success for
+	// every export.
+	require.NoError(t, p.Stop(time.Minute), p.LogTail(30))
+	colOut, err := os.ReadFile(p.LogPath())
+	require.NoError(t, err)
+	for line := range strings.Lines(string(colOut)) {
+		assert.False(t, strings.Contains(line, "\twarn\t") || strings.Contains(line, "\terror\t"), "the collector logged: %s", line)
+	}
+
+	// Its checkpoint is past the whole backlog, at the end of its window.
+	show := exec.Command(audit, "checkpoint", "show", "--json", "--storage-dir", storage)
+	out, err := show.Output()
+	require.NoError(t, err, "zendesk-audit checkpoint show: %s", out)
+	pos, err := checkpoint.Decode(bytes.TrimSpace(out), time.Now())
+	require.NoError(t, err, "checkpoint %s", out)
+	newest := recs[len(recs)-1].CreatedAt
+	assert.True(t, pos.Second.After(newest), "the checkpoint %s is not past the newest record (%s)", pos.Second, newest)
+	assert.True(t, pos.Second.After(start.Add(-2*time.Minute)), "the checkpoint %s is not at the end of the window (the collector started at %s, settle_delay 1m)", pos.Second, start)
+	t.Logf("checkpoint: %s", pos.Second.Format(time.RFC3339))
+}
+
+// storeCount is how many records VictoriaLogs holds.
+func storeCount(t *testing.T, base string) int {
+	t.Helper()
+	rows := logsQL(t, base, "* | stats count() n")
+	require.Len(t, rows, 1)
+	n, err := strconv.Atoi(rows[0]["n"])
+	require.NoError(t, err)
+	return n
+}
+
+// storeDroppedTooOld is VictoriaLogs' count of the records it skipped at
+// ingestion for their age (vl_rows_dropped_total{reason="too_small_timestamp"}).
+func storeDroppedTooOld(t *testing.T, base string) int {
+	t.Helper()
+	resp, err := http.Get(base + "/metrics")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	const name = `vl_rows_dropped_total{reason="too_small_timestamp"} `
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), name); ok {
+			n, err := strconv.Atoi(v)
+			require.NoError(t, err, sc.Text())
+			return n
+		}
+	}
+	require.NoError(t, sc.Err())
+	t.Fatalf("VictoriaLogs' metrics have no %s", name)
+	return 0
 }
