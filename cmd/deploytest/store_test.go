@@ -30,6 +30,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/cmd/internal/childproc"
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/checkpoint"
 	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/detect"
 	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesk"
 	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesksim"
@@ -44,9 +46,19 @@ const (
 )
 
 // victoriaLogs starts the VictoriaLogs of `make build` (or VICTORIALOGS)
-// on a free port with its data in a temporary directory and returns its
-// base URL; it skips, saying so, when the binary is missing.
+// on a free port with its data in a temporary directory and a retention of
+// 100 years (a store that keeps every record the simulator dates), and
+// returns its base URL; it skips, saying so, when the binary is missing.
 func victoriaLogs(t *testing.T) string {
+	t.Helper()
+	base, _ := victoriaLogsWithRetention(t, "100y")
+	return base
+}
+
+// victoriaLogsWithRetention is victoriaLogs with the store's
+// -retentionPeriod, and returns the file its output (its own log) goes to
+// besides.
+func victoriaLogsWithRetention(t *testing.T, retention string) (base, logPath string) {
 	t.Helper()
 	path := os.Getenv("VICTORIALOGS")
 	if path == "" {
@@ -61,17 +73,21 @@ func victoriaLogs(t *testing.T) string {
 		require.NoError(t, err)
 		addr := l.Addr().String()
 		l.Close()
-		var log bytes.Buffer
-		cmd := exec.Command(path, "-storageDataPath="+t.TempDir(), "-httpListenAddr="+addr, "-retentionPeriod=100y")
-		cmd.Stdout, cmd.Stderr = &log, &log
+		logPath = filepath.Join(t.TempDir(), "victoria-logs.log")
+		log, err := os.Create(logPath)
+		require.NoError(t, err)
+		t.Cleanup(func() { log.Close() })
+		cmd := exec.Command(path, "-storageDataPath="+t.TempDir(), "-httpListenAddr="+addr, "-retentionPeriod="+retention)
+		cmd.Stdout, cmd.Stderr = log, log
 		require.NoError(t, cmd.Start())
 		done := make(chan struct{})
 		go func() { _ = cmd.Wait(); close(done) }()
-		base := "http://" + addr
+		base = "http://" + addr
 		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 			select {
 			case <-done:
-				last = fmt.Errorf("victoria-logs exited: %s", log.String())
+				out, _ := os.ReadFile(logPath)
+				last = fmt.Errorf("victoria-logs exited: %s", out)
 			default:
 			}
 			if last != nil {
@@ -81,7 +97,7 @@ func victoriaLogs(t *testing.T) string {
 				resp.Body.Close()
 				if resp.StatusCode == http.StatusOK {
 					t.Cleanup(func() { _ = cmd.Process.Kill(); <-done })
-					return base
+					return base, logPath
 				}
 			}
 		}
@@ -92,7 +108,7 @@ func victoriaLogs(t *testing.T) string {
 		}
 	}
 	t.Fatalf("starting victoria-logs: %v", last)
-	return ""
+	return "", ""
 }
 
 // logsQL runs a query and returns its JSON lines.
@@ -196,6 +212,29 @@ func readmeStoreSection(t *testing.T) (config string, queries [][2]string) {
 	return block.String(), queries
 }
 
+// readmeStoreCollector is a collector configuration with the README's
+// VictoriaLogs exporter (its yaml block under "## Into a log store", the
+// endpoint vl's), a receiver reading the simulator at simURL from lookback
+// ago, a poll a second and no request budget, its checkpoint in a
+// file_storage in dir; and the README's query table.
+func readmeStoreCollector(t *testing.T, vl, simURL, dir, lookback string) (cfg map[string]any, queries [][2]string) {
+	t.Helper()
+	exporterYAML, queries := readmeStoreSection(t)
+	require.NoError(t, yaml.Unmarshal([]byte(exporterYAML), &cfg))
+	endpoint, _ := dig(cfg, "exporters", "otlp_http/victorialogs", "endpoint").(string)
+	require.True(t, strings.HasSuffix(endpoint, ":9428/insert/opentelemetry"), "the README's endpoint %q", endpoint)
+	cfg["exporters"].(map[string]any)["otlp_http/victorialogs"].(map[string]any)["endpoint"] = vl + "/insert/opentelemetry"
+	cfg["extensions"] = map[string]any{"file_storage": map[string]any{"directory": dir}}
+	cfg["receivers"] = map[string]any{"zendesk_audit_logs": map[string]any{
+		"endpoint": simURL, "email": storeEmail, "api_token": storeToken, "storage": "file_storage",
+		"initial_lookback": lookback, "poll_interval": "1s", "max_requests_per_minute": 0,
+	}}
+	cfg["processors"] = map[string]any{"memory_limiter": map[string]any{"check_interval": "1s", "limit_mib": 256}}
+	svc := cfg["service"].(map[string]any)
+	svc["telemetry"] = map[string]any{"metrics": map[string]any{"level": "none"}}
+	return cfg, queries
+}
+
 // readmeStoreObject is the changed object of the README's query "the
 // history of one changed object": a user of the simulator's seed 16 data
 // that several records change.
@@ -215,21 +254,7 @@ func TestREADMELogStoreQueries(t *testing.T) {
 	_, simURL := simAPI(t, 16, n, from, to)
 
 	// The README's exporter, in a collector reading the simulator.
-	exporterYAML, queries := readmeStoreSection(t)
-	var cfg map[string]any
-	require.NoError(t, yaml.Unmarshal([]byte(exporterYAML), &cfg))
-	endpoint, _ := dig(cfg, "exporters", "otlp_http/victorialogs", "endpoint").(string)
-	require.True(t, strings.HasSuffix(endpoint, ":9428/insert/opentelemetry"), "the README's endpoint %q", endpoint)
-	cfg["exporters"].(map[string]any)["otlp_http/victorialogs"].(map[string]any)["endpoint"] = vl + "/insert/opentelemetry"
-	storage := t.TempDir()
-	cfg["extensions"] = map[string]any{"file_storage": map[string]any{"directory": storage}}
-	cfg["receivers"] = map[string]any{"zendesk_audit_logs": map[string]any{
-		"endpoint": simURL, "email": storeEmail, "api_token": storeToken, "storage": "file_storage",
-		"initial_lookback": "24h", "poll_interval": "1s", "max_requests_per_minute": 0,
-	}}
-	cfg["processors"] = map[string]any{"memory_limiter": map[string]any{"check_interval": "1s", "limit_mib": 256}}
-	svc := cfg["service"].(map[string]any)
-	svc["telemetry"] = map[string]any{"metrics": map[string]any{"level": "none"}}
+	cfg, queries := readmeStoreCollector(t, vl, simURL, t.TempDir(), "24h")
 	b, err := yaml.Marshal(cfg)
 	require.NoError(t, err)
 	cfgPath := filepath.Join(t.TempDir(), "collector.yaml")
@@ -390,11 +415,7 @@ func TestReconcileCronJob(t *testing.T) {
 	assert.Contains(t, string(makefile), "$(IMAGE_STAGE)/rootfs/zendesk-audit", "make image must put /zendesk-audit into the image")
 
 	// Run it: yesterday's records in a simulator, an empty store.
-	audit := filepath.Join(t.TempDir(), "zendesk-audit")
-	build := exec.Command("go", "build", "-o", audit, "./zendesk-audit")
-	build.Dir = ".."
-	out, err := build.CombinedOutput()
-	require.NoError(t, err, "building zendesk-audit: %s", out)
+	audit := buildZendeskAudit(t)
 	vl := victoriaLogs(t)
 	// "Yesterday" taken after the slow steps, just before the runs that
 	// take theirs (--day=yesterday), so that midnight seldom falls between.
@@ -476,4 +497,169 @@ func TestReconcileCronJob(t *testing.T) {
 		return lines[len(lines)-1]
 	}
 	assert.Equal(t, last(out2), last(string(out3)), "--ids-file and --victorialogs disagree")
+}
+
+// buildZendeskAudit builds cmd/zendesk-audit into a temporary directory
+// and returns its path.
+func buildZendeskAudit(t *testing.T) string {
+	t.Helper()
+	audit := filepath.Join(t.TempDir(), "zendesk-audit")
+	build := exec.Command("go", "build", "-o", audit, "./zendesk-audit")
+	build.Dir = ".."
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, "building zendesk-audit: %s", out)
+	return audit
+}
+
+// TestRecordsBeyondTheStoresRetentionAreSkippedAndTheExportSucceeds runs
+// the collector with the README's exporter on a backlog of three days into
+// VictoriaLogs with a retention of one day, the shortest it takes: the
+// store skips, with a warning in its own log, every record older than its
+// retention when the record arrives, and answers the export with a
+// success all the same. So the collector logs nothing wrong and moves its
+// checkpoint past the whole backlog: the records the store skipped are
+// lost without a trace in the pipeline (README, "Into the store").
+func TestRecordsBeyondTheStoresRetentionAreSkippedAndTheExportSucceeds(t *testing.T) {
+	collector := builtCollector(t)
+	audit := buildZendeskAudit(t)
+	vl, vlLog := victoriaLogsWithRetention(t, "1d")
+	const n, retention = 2000, 24 * time.Hour
+	now := time.Now().UTC().Truncate(time.Second)
+	sim, simURL := simAPI(t, 31, n, now.Add(-72*time.Hour), now.Add(-time.Hour))
+	recs := sim.Records()
+	require.Len(t, recs, n)
+
+	dir := t.TempDir()
+	storage := filepath.Join(dir, "storage")
+	require.NoError(t, os.Mkdir(storage, 0o700))
+	cfg, _ := readmeStoreCollector(t, vl, simURL, storage, "74h")
+	sup := childproc.NewSupervisor("deploytest")
+	t.Cleanup(sup.KillAll)
+	start := time.Now()
+	p := runCollector(t, sup, collector, dir, "collector", cfg)
+
+	// Every record reaches the store, which stores it or skips it (and
+	// counts it in its metric of dropped rows). A record is skipped when
+	// its created_at is older than the retention at the moment it arrives,
+	// sometime between start and settled.
+	stored, skipped := 0, 0
+	waitFor(t, p, 3*time.Minute, "every record stored or skipped by the store", func() bool {
+		stored, skipped = storeCount(t, vl), storeDroppedTooOld(t, vl)
+		return stored+skipped >= n
+	})
+	settled := time.Now()
+	require.Equal(t, n, stored+skipped, "stored %d and skipped %d of %d records", stored, skipped, n)
+	t.Logf("%d records stored, %d skipped by the store, in %s", stored, skipped, settled.Sub(start).Round(time.Millisecond))
+	assert.Greater(t, stored, 0)
+	assert.Greater(t, skipped, 0)
+
+	// The receiver read the whole backlog, and polls again after it.
+	st := sim.Stats()
+	assert.GreaterOrEqual(t, st.RecordsServed, n, "the simulator served every record")
+	waitFor(t, p, time.Minute, "a poll after the backlog", func() bool { return sim.Stats().ListRequests > st.ListRequests+1 })
+	assert.Equal(t, stored, storeCount(t, vl), "the store's count moved after the backlog")
+	assert.Equal(t, skipped, storeDroppedTooOld(t, vl), "the store's skipped count moved after the backlog")
+
+	// The records stored are the newest: every record younger than the
+	// retention when the last one arrived, none older than it when the
+	// first one did.
+	ids := map[string]int{}
+	for _, m := range logsQL(t, vl, "* | fields log.record.uid") {
+		ids[m["log.record.uid"]]++
+	}
+	require.Len(t, ids, stored, "the store holds a record twice")
+	// Its retention does not count from midnight UTC, as the warning
+	// below suggests (its -maxBackfillAge, by default the retention, skips
+	// the rest): the records of the day the warning names as the limit
+	// that are older than the retention are skipped too.
+	surelyStored, surelySkipped := settled.Add(-retention), start.Add(-retention)
+	midnight := surelySkipped.UTC().Truncate(24 * time.Hour)
+	undecided, afterMidnight := 0, 0
+	for _, r := range recs {
+		id := strconv.FormatInt(r.ID, 10)
+		switch {
+		case !r.CreatedAt.Before(surelyStored):
+			assert.Equal(t, 1, ids[id], "record %d of %s (younger than the retention) is not in the store", r.ID, r.CreatedAt)
+		case r.CreatedAt.Before(surelySkipped):
+			assert.Zero(t, ids[id], "record %d of %s (older than the retention) is in the store", r.ID, r.CreatedAt)
+			if !r.CreatedAt.Before(midnight) {
+				afterMidnight++
+			}
+		default:
+			undecided++
+		}
+		delete(ids, id)
+	}
+	assert.Empty(t, ids, "the store holds records the simulator does not have")
+	t.Logf("%d records created within the %s the backlog took to arrive, between %s and %s: stored or skipped; "+
+		"%d records skipped created after %s, older than the retention", undecided, settled.Sub(start).Round(time.Second),
+		surelySkipped.Format(time.RFC3339), surelyStored.Format(time.RFC3339), afterMidnight, midnight.Format(time.RFC3339))
+
+	// The store says so in its own log.
+	vlOut, err := os.ReadFile(vlLog)
+	require.NoError(t, err)
+	warning := ""
+	for line := range strings.Lines(string(vlOut)) {
+		if strings.Contains(line, "\twarn\t") && strings.Contains(line, "skipping log entry with too small timestamp") {
+			warning = line
+			break
+		}
+	}
+	require.NotEmpty(t, warning, "no warning of a skipped record in the store's log:\n%s", vlOut)
+	assert.Contains(t, warning, "according to the configured -retentionPeriod=1d")
+	if i := strings.Index(warning, "; log entry: "); i > 0 {
+		warning = warning[:i]
+	}
+	t.Logf("the store's warning: %s", strings.TrimSpace(warning))
+
+	// The collector saw nothing wrong: the exporter got a success for
+	// every export.
+	require.NoError(t, p.Stop(time.Minute), p.LogTail(30))
+	colOut, err := os.ReadFile(p.LogPath())
+	require.NoError(t, err)
+	for line := range strings.Lines(string(colOut)) {
+		assert.False(t, strings.Contains(line, "\twarn\t") || strings.Contains(line, "\terror\t"), "the collector logged: %s", line)
+	}
+
+	// Its checkpoint is past the whole backlog, at the end of its window.
+	show := exec.Command(audit, "checkpoint", "show", "--json", "--storage-dir", storage)
+	out, err := show.Output()
+	require.NoError(t, err, "zendesk-audit checkpoint show: %s", out)
+	pos, err := checkpoint.Decode(bytes.TrimSpace(out), time.Now())
+	require.NoError(t, err, "checkpoint %s", out)
+	newest := recs[len(recs)-1].CreatedAt
+	assert.True(t, pos.Second.After(newest), "the checkpoint %s is not past the newest record (%s)", pos.Second, newest)
+	assert.True(t, pos.Second.After(start.Add(-2*time.Minute)), "the checkpoint %s is not at the end of the window (the collector started at %s, settle_delay 1m)", pos.Second, start)
+	t.Logf("checkpoint: %s", pos.Second.Format(time.RFC3339))
+}
+
+// storeCount is how many records VictoriaLogs holds.
+func storeCount(t *testing.T, base string) int {
+	t.Helper()
+	rows := logsQL(t, base, "* | stats count() n")
+	require.Len(t, rows, 1)
+	n, err := strconv.Atoi(rows[0]["n"])
+	require.NoError(t, err)
+	return n
+}
+
+// storeDroppedTooOld is VictoriaLogs' count of the records it skipped at
+// ingestion for their age (vl_rows_dropped_total{reason="too_small_timestamp"}).
+func storeDroppedTooOld(t *testing.T, base string) int {
+	t.Helper()
+	resp, err := http.Get(base + "/metrics")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	const name = `vl_rows_dropped_total{reason="too_small_timestamp"} `
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), name); ok {
+			n, err := strconv.Atoi(v)
+			require.NoError(t, err, sc.Text())
+			return n
+		}
+	}
+	require.NoError(t, sc.Err())
+	t.Fatalf("VictoriaLogs' metrics have no %s", name)
+	return 0
 }
