@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -26,6 +27,10 @@ type AccountsOptions struct {
 	RequestsPerMinute int
 	// Latency is the simulator's answer time.
 	Latency time.Duration
+	// ShippedMemory runs the collector with the memory settings of the
+	// shipped StatefulSet (see ShippedMemoryLimiterMiB): a memory_limiter
+	// before the exporter, and GOMEMLIMIT.
+	ShippedMemory bool
 	// Idle, when positive, is how long the collector's CPU is watched
 	// once every account is caught up (polling every minute, the
 	// default poll_interval).
@@ -44,7 +49,25 @@ type AccountsResult struct {
 	// end of it.
 	IdleCPU time.Duration
 	IdleRSS int64
+	// Refusals counts the memory_limiter's log lines saying it refused
+	// data (with ShippedMemory), by the time every account was caught up.
+	Refusals int
 }
+
+// The memory settings of the shipped StatefulSet (deploy/kubernetes:
+// configmap.yaml's memory_limiter, statefulset.yaml's GOMEMLIMIT and
+// memory limit), for capacity runs with AccountsOptions.ShippedMemory;
+// cmd/deploytest checks them against the manifests.
+const (
+	ShippedMemoryLimiterMiB      = 400
+	ShippedMemoryLimiterSpikeMiB = 100
+	ShippedGOMEMLIMIT            = "450MiB"
+	ShippedMemoryLimit           = "512Mi"
+)
+
+// memoryRefusedLog is what the memory_limiter (v0.165) logs each time it
+// refuses data.
+const memoryRefusedLog = "Memory usage is above soft limit. Refusing data."
 
 // accountsCollectorConfig is the collector of a capacity run: a receiver
 // per account with the receiver's defaults but for the budget and an
@@ -61,6 +84,12 @@ func accountsCollectorConfig(urls []string, o AccountsOptions) string {
 			fmt.Fprintf(&b, "    max_requests_per_minute: %d\n", o.RequestsPerMinute)
 		}
 	}
+	processors := ""
+	if o.ShippedMemory {
+		fmt.Fprintf(&b, "processors:\n  memory_limiter:\n    check_interval: 1s\n    limit_mib: %d\n    spike_limit_mib: %d\n",
+			ShippedMemoryLimiterMiB, ShippedMemoryLimiterSpikeMiB)
+		processors = "      processors: [memory_limiter]\n"
+	}
 	fmt.Fprintf(&b, `exporters:
   debug:
     verbosity: basic
@@ -71,8 +100,8 @@ service:
   pipelines:
     logs:
       receivers: [%s]
-      exporters: [debug]
-`, strings.Join(names, ", "))
+%s      exporters: [debug]
+`, strings.Join(names, ", "), processors)
 	return b.String()
 }
 
@@ -124,7 +153,11 @@ func CollectorAccounts(ctx context.Context, sup *childproc.Supervisor, collector
 		urls[i] = a.URL
 	}
 	t0 := time.Now()
-	col, err := startCollector(sup, collectorPath, dir, "accounts-collector-"+tag, accountsCollectorConfig(urls, o))
+	var env []string
+	if o.ShippedMemory {
+		env = []string{"GOMEMLIMIT=" + ShippedGOMEMLIMIT}
+	}
+	col, err := startCollector(sup, collectorPath, dir, "accounts-collector-"+tag, accountsCollectorConfig(urls, o), env...)
 	if err != nil {
 		return AccountsResult{}, err
 	}
@@ -170,6 +203,13 @@ func CollectorAccounts(ctx context.Context, sup *childproc.Supervisor, collector
 		return fail(err)
 	}
 	res.PeakRSS = rss.Peak
+	if o.ShippedMemory {
+		log, err := os.ReadFile(col.LogPath())
+		if err != nil {
+			return fail(err)
+		}
+		res.Refusals = bytes.Count(log, []byte(memoryRefusedLog))
+	}
 	if o.Idle <= 0 {
 		return res, nil
 	}

@@ -20,12 +20,12 @@ type collectorRun struct {
 
 // startCollector writes conf to dir/name.yaml and starts, under sup, the
 // built collector with it (its log: dir/name.log).
-func startCollector(sup *childproc.Supervisor, collectorPath, dir, name, conf string) (collectorRun, error) {
+func startCollector(sup *childproc.Supervisor, collectorPath, dir, name, conf string, env ...string) (collectorRun, error) {
 	confPath := filepath.Join(dir, name+".yaml")
 	if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
 		return collectorRun{}, err
 	}
-	col, err := sup.Start("otelcol-zendesk", collectorPath, []string{"--config", confPath}, filepath.Join(dir, name+".log"), nil)
+	col, err := sup.StartEnv("otelcol-zendesk", collectorPath, []string{"--config", confPath}, env, filepath.Join(dir, name+".log"), nil)
 	return collectorRun{col}, err
 }
 

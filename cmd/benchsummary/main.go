@@ -61,6 +61,7 @@ type options struct {
 	accountsRecs   int
 	accountsRPMs   []int
 	accountsIdle   time.Duration
+	accountsLimits bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -85,6 +86,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.accountsRecs, "accounts-records", 2000, "each account's backlog in the capacity runs (a day's records)")
 	accountsRPMs := fs.String("accounts-rpm", "0,700", "comma-separated max_requests_per_minute of the capacity runs' backfills (0: the receiver's default, 100; idle figures come from that run)")
 	fs.DurationVar(&o.accountsIdle, "accounts-idle", 30*time.Second, "how long the caught-up collector's CPU is watched in the capacity runs")
+	fs.BoolVar(&o.accountsLimits, "accounts-shipped-memory", false, "run the capacity runs' collectors with the shipped StatefulSet's memory settings (memory_limiter, GOMEMLIMIT)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the work directory (logs, configs, the JSON lines file)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -670,13 +672,17 @@ func capacity(ctx context.Context, s *summary, procs *childproc.Supervisor, o op
 	}
 	s.line("accounts_records_each", o.accountsRecs)
 	s.line("accounts_latency_ms", o.budgetLatency.Milliseconds())
+	if o.accountsLimits {
+		s.line("accounts_memory", fmt.Sprintf("shipped: memory_limiter limit_mib %d spike_limit_mib %d, GOMEMLIMIT=%s (container limit %s)",
+			bench.ShippedMemoryLimiterMiB, bench.ShippedMemoryLimiterSpikeMiB, bench.ShippedGOMEMLIMIT, bench.ShippedMemoryLimit))
+	}
 	for _, n := range o.accounts {
 		for i, rpm := range o.accountsRPMs {
 			prefix := fmt.Sprintf("accounts_%d_", n)
 			if rpm > 0 {
 				prefix += fmt.Sprintf("%drpm_", rpm)
 			}
-			opts := bench.AccountsOptions{Accounts: n, Records: o.accountsRecs, RequestsPerMinute: rpm, Latency: o.budgetLatency}
+			opts := bench.AccountsOptions{Accounts: n, Records: o.accountsRecs, RequestsPerMinute: rpm, Latency: o.budgetLatency, ShippedMemory: o.accountsLimits}
 			if i == 0 {
 				opts.Idle = o.accountsIdle
 			}
@@ -689,6 +695,9 @@ func capacity(ctx context.Context, s *summary, procs *childproc.Supervisor, o op
 			s.line(prefix+"backfill_peak_rss_mib", float64(r.PeakRSS)/(1<<20))
 			s.line(prefix+"backfill_records_per_s", float64(r.Records)/r.CaughtUp.Seconds())
 			s.line(prefix+"caught_up_s", r.CaughtUp.Seconds())
+			if opts.ShippedMemory {
+				s.line(prefix+"memory_limiter_refusals", r.Refusals)
+			}
 			if opts.Idle > 0 {
 				s.line(prefix+"idle_cpu_ms_per_min", float64(r.IdleCPU.Milliseconds())*float64(time.Minute)/float64(opts.Idle))
 				s.line(prefix+"idle_rss_mib", float64(r.IdleRSS)/(1<<20))

@@ -22,6 +22,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
+
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/cmd/bench"
 )
 
 var kubernetesDir = filepath.Join(repoRoot, "deploy", "kubernetes")
@@ -459,4 +461,32 @@ func dig(v any, keys ...string) any {
 		v = m[k]
 	}
 	return v
+}
+
+// The capacity runs with the shipped memory settings (`benchsummary
+// --accounts-shipped-memory`, README "Running many accounts") run the
+// StatefulSet's: its memory_limiter, GOMEMLIMIT and memory limit.
+func TestBenchShippedMemoryIsTheStatefulSets(t *testing.T) {
+	m := decodePlainManifests(t)
+	require.Len(t, m.statefulSets, 1)
+	pod := m.statefulSets[0].Spec.Template.Spec
+	c := pod.Containers[0]
+	cfgArg := ""
+	for _, a := range c.Args {
+		if v, ok := strings.CutPrefix(a, "--config="); ok {
+			cfgArg = v
+		}
+	}
+	cfg := parseConfig(t, configFromMount(t, m.configMaps, pod.Volumes, c.VolumeMounts, cfgArg))
+	assert.EqualValues(t, bench.ShippedMemoryLimiterMiB, dig(cfg, "processors", "memory_limiter", "limit_mib"))
+	assert.EqualValues(t, bench.ShippedMemoryLimiterSpikeMiB, dig(cfg, "processors", "memory_limiter", "spike_limit_mib"))
+	gomemlimit := ""
+	for _, e := range c.Env {
+		if e.Name == "GOMEMLIMIT" {
+			gomemlimit = e.Value
+		}
+	}
+	assert.Equal(t, bench.ShippedGOMEMLIMIT, gomemlimit)
+	limit := c.Resources.Limits[corev1.ResourceMemory]
+	assert.Equal(t, bench.ShippedMemoryLimit, limit.String())
 }

@@ -61,12 +61,21 @@ func NewSupervisor(logTag string) *Supervisor {
 // its stdout unless stdout is non-nil, are appended to the file logPath,
 // after a header line; a last line tells how it exited.
 func (s *Supervisor) Start(name, path string, args []string, logPath string, stdout io.Writer) (*Process, error) {
+	return s.StartEnv(name, path, args, nil, logPath, stdout)
+}
+
+// StartEnv is Start with env (NAME=VALUE) added to this process's
+// environment for the child.
+func (s *Supervisor) StartEnv(name, path string, args, env []string, logPath string, stdout io.Writer) (*Process, error) {
 	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, err
 	}
 	fmt.Fprintf(logf, "===== %s: %s start %s: %s %s\n", s.logTag, time.Now().Format(time.RFC3339Nano), name, path, strings.Join(args, " "))
 	cmd := exec.Command(path, args...)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if stdout != nil {
 		cmd.Stdout = stdout
