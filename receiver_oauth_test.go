@@ -16,9 +16,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componentstatus"
+	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesk"
 	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesksim"
@@ -29,23 +32,39 @@ const (
 	testClientSecret = "Receiver-Client-S3cret-4242"
 )
 
-// bearerSeen records the access tokens the API requests carried.
+// bearerSeen records the access tokens the API requests carried, and the
+// URL of every request.
 type bearerSeen struct {
 	next http.Handler
 	mu   sync.Mutex
 	seen map[string]bool
+	urls []string
 }
 
 func (b *bearerSeen) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	b.mu.Lock()
+	b.urls = append(b.urls, r.URL.String())
 	if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
-		b.mu.Lock()
 		if b.seen == nil {
 			b.seen = map[string]bool{}
 		}
 		b.seen[tok] = true
-		b.mu.Unlock()
 	}
+	b.mu.Unlock()
 	b.next.ServeHTTP(w, r)
+}
+
+// requireNoneInURLs fails if a request's URL held one of secrets.
+func (b *bearerSeen) requireNoneInURLs(t *testing.T, secrets ...string) {
+	t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	require.NotEmpty(t, b.urls)
+	for _, u := range b.urls {
+		for _, s := range secrets {
+			require.NotContains(t, u, s, "a request's URL")
+		}
+	}
 }
 
 func (b *bearerSeen) tokens() []string {
@@ -82,6 +101,7 @@ func TestOAuthBackfillWithTokensExpiringEverySecond(t *testing.T) {
 	}, testClientSecret)
 	e.backlog(t, 6000, 3*time.Hour, time.Minute)
 	host := &storageHost{StorageHost: storagetest.NewStorageHost()}
+	tel := withTelemetry(t, e)
 	sink := new(consumertest.LogsSink)
 	start := time.Now()
 	r := e.start(t, sink, host)
@@ -100,6 +120,57 @@ func TestOAuthBackfillWithTokensExpiringEverySecond(t *testing.T) {
 	assert.NotContains(t, host.statuses(), componentstatus.StatusRecoverableError)
 	assert.NotEmpty(t, e.logs.FilterMessageSnippet("Zendesk issued an OAuth access token").All(), "debug logs were on")
 	requireNoneOf(t, e.logs, host, append(seen.tokens(), testClientSecret)...)
+	seen.requireNoneInURLs(t, append(seen.tokens(), testClientSecret)...)
+	requireNoneInMetrics(t, tel, append(seen.tokens(), testClientSecret)...)
+}
+
+// requireNoneInMetrics fails if an attribute of a metric the receiver
+// recorded (its own, and those of the collector's HTTP client) holds one
+// of secrets.
+func requireNoneInMetrics(t *testing.T, tel *componenttest.Telemetry, secrets ...string) {
+	t.Helper()
+	var rm metricdata.ResourceMetrics
+	require.NoError(t, tel.Reader.Collect(context.Background(), &rm))
+	var sets []attribute.Set
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			switch d := m.Data.(type) {
+			case metricdata.Sum[int64]:
+				for _, dp := range d.DataPoints {
+					sets = append(sets, dp.Attributes)
+				}
+			case metricdata.Gauge[int64]:
+				for _, dp := range d.DataPoints {
+					sets = append(sets, dp.Attributes)
+				}
+			case metricdata.Gauge[float64]:
+				for _, dp := range d.DataPoints {
+					sets = append(sets, dp.Attributes)
+				}
+			case metricdata.Histogram[float64]:
+				for _, dp := range d.DataPoints {
+					sets = append(sets, dp.Attributes)
+				}
+			case metricdata.Histogram[int64]:
+				for _, dp := range d.DataPoints {
+					sets = append(sets, dp.Attributes)
+				}
+			case metricdata.Sum[float64]:
+				for _, dp := range d.DataPoints {
+					sets = append(sets, dp.Attributes)
+				}
+			default:
+				t.Fatalf("metric %s: data of type %T not checked", m.Name, m.Data)
+			}
+		}
+	}
+	require.NotEmpty(t, sets, "no metric recorded")
+	for _, set := range sets {
+		encoded := set.Encoded(attribute.DefaultEncoder())
+		for _, s := range secrets {
+			require.NotContains(t, encoded, s, "a metric's attributes")
+		}
+	}
 }
 
 func TestOAuthWrongSecretIsAPermanentErrorAtOnceWithItsHint(t *testing.T) {
@@ -277,6 +348,66 @@ func (h *heldTokens) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	maps.Copy(w.Header(), rec.Header())
 	w.WriteHeader(rec.Code)
 	_, _ = w.Write(rec.Body.Bytes())
+}
+
+// A client Zendesk refuses the scope the receiver asks for
+// (invalid_scope) is a permanent error at once, as a wrong secret is, with
+// the hint to allow the client the scope; no API request is made.
+func TestOAuthScopeRefusedIsAPermanentErrorAtOnceWithItsHint(t *testing.T) {
+	e := newEnvWith(t, zendesksim.Options{OAuthClients: []zendesksim.OAuthClient{{ID: testClientID, Secret: testClientSecret, Scopes: []string{"read"}}}}, nil)
+	e.cfg.Email, e.cfg.APIToken = "", ""
+	e.cfg.OAuth = configoptional.Some(OAuthConfig{ClientID: testClientID, ClientSecret: testClientSecret, Scope: zendesk.DefaultScope})
+	require.NoError(t, e.cfg.Validate())
+	e.cfg.PollInterval = 100 * time.Millisecond
+	e.backlog(t, 10, time.Hour, time.Minute)
+	host := &storageHost{StorageHost: storagetest.NewStorageHost()}
+	sink := new(consumertest.LogsSink)
+	r := e.start(t, sink, host)
+	defer func() { require.NoError(t, r.Shutdown(context.Background())) }()
+
+	require.Eventually(t, func() bool { return e.sim.Stats().TokenRequests >= 3 }, 5*time.Second, 10*time.Millisecond)
+	assert.Equal(t, []componentstatus.Status{componentstatus.StatusPermanentError}, host.statuses(),
+		"the first refusal of the scope is permanent, and repeated refusals are no new status")
+	host.mu.Lock()
+	msg := host.events[0].Err().Error()
+	host.mu.Unlock()
+	assert.Contains(t, msg, "invalid_scope")
+	assert.Contains(t, msg, "allow the client the scope")
+	assert.Zero(t, e.sim.Stats().Requests, "no API request without a token")
+	assert.Empty(t, sink.AllLogs())
+	requireNoneOf(t, e.logs, host, testClientSecret)
+}
+
+// A static OAuth access token (oauth_token) is never renewed: the
+// receiver reads with it, asks the token endpoint for nothing, and once
+// Zendesk no longer accepts it (it expired) every poll gets a 401 and the
+// status becomes a permanent error, until a new token is configured.
+func TestAStaticOAuthTokenIsNeverRenewedAndItsExpiryIsAPermanentError(t *testing.T) {
+	e := newEnvWith(t, zendesksim.Options{OAuthClients: []zendesksim.OAuthClient{{ID: testClientID, Secret: testClientSecret}}}, nil)
+	const static = "Static-Access-Token-1234"
+	e.sim.SetCredentials("", "", static)
+	e.cfg.Email, e.cfg.APIToken = "", ""
+	e.cfg.OAuthToken = static
+	require.NoError(t, e.cfg.Validate())
+	e.cfg.PollInterval = 200 * time.Millisecond
+	e.backlog(t, 30, time.Hour, time.Minute)
+	host := &storageHost{StorageHost: storagetest.NewStorageHost()}
+	sink := new(consumertest.LogsSink)
+	r := e.start(t, sink, host)
+	defer func() { require.NoError(t, r.Shutdown(context.Background())) }()
+	requireExactly(t, simIDs(e.sim), sink)
+
+	// The token expires: Zendesk accepts another one only.
+	e.sim.SetCredentials("", "", "Static-Access-Token-5678")
+	require.Eventually(t, func() bool { return slices.Contains(host.statuses(), componentstatus.StatusPermanentError) }, 10*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return e.sim.Stats().ByStatus[401] >= 4 }, 10*time.Second, 10*time.Millisecond, "every poll is refused")
+	assert.Zero(t, e.sim.Stats().TokenRequests, "a static token is never renewed")
+	host.mu.Lock()
+	permanent := host.events[len(host.events)-1].Err().Error()
+	host.mu.Unlock()
+	assert.Contains(t, permanent, "401 Unauthorized")
+	assert.Contains(t, permanent, "the OAuth token")
+	requireNoneOf(t, e.logs, host, static)
 }
 
 // shutdownBegan is a context that tells when Shutdown first waits on it,
