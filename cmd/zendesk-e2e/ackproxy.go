@@ -37,7 +37,7 @@ type ackProxy struct {
 	armed *ackHold
 	// With countAcks (variant store), the proxy counts the ids of every
 	// export the sink accepted (acked) and wakes the waiters of the next
-	// acceptance (nextAck).
+	// acceptance of an id it had not accepted before (nextNewAck).
 	countAcks bool
 	acked     map[int64]int
 	ackErrs   int
@@ -164,7 +164,7 @@ func (p *ackProxy) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 }
 
 // countAck adds the ids of an accepted export to the count, and wakes
-// the waiters for an acceptance.
+// the waiters for an acceptance when it holds an id not accepted before.
 func (p *ackProxy) countAck(h http.Header, body []byte) {
 	if !p.countAcks {
 		return
@@ -175,8 +175,13 @@ func (p *ackProxy) countAck(h http.Header, body []byte) {
 	if err != nil {
 		p.ackErrs++
 	}
+	fresh := false
 	for _, id := range ids {
+		fresh = fresh || p.acked[id] == 0
 		p.acked[id]++
+	}
+	if !fresh {
+		return
 	}
 	for _, w := range p.waiters {
 		close(w)
@@ -184,8 +189,12 @@ func (p *ackProxy) countAck(h http.Header, body []byte) {
 	p.waiters = nil
 }
 
-// nextAck returns a channel closed once the sink accepts an export.
-func (p *ackProxy) nextAck() <-chan struct{} {
+// nextNewAck returns a channel closed once the sink accepts an export
+// holding an id it had not accepted before. An export sent again (a
+// retry, a batch cut off at the acknowledgement) holds only ids the sink
+// has, perhaps on disk long since: the variant store's kill of the sink
+// right after one would lose nothing it has not kept.
+func (p *ackProxy) nextNewAck() <-chan struct{} {
 	ch := make(chan struct{})
 	p.mu.Lock()
 	p.waiters = append(p.waiters, ch)

@@ -146,14 +146,33 @@ func TestAckProxyCountsAcceptedIDs(t *testing.T) {
 	require.NoError(t, err)
 	defer p.close()
 
-	next := p.nextAck()
+	next := p.nextNewAck()
 	resp, err := postExport(p.URL(), exportBody(t, 3, 1, 2))
 	require.NoError(t, err)
 	resp.Body.Close()
 	select {
 	case <-next:
 	case <-time.After(10 * time.Second):
-		t.Fatal("nextAck was not woken by an accepted export")
+		t.Fatal("nextNewAck was not woken by an accepted export of new ids")
+	}
+	// An export of ids accepted before (sent again) does not wake it; one
+	// with a new id does.
+	next = p.nextNewAck()
+	resp, err = postExport(p.URL(), exportBody(t, 1, 3))
+	require.NoError(t, err)
+	resp.Body.Close()
+	select {
+	case <-next:
+		t.Fatal("nextNewAck was woken by an export of ids accepted before")
+	default:
+	}
+	resp, err = postExport(p.URL(), exportBody(t, 1, 5))
+	require.NoError(t, err)
+	resp.Body.Close()
+	select {
+	case <-next:
+	case <-time.After(10 * time.Second):
+		t.Fatal("nextNewAck was not woken by an export with a new id")
 	}
 	refuse.Store(true)
 	resp, err = postExport(p.URL(), exportBody(t, 4))
@@ -164,8 +183,8 @@ func TestAckProxyCountsAcceptedIDs(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 
-	assert.Equal(t, []int64{1, 2, 3}, p.ackedIDs())
+	assert.Equal(t, []int64{1, 2, 3, 5}, p.ackedIDs())
 	assert.Equal(t, 1, p.missing([]int64{1, 2, 4}, 1), "4 was refused")
-	assert.Equal(t, 3, p.missing([]int64{1, 2, 3, 4}, 2), "only 2 was accepted twice")
-	assert.Equal(t, []int64{1, 3, 4}, p.acceptedFewerThan([]int64{4, 3, 2, 1, 3}, 2))
+	assert.Equal(t, 3, p.missing([]int64{1, 2, 3, 4}, 3), "only 1 was accepted three times")
+	assert.Equal(t, []int64{2, 3, 4}, p.acceptedFewerThan([]int64{4, 3, 2, 1, 3}, 3))
 }

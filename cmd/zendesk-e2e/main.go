@@ -522,12 +522,22 @@ func (r *runner) execute(ctx context.Context) (summary, error) {
 	phase := time.Now()
 	r.logf("live phase: %s, schedule: %s", o.duration, describeActions(acts))
 	for _, a := range acts {
-		if err := r.pause(ctx, time.Until(phase.Add(a.At))); err != nil {
+		due := phase.Add(a.At)
+		if err := r.pause(ctx, time.Until(due)); err != nil {
 			return summary{}, err
 		}
 		if err := r.act(ctx, a); err != nil {
 			return summary{}, err
 		}
+		// An action that took its time (a kill at the acknowledgement, or
+		// the store's kill, waits for an export) moves the rest of the
+		// schedule back by it, so that the actions after it keep their
+		// planned distance: a collector killed in the outage 1.5 s after
+		// the store's kill, not in the same millisecond, when its queue
+		// may not have recorded yet that the store accepted the last
+		// batch, and sends it again after the restart, repairing the
+		// store's loss before reconcile could find it.
+		phase = phase.Add(time.Since(due))
 	}
 	if err := r.pause(ctx, time.Until(phase.Add(o.duration))); err != nil {
 		return summary{}, err

@@ -147,11 +147,11 @@ func (r *runner) vlURL() string {
 const vlAckWait = 10 * time.Second
 
 // killVictoriaLogs SIGKILLs VictoriaLogs right after it accepted an
-// export (its records are then in memory only), and notes which ids it
-// had accepted by then.
+// export of records it did not have (they are then in memory only), and
+// notes which ids it had accepted by then.
 func (r *runner) killVictoriaLogs(ctx context.Context) error {
-	ack := r.proxy.nextAck()
-	how := "right after it accepted an export"
+	ack := r.proxy.nextNewAck()
+	how := "right after it accepted an export of new records"
 	select {
 	case <-ack:
 	case <-time.After(vlAckWait):
