@@ -19,8 +19,10 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/checkpoint"
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/metadata"
 	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesk"
 	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesksim"
 )
@@ -193,6 +195,91 @@ func TestUnusableCheckpointStopsPollingWithAPermanentErrorNamingTheFix(t *testin
 			assert.Equal(t, value, string(stored), "the stored checkpoint is left for the operator")
 		})
 	}
+}
+
+// permanentError is the error of the last permanent error status host
+// was given, nil if none.
+func permanentError(host *storageHost) error {
+	host.mu.Lock()
+	defer host.mu.Unlock()
+	var err error
+	for _, ev := range host.events {
+		if ev.Status() == componentstatus.StatusPermanentError {
+			err = ev.Err()
+		}
+	}
+	return err
+}
+
+// README, Guarantees: after an unusable stored checkpoint "The other
+// receivers of the collector are not affected." Two receivers made by one
+// factory, as a collector makes them (one read-ahead pool, spread first
+// polls), share one storage extension, each under its own id, each with
+// its own host for its status, as the collector gives each component. One
+// finds an unusable checkpoint under its key: it reads nothing and reports
+// a permanent error. The other delivers its whole backlog exactly once,
+// reports OK and nothing else, and stores its checkpoint past the backlog.
+func TestAnUnusableCheckpointDoesNotAffectTheOtherReceivers(t *testing.T) {
+	dir := t.TempDir()
+	id := storagetest.NewStorageID("zendesk")
+	shared := storagetest.NewStorageHost().WithFileBackedStorageExtension("zendesk", dir)
+	ext := shared.GetExtensions()[id].(storage.Extension)
+	factory := NewFactory()
+
+	// Each its own account (simulator), with records of its own.
+	broken, healthy := newEnvWith(t, zendesksim.Options{Seed: 8}, nil), newEnv(t)
+	broken.set.ID = component.MustNewIDWithName(metadata.Type.String(), "broken")
+	healthy.set.ID = component.MustNewIDWithName(metadata.Type.String(), "healthy")
+	broken.backlog(t, 300, time.Hour, time.Minute)
+	healthy.backlog(t, 900, 2*time.Hour, time.Minute)
+	for _, e := range []*env{broken, healthy} {
+		e.cfg.StorageID = &id
+		// The factory's second receiver makes its first poll 0.62 of
+		// poll_interval after its start.
+		e.cfg.PollInterval = 200 * time.Millisecond
+	}
+	const unusable = `{"version":9}`
+	client, err := ext.GetClient(context.Background(), component.KindReceiver, broken.set.ID, "")
+	require.NoError(t, err)
+	require.NoError(t, client.Set(context.Background(), checkpoint.Key, []byte(unusable)))
+	require.NoError(t, client.Close(context.Background()))
+
+	brokenHost, healthyHost := &storageHost{StorageHost: shared}, &storageHost{StorageHost: shared}
+	brokenSink, healthySink := new(consumertest.LogsSink), new(consumertest.LogsSink)
+	rb, err := factory.CreateLogs(context.Background(), broken.set, broken.cfg, brokenSink)
+	require.NoError(t, err)
+	rh, err := factory.CreateLogs(context.Background(), healthy.set, healthy.cfg, healthySink)
+	require.NoError(t, err)
+	require.NoError(t, rb.Start(context.Background(), brokenHost))
+	require.NoError(t, rh.Start(context.Background(), healthyHost))
+
+	requireExactly(t, simIDs(healthy.sim), healthySink)
+	// Polls after the backlog deliver nothing more.
+	polls := healthy.sim.Stats().Requests
+	require.Eventually(t, func() bool { return healthy.sim.Stats().Requests >= polls+3 }, 10*time.Second, 10*time.Millisecond)
+	require.NoError(t, rh.Shutdown(context.Background()))
+	require.NoError(t, rb.Shutdown(context.Background()))
+	assert.Equal(t, simIDs(healthy.sim), sorted(ids(healthySink.AllLogs())), "each record of the healthy receiver exactly once")
+
+	assert.Equal(t, []componentstatus.Status{componentstatus.StatusOK}, healthyHost.statuses(), "the healthy receiver reports OK, and nothing else")
+	assert.Empty(t, healthy.logs.FilterLevelExact(zapcore.ErrorLevel).All(), "the healthy receiver logs no error")
+	pos, found := storedPosition(t, healthy, &storageHost{StorageHost: shared})
+	require.True(t, found, "the healthy receiver stored its checkpoint")
+	for _, rec := range healthy.sim.Records() {
+		require.True(t, pos.Done(rec.ID, rec.CreatedAt), "record %d is past the healthy receiver's checkpoint", rec.ID)
+	}
+
+	require.Error(t, permanentError(brokenHost), "the broken receiver reports a permanent error")
+	assert.Contains(t, permanentError(brokenHost).Error(), broken.set.ID.String())
+	assert.Len(t, broken.logs.FilterMessageSnippet("Not polling: the stored checkpoint cannot be used").All(), 1)
+	assert.Zero(t, broken.sim.Stats().Requests, "the broken receiver read nothing")
+	assert.Zero(t, brokenSink.LogRecordCount())
+	client, err = ext.GetClient(context.Background(), component.KindReceiver, broken.set.ID, "")
+	require.NoError(t, err)
+	stored, err := client.Get(context.Background(), checkpoint.Key)
+	require.NoError(t, err)
+	require.NoError(t, client.Close(context.Background()))
+	assert.Equal(t, unusable, string(stored), "the unusable checkpoint is left for the operator")
 }
 
 // faultyStorage is a storage extension whose clients' Set fails or hangs
