@@ -282,10 +282,59 @@ func TestAnUnusableCheckpointDoesNotAffectTheOtherReceivers(t *testing.T) {
 	assert.Equal(t, unusable, string(stored), "the unusable checkpoint is left for the operator")
 }
 
-// faultyStorage is a storage extension whose clients' Set fails or hangs
-// when told to.
+// README, Guarantees: a stored checkpoint that cannot be read "is never
+// replaced by start_time / initial_lookback": the receiver reads nothing,
+// logs "Not polling: the stored checkpoint cannot be used" and reports a
+// permanent error status whose message names the fix. Here the storage's
+// Get of the checkpoint fails once (an I/O error), the stored checkpoint
+// being a good one: nothing is polled however many poll intervals pass, the
+// status and the log say so, with the storage's error, and the stored
+// checkpoint is not overwritten.
+func TestACheckpointThatCannotBeReadStopsPollingAndIsNotOverwritten(t *testing.T) {
+	e := newEnv(t)
+	e.backlog(t, 300, time.Hour, time.Minute)
+	e.cfg.PollInterval = 20 * time.Millisecond
+	host := withFaultyStorage(t, e)
+	statusHost := &storageHost{} // the statuses reported; the extensions are host's
+	good := checkpoint.At(e.ago(t, 30*time.Minute), nil)
+	value, err := checkpoint.Encode(good)
+	require.NoError(t, err)
+	client, err := host.storage.Extension.GetClient(context.Background(), component.KindReceiver, e.set.ID, "")
+	require.NoError(t, err)
+	require.NoError(t, client.Set(context.Background(), checkpoint.Key, value))
+	require.NoError(t, client.Close(context.Background()))
+
+	host.storage.failGets.Store(1)
+	sink := new(consumertest.LogsSink)
+	r := e.start(t, sink, &reportingFaultyHost{faultyHost: host, storageHost: statusHost})
+	assert.Never(t, func() bool { return e.sim.Stats().Requests > 0 }, time.Second, 10*time.Millisecond,
+		"nothing is polled in 50 poll intervals")
+	require.NoError(t, r.Shutdown(context.Background()))
+
+	assert.Equal(t, []componentstatus.Status{componentstatus.StatusPermanentError}, statusHost.statuses())
+	permanent := permanentError(statusHost)
+	require.Error(t, permanent)
+	for _, want := range []string{"input/output error", "checkpoint show", "checkpoint set", "checkpoint reset", e.set.ID.String()} {
+		assert.Contains(t, permanent.Error(), want)
+	}
+	notPolling := e.logs.FilterMessageSnippet("Not polling: the stored checkpoint cannot be used").All()
+	require.Len(t, notPolling, 1)
+	assert.Contains(t, fmt.Sprint(notPolling[0].ContextMap()["error"]), "input/output error")
+	assert.Zero(t, sink.LogRecordCount())
+
+	client, err = host.storage.Extension.GetClient(context.Background(), component.KindReceiver, e.set.ID, "")
+	require.NoError(t, err)
+	stored, err := client.Get(context.Background(), checkpoint.Key)
+	require.NoError(t, err)
+	require.NoError(t, client.Close(context.Background()))
+	assert.Equal(t, string(value), string(stored), "the stored checkpoint is not overwritten")
+}
+
+// faultyStorage is a storage extension whose clients' Get or Set fails, or
+// Set hangs, when told to.
 type faultyStorage struct {
 	storage.Extension
+	failGets atomic.Int32 // the next n Gets fail
 	failSets atomic.Int32 // the next n Sets fail
 	hang     atomic.Bool  // Sets block until release is closed, whatever their context
 	release  chan struct{}
@@ -303,6 +352,13 @@ func (f *faultyStorage) GetClient(ctx context.Context, kind component.Kind, id c
 type faultyClient struct {
 	storage.Client
 	f *faultyStorage
+}
+
+func (c *faultyClient) Get(ctx context.Context, key string) ([]byte, error) {
+	if c.f.failGets.Add(-1) >= 0 {
+		return nil, errors.New("input/output error")
+	}
+	return c.Client.Get(ctx, key)
 }
 
 func (c *faultyClient) Set(ctx context.Context, key string, value []byte) error {
@@ -334,11 +390,23 @@ func (h *faultyHost) GetExtensions() map[component.ID]component.Component {
 	return exts
 }
 
+// reportingFaultyHost is a faultyHost that keeps the statuses reported to
+// it in storageHost.
+type reportingFaultyHost struct {
+	*faultyHost
+	*storageHost
+}
+
+func (h *reportingFaultyHost) GetExtensions() map[component.ID]component.Component {
+	return h.faultyHost.GetExtensions()
+}
+
 func withFaultyStorage(t *testing.T, e *env) *faultyHost {
 	id := storagetest.NewStorageID("faulty")
 	e.cfg.StorageID = &id
 	inner := storagetest.NewStorageHost().WithFileBackedStorageExtension("faulty", t.TempDir())
 	fs := &faultyStorage{Extension: inner.GetExtensions()[id].(storage.Extension), release: make(chan struct{})}
+	fs.failGets.Store(-1 << 30)
 	fs.failSets.Store(-1 << 30)
 	t.Cleanup(func() { close(fs.release) })
 	return &faultyHost{StorageHost: inner, id: id, storage: fs}
