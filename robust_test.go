@@ -19,8 +19,10 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/checkpoint"
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/metadata"
 	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesk"
 	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesksim"
 )
@@ -195,10 +197,144 @@ func TestUnusableCheckpointStopsPollingWithAPermanentErrorNamingTheFix(t *testin
 	}
 }
 
-// faultyStorage is a storage extension whose clients' Set fails or hangs
-// when told to.
+// permanentError is the error of the last permanent error status host
+// was given, nil if none.
+func permanentError(host *storageHost) error {
+	host.mu.Lock()
+	defer host.mu.Unlock()
+	var err error
+	for _, ev := range host.events {
+		if ev.Status() == componentstatus.StatusPermanentError {
+			err = ev.Err()
+		}
+	}
+	return err
+}
+
+// README, Guarantees: after an unusable stored checkpoint "The other
+// receivers of the collector are not affected." Two receivers made by one
+// factory, as a collector makes them (one read-ahead pool, spread first
+// polls), share one storage extension, each under its own id, each with
+// its own host for its status, as the collector gives each component. One
+// finds an unusable checkpoint under its key: it reads nothing and reports
+// a permanent error. The other delivers its whole backlog exactly once,
+// reports OK and nothing else, and stores its checkpoint past the backlog.
+func TestAnUnusableCheckpointDoesNotAffectTheOtherReceivers(t *testing.T) {
+	dir := t.TempDir()
+	id := storagetest.NewStorageID("zendesk")
+	shared := storagetest.NewStorageHost().WithFileBackedStorageExtension("zendesk", dir)
+	ext := shared.GetExtensions()[id].(storage.Extension)
+	factory := NewFactory()
+
+	// Each its own account (simulator), with records of its own.
+	broken, healthy := newEnvWith(t, zendesksim.Options{Seed: 8}, nil), newEnv(t)
+	broken.set.ID = component.MustNewIDWithName(metadata.Type.String(), "broken")
+	healthy.set.ID = component.MustNewIDWithName(metadata.Type.String(), "healthy")
+	broken.backlog(t, 300, time.Hour, time.Minute)
+	healthy.backlog(t, 900, 2*time.Hour, time.Minute)
+	for _, e := range []*env{broken, healthy} {
+		e.cfg.StorageID = &id
+		// The factory's second receiver makes its first poll 0.62 of
+		// poll_interval after its start.
+		e.cfg.PollInterval = 200 * time.Millisecond
+	}
+	const unusable = `{"version":9}`
+	client, err := ext.GetClient(context.Background(), component.KindReceiver, broken.set.ID, "")
+	require.NoError(t, err)
+	require.NoError(t, client.Set(context.Background(), checkpoint.Key, []byte(unusable)))
+	require.NoError(t, client.Close(context.Background()))
+
+	brokenHost, healthyHost := &storageHost{StorageHost: shared}, &storageHost{StorageHost: shared}
+	brokenSink, healthySink := new(consumertest.LogsSink), new(consumertest.LogsSink)
+	rb, err := factory.CreateLogs(context.Background(), broken.set, broken.cfg, brokenSink)
+	require.NoError(t, err)
+	rh, err := factory.CreateLogs(context.Background(), healthy.set, healthy.cfg, healthySink)
+	require.NoError(t, err)
+	require.NoError(t, rb.Start(context.Background(), brokenHost))
+	require.NoError(t, rh.Start(context.Background(), healthyHost))
+
+	requireExactly(t, simIDs(healthy.sim), healthySink)
+	// Polls after the backlog deliver nothing more.
+	polls := healthy.sim.Stats().Requests
+	require.Eventually(t, func() bool { return healthy.sim.Stats().Requests >= polls+3 }, 10*time.Second, 10*time.Millisecond)
+	require.NoError(t, rh.Shutdown(context.Background()))
+	require.NoError(t, rb.Shutdown(context.Background()))
+	assert.Equal(t, simIDs(healthy.sim), sorted(ids(healthySink.AllLogs())), "each record of the healthy receiver exactly once")
+
+	assert.Equal(t, []componentstatus.Status{componentstatus.StatusOK}, healthyHost.statuses(), "the healthy receiver reports OK, and nothing else")
+	assert.Empty(t, healthy.logs.FilterLevelExact(zapcore.ErrorLevel).All(), "the healthy receiver logs no error")
+	pos, found := storedPosition(t, healthy, &storageHost{StorageHost: shared})
+	require.True(t, found, "the healthy receiver stored its checkpoint")
+	for _, rec := range healthy.sim.Records() {
+		require.True(t, pos.Done(rec.ID, rec.CreatedAt), "record %d is past the healthy receiver's checkpoint", rec.ID)
+	}
+
+	require.Error(t, permanentError(brokenHost), "the broken receiver reports a permanent error")
+	assert.Contains(t, permanentError(brokenHost).Error(), broken.set.ID.String())
+	assert.Len(t, broken.logs.FilterMessageSnippet("Not polling: the stored checkpoint cannot be used").All(), 1)
+	assert.Zero(t, broken.sim.Stats().Requests, "the broken receiver read nothing")
+	assert.Zero(t, brokenSink.LogRecordCount())
+	client, err = ext.GetClient(context.Background(), component.KindReceiver, broken.set.ID, "")
+	require.NoError(t, err)
+	stored, err := client.Get(context.Background(), checkpoint.Key)
+	require.NoError(t, err)
+	require.NoError(t, client.Close(context.Background()))
+	assert.Equal(t, unusable, string(stored), "the unusable checkpoint is left for the operator")
+}
+
+// README, Guarantees: a stored checkpoint that cannot be read "is never
+// replaced by start_time / initial_lookback": the receiver reads nothing,
+// logs "Not polling: the stored checkpoint cannot be used" and reports a
+// permanent error status whose message names the fix. Here the storage's
+// Get of the checkpoint fails once (an I/O error), the stored checkpoint
+// being a good one: nothing is polled however many poll intervals pass, the
+// status and the log say so, with the storage's error, and the stored
+// checkpoint is not overwritten.
+func TestACheckpointThatCannotBeReadStopsPollingAndIsNotOverwritten(t *testing.T) {
+	e := newEnv(t)
+	e.backlog(t, 300, time.Hour, time.Minute)
+	e.cfg.PollInterval = 20 * time.Millisecond
+	host := withFaultyStorage(t, e)
+	statusHost := &storageHost{} // the statuses reported; the extensions are host's
+	good := checkpoint.At(e.ago(t, 30*time.Minute), nil)
+	value, err := checkpoint.Encode(good)
+	require.NoError(t, err)
+	client, err := host.storage.Extension.GetClient(context.Background(), component.KindReceiver, e.set.ID, "")
+	require.NoError(t, err)
+	require.NoError(t, client.Set(context.Background(), checkpoint.Key, value))
+	require.NoError(t, client.Close(context.Background()))
+
+	host.storage.failGets.Store(1)
+	sink := new(consumertest.LogsSink)
+	r := e.start(t, sink, &reportingFaultyHost{faultyHost: host, storageHost: statusHost})
+	assert.Never(t, func() bool { return e.sim.Stats().Requests > 0 }, time.Second, 10*time.Millisecond,
+		"nothing is polled in 50 poll intervals")
+	require.NoError(t, r.Shutdown(context.Background()))
+
+	assert.Equal(t, []componentstatus.Status{componentstatus.StatusPermanentError}, statusHost.statuses())
+	permanent := permanentError(statusHost)
+	require.Error(t, permanent)
+	for _, want := range []string{"input/output error", "checkpoint show", "checkpoint set", "checkpoint reset", e.set.ID.String()} {
+		assert.Contains(t, permanent.Error(), want)
+	}
+	notPolling := e.logs.FilterMessageSnippet("Not polling: the stored checkpoint cannot be used").All()
+	require.Len(t, notPolling, 1)
+	assert.Contains(t, fmt.Sprint(notPolling[0].ContextMap()["error"]), "input/output error")
+	assert.Zero(t, sink.LogRecordCount())
+
+	client, err = host.storage.Extension.GetClient(context.Background(), component.KindReceiver, e.set.ID, "")
+	require.NoError(t, err)
+	stored, err := client.Get(context.Background(), checkpoint.Key)
+	require.NoError(t, err)
+	require.NoError(t, client.Close(context.Background()))
+	assert.Equal(t, string(value), string(stored), "the stored checkpoint is not overwritten")
+}
+
+// faultyStorage is a storage extension whose clients' Get or Set fails, or
+// Set hangs, when told to.
 type faultyStorage struct {
 	storage.Extension
+	failGets atomic.Int32 // the next n Gets fail
 	failSets atomic.Int32 // the next n Sets fail
 	hang     atomic.Bool  // Sets block until release is closed, whatever their context
 	release  chan struct{}
@@ -216,6 +352,13 @@ func (f *faultyStorage) GetClient(ctx context.Context, kind component.Kind, id c
 type faultyClient struct {
 	storage.Client
 	f *faultyStorage
+}
+
+func (c *faultyClient) Get(ctx context.Context, key string) ([]byte, error) {
+	if c.f.failGets.Add(-1) >= 0 {
+		return nil, errors.New("input/output error")
+	}
+	return c.Client.Get(ctx, key)
 }
 
 func (c *faultyClient) Set(ctx context.Context, key string, value []byte) error {
@@ -247,11 +390,23 @@ func (h *faultyHost) GetExtensions() map[component.ID]component.Component {
 	return exts
 }
 
+// reportingFaultyHost is a faultyHost that keeps the statuses reported to
+// it in storageHost.
+type reportingFaultyHost struct {
+	*faultyHost
+	*storageHost
+}
+
+func (h *reportingFaultyHost) GetExtensions() map[component.ID]component.Component {
+	return h.faultyHost.GetExtensions()
+}
+
 func withFaultyStorage(t *testing.T, e *env) *faultyHost {
 	id := storagetest.NewStorageID("faulty")
 	e.cfg.StorageID = &id
 	inner := storagetest.NewStorageHost().WithFileBackedStorageExtension("faulty", t.TempDir())
 	fs := &faultyStorage{Extension: inner.GetExtensions()[id].(storage.Extension), release: make(chan struct{})}
+	fs.failGets.Store(-1 << 30)
 	fs.failSets.Store(-1 << 30)
 	t.Cleanup(func() { close(fs.release) })
 	return &faultyHost{StorageHost: inner, id: id, storage: fs}
