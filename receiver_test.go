@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -384,6 +385,38 @@ func (c *slowConsumer) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 	case <-time.After(300 * time.Millisecond):
 		return c.LogsSink.ConsumeLogs(ctx, ld)
 	}
+}
+
+// A ConsumeLogs call in flight that does not finish (a backend that holds
+// the export) has shutdownGrace, 5 s, then its context is cancelled and
+// Shutdown returns: the collector's shutdown is not held longer by it.
+func TestShutdownCancelsAConsumeLogsCallInFlightAfterItsGrace(t *testing.T) {
+	e := newEnv(t)
+	e.backlog(t, 100, time.Hour, time.Minute)
+	var called atomic.Bool
+	cancelled := make(chan time.Time, 1)
+	next, err := consumer.NewLogs(func(ctx context.Context, _ plog.Logs) error {
+		if called.Swap(true) {
+			return errors.New("a second call")
+		}
+		<-ctx.Done()
+		cancelled <- time.Now()
+		return ctx.Err()
+	})
+	require.NoError(t, err)
+	r := e.start(t, next, componenttest.NewNopHost())
+	require.Eventually(t, called.Load, 10*time.Second, 10*time.Millisecond)
+
+	began := time.Now()
+	done := make(chan error, 1)
+	go func() { done <- r.Shutdown(context.Background()) }()
+	select {
+	case <-done:
+	case <-time.After(shutdownGrace + 30*time.Second):
+		t.Fatal("Shutdown did not return after the grace period")
+	}
+	at := <-cancelled
+	assert.GreaterOrEqual(t, at.Sub(began), shutdownGrace, "the call in flight was cancelled before its grace ended")
 }
 
 // A graceful shutdown lets the ConsumeLogs call in flight finish and
