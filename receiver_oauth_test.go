@@ -124,6 +124,22 @@ func TestOAuthBackfillWithTokensExpiringEverySecond(t *testing.T) {
 	requireNoneInMetrics(t, tel, append(seen.tokens(), testClientSecret)...)
 }
 
+func pointAttrs[N int64 | float64](dps []metricdata.DataPoint[N]) []attribute.Set {
+	sets := make([]attribute.Set, len(dps))
+	for i, dp := range dps {
+		sets[i] = dp.Attributes
+	}
+	return sets
+}
+
+func histogramAttrs[N int64 | float64](dps []metricdata.HistogramDataPoint[N]) []attribute.Set {
+	sets := make([]attribute.Set, len(dps))
+	for i, dp := range dps {
+		sets[i] = dp.Attributes
+	}
+	return sets
+}
+
 // requireNoneInMetrics fails if an attribute of a metric the receiver
 // recorded (its own, and those of the collector's HTTP client) holds one
 // of secrets.
@@ -136,29 +152,17 @@ func requireNoneInMetrics(t *testing.T, tel *componenttest.Telemetry, secrets ..
 		for _, m := range sm.Metrics {
 			switch d := m.Data.(type) {
 			case metricdata.Sum[int64]:
-				for _, dp := range d.DataPoints {
-					sets = append(sets, dp.Attributes)
-				}
-			case metricdata.Gauge[int64]:
-				for _, dp := range d.DataPoints {
-					sets = append(sets, dp.Attributes)
-				}
-			case metricdata.Gauge[float64]:
-				for _, dp := range d.DataPoints {
-					sets = append(sets, dp.Attributes)
-				}
-			case metricdata.Histogram[float64]:
-				for _, dp := range d.DataPoints {
-					sets = append(sets, dp.Attributes)
-				}
-			case metricdata.Histogram[int64]:
-				for _, dp := range d.DataPoints {
-					sets = append(sets, dp.Attributes)
-				}
+				sets = append(sets, pointAttrs(d.DataPoints)...)
 			case metricdata.Sum[float64]:
-				for _, dp := range d.DataPoints {
-					sets = append(sets, dp.Attributes)
-				}
+				sets = append(sets, pointAttrs(d.DataPoints)...)
+			case metricdata.Gauge[int64]:
+				sets = append(sets, pointAttrs(d.DataPoints)...)
+			case metricdata.Gauge[float64]:
+				sets = append(sets, pointAttrs(d.DataPoints)...)
+			case metricdata.Histogram[int64]:
+				sets = append(sets, histogramAttrs(d.DataPoints)...)
+			case metricdata.Histogram[float64]:
+				sets = append(sets, histogramAttrs(d.DataPoints)...)
 			default:
 				t.Fatalf("metric %s: data of type %T not checked", m.Name, m.Data)
 			}
