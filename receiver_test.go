@@ -6,6 +6,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -790,6 +791,75 @@ func TestConsumerRetriesEndAtMaxElapsedTimeAndThePageStaysUnread(t *testing.T) {
 	assert.Equal(t, retries+1, next.refused, "each refusal but the last was retried; none after giving up")
 	assert.Zero(t, next.LogRecordCount())
 	assert.Equal(t, []componentstatus.Status{componentstatus.StatusRecoverableError}, host.statuses())
+}
+
+// refusingConsumer accepts the first page, then refuses every page
+// (retryably) until released, and keeps the ids it refused.
+type refusingConsumer struct {
+	consumertest.LogsSink
+	mu       sync.Mutex
+	calls    int
+	released bool
+	refused  map[int64]bool
+}
+
+func (c *refusingConsumer) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
+	c.mu.Lock()
+	c.calls++
+	if c.calls > 1 && !c.released {
+		for _, id := range ids([]plog.Logs{ld}) {
+			c.refused[id] = true
+		}
+		c.mu.Unlock()
+		return errors.New("memory limiter: data refused")
+	}
+	c.mu.Unlock()
+	return c.LogsSink.ConsumeLogs(ctx, ld)
+}
+
+// A page the next consumer refuses (retryably) past max_elapsed_time ends
+// the poll without moving the checkpoint past it, and the next poll (100
+// ms later) reads it again: once the consumer accepts again, the records
+// it refused arrive, and every record arrives exactly once, nothing
+// skipped. The README's "past max_elapsed_time the next poll reads the
+// page again".
+func TestConsumerRefusedPastMaxElapsedTimeTheNextPollReadsThePageAgain(t *testing.T) {
+	e := newEnv(t)
+	e.backlog(t, 450, time.Hour, time.Minute) // several pages
+	e.cfg.BackOffConfig.MaxElapsedTime = 300 * time.Millisecond
+	e.cfg.PollInterval = 100 * time.Millisecond
+	next := &refusingConsumer{refused: map[int64]bool{}}
+	r := e.start(t, next, componenttest.NewNopHost())
+	defer func() { require.NoError(t, r.Shutdown(context.Background())) }()
+
+	// A poll gave up on the second page and ended; the polls after it,
+	// until the release, give up on the page after the checkpoint too.
+	require.Eventually(t, func() bool {
+		return len(e.logs.FilterMessageSnippet("Polling the Zendesk audit log failed").All()) > 0
+	}, 10*time.Second, 10*time.Millisecond)
+	failed := e.logs.FilterMessageSnippet("Polling the Zendesk audit log failed").All()[0]
+	assert.Contains(t, fmt.Sprint(failed.ContextMap()["error"]), "retries are over")
+	assert.Contains(t, fmt.Sprint(failed.ContextMap()["error"]), "maximum elapsed time")
+	next.mu.Lock()
+	first := ids(next.AllLogs())
+	require.Len(t, next.AllLogs(), 1, "only the first page was accepted")
+	require.NotEmpty(t, next.refused)
+	for _, id := range first {
+		require.False(t, next.refused[id], "an accepted record is not read again")
+	}
+	refused := maps.Clone(next.refused)
+	next.released = true
+	next.mu.Unlock()
+
+	// Every record exactly once: the refused ones, read again, among them.
+	requireExactly(t, simIDs(e.sim), &next.LogsSink)
+	got := map[int64]bool{}
+	for _, id := range ids(next.AllLogs()) {
+		got[id] = true
+	}
+	for id := range refused {
+		require.True(t, got[id], "refused record %d was read again and delivered", id)
+	}
 }
 
 func TestConsumerRetriesDisabledLeaveThePageToTheNextPoll(t *testing.T) {

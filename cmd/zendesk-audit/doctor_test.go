@@ -1,7 +1,11 @@
 package main
 
 import (
+	"io"
+	"log"
+	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -97,6 +101,58 @@ func TestDoctorUnreachableAPI(t *testing.T) {
 	assertCheck(t, r.stdout, "credentials", checkSkip)
 }
 
+// noProxy skips a test of doctor's own DNS and TLS checks when the
+// environment names a proxy: through one, doctor resolves nothing itself.
+func noProxy(t *testing.T, endpoint string) {
+	t.Helper()
+	u, err := url.Parse(endpoint)
+	require.NoError(t, err)
+	if p, err := http.ProxyFromEnvironment(&http.Request{URL: u}); err != nil || p != nil {
+		t.Skipf("SKIPPED: the environment names a proxy for %s (%v, %v)", endpoint, p, err)
+	}
+}
+
+// A host that does not resolve (.invalid never does, RFC 6761) fails
+// "API reachable" with the DNS hint, before any request, and fast: the
+// README's "the API reachable (DNS, ...)". With a resolver that answers,
+// the failure is its NXDOMAIN; with none, the --timeout bounds it.
+func TestDoctorHostThatDoesNotResolve(t *testing.T) {
+	const endpoint = "https://nonexistent.invalid"
+	noProxy(t, endpoint)
+	a := doctorAPI(t, zendesksim.Options{})
+	a.env[envEndpoint] = endpoint
+	start := time.Now()
+	r := a.doctor(t, "--timeout", "3s")
+	took := time.Since(start)
+	require.Equal(t, exitFail, r.code, r.stdout)
+	assertCheck(t, r.stdout, "API reachable", checkFail, "nonexistent.invalid does not resolve")
+	assert.Contains(t, r.stdout, "hint:                check the subdomain or endpoint, and DNS (/etc/resolv.conf)")
+	for _, n := range []string{"credentials", "permission and plan", "records readable", "rate limit", "API clock"} {
+		assertCheck(t, r.stdout, n, checkSkip)
+	}
+	assert.Less(t, took, 5*time.Second, "the failure is bounded by --timeout, without the client's retries")
+}
+
+// A server whose certificate the client does not trust (httptest's own,
+// on 127.0.0.1) fails "API reachable" with the TLS hint, not the network
+// one: the README's "the API reachable (..., TLS, ...)".
+func TestDoctorCertificateNotTrusted(t *testing.T) {
+	a := doctorAPI(t, zendesksim.Options{})
+	ts := httptest.NewUnstartedServer(a.sim)
+	ts.Config.ErrorLog = log.New(io.Discard, "", 0) // the handshake the client refuses
+	ts.StartTLS()
+	t.Cleanup(ts.Close)
+	noProxy(t, ts.URL)
+	a.env[envEndpoint] = ts.URL
+	r := a.doctor(t, "--timeout", "10s")
+	require.Equal(t, exitFail, r.code, r.stdout)
+	assertCheck(t, r.stdout, "API reachable", checkFail, "certificate")
+	assert.Contains(t, r.stdout, "hint:                the server's certificate did not verify: check the tls settings (ca_file, ca_pem)")
+	assert.NotContains(t, r.stdout, "HTTPS_PROXY", "the network hint is not the TLS one")
+	assertCheck(t, r.stdout, "credentials", checkSkip)
+	assert.Zero(t, a.sim.Stats().Requests, "no request got through the handshake")
+}
+
 func TestDoctorAPIThatDoesNotAnswer(t *testing.T) {
 	a := doctorAPI(t, zendesksim.Options{Faults: zendesksim.Faults{PSlow: 1, SlowDelay: time.Hour}})
 	r := a.doctor(t, "--timeout", "1s")
@@ -189,6 +245,34 @@ func TestDoctorConfigWarnsOnBatchAndMemoryQueue(t *testing.T) {
 	assert.NotContains(t, text, "debug", "the debug exporter is synchronous")
 	assert.NotContains(t, text, "fsync", "fsync matters for what is stored, and nothing is")
 	assert.Contains(t, text, "no storage", "receiver without storage")
+}
+
+// A persistent queue on a file_storage without fsync: true (fsync: false,
+// or no fsync at all) gets doctor's fsync warning, and only it, also when
+// the queue has a file_storage of its own and the receiver's checkpoint
+// one with fsync: the README's "a crash-safe pipeline (persistent queue
+// or synchronous exporter, fsync)".
+func TestDoctorConfigWarnsOnFileStorageWithoutFsync(t *testing.T) {
+	queueOwnStorage := strings.NewReplacer(
+		"extensions:\n", "extensions:\n  file_storage/queue:\n    directory: /var/lib/otelcol/queue\n    fsync: false\n",
+		"sending_queue: {storage: file_storage}", "sending_queue: {storage: file_storage/queue}",
+		"extensions: [file_storage]", "extensions: [file_storage, file_storage/queue]",
+	).Replace(crashSafeConfig)
+	a := doctorAPI(t, zendesksim.Options{})
+	for _, c := range []struct{ name, cfg, extension string }{
+		{"fsync: false", strings.Replace(crashSafeConfig, "fsync: true", "fsync: false", 1), "file_storage"},
+		{"no fsync", strings.Replace(crashSafeConfig, "    fsync: true\n", "", 1), "file_storage"},
+		{"the queue's own storage", queueOwnStorage, "file_storage/queue"},
+	} {
+		require.NotEqual(t, crashSafeConfig, c.cfg, c.name)
+		r := a.doctor(t, "--config", writeConfig(t, c.cfg), "--collector", fakeCollector(t, 0))
+		require.Equal(t, exitOK, r.code, "%s: a warning is no failure: %s", c.name, r.stdout)
+		assertCheck(t, r.stdout, "pipeline crash-safe", checkWarn,
+			"extension "+c.extension+" has no fsync: true, so a power loss may lose its last writes")
+		_, text := checkLine(t, r.stdout, "pipeline crash-safe")
+		assert.NotContains(t, text, ";", "%s: the fsync warning is the only problem: %s", c.name, text)
+		assert.Contains(t, r.stdout, "fsync: true\n", "%s: the hint names the fix", c.name)
+	}
 }
 
 func TestDoctorConfigRefused(t *testing.T) {

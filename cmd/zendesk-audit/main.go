@@ -79,7 +79,8 @@ Commands:
               key=value pairs. --resend sends exactly the missing records to
               an OTLP/HTTP endpoint (protobuf), converted as the receiver
               converts them; run it again to check. Progress goes to stderr.
-              Memory: about 32 bytes per record of the window (at most 64).
+              Memory: the ids allocate 58.5 bytes per record in all on a
+              window of 1M records, 92.1 on 600,000 (see the README).
   checkpoint  Show, set or delete the receiver's checkpoint in a file_storage
               directory. Stop the collector first: while it runs it holds the
               storage locked.
