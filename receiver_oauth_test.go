@@ -177,6 +177,25 @@ func requireNoneInMetrics(t *testing.T, tel *componenttest.Telemetry, secrets ..
 	}
 }
 
+// requireRefusedAtOnce checks a receiver whose OAuth client Zendesk
+// refuses: after three token requests its only status is the permanent
+// error, naming code and hint (repeated refusals are no new status), and
+// it made no API request and delivered nothing.
+func requireRefusedAtOnce(t *testing.T, e *env, host *storageHost, sink *consumertest.LogsSink, code, hint string) {
+	t.Helper()
+	require.Eventually(t, func() bool { return len(host.statuses()) >= 1 }, 5*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return e.sim.Stats().TokenRequests >= 3 }, 5*time.Second, 10*time.Millisecond)
+	assert.Equal(t, []componentstatus.Status{componentstatus.StatusPermanentError}, host.statuses(),
+		"the first refusal is permanent, and repeated refusals are no new status")
+	host.mu.Lock()
+	msg := host.events[0].Err().Error()
+	host.mu.Unlock()
+	assert.Contains(t, msg, code)
+	assert.Contains(t, msg, hint)
+	assert.Zero(t, e.sim.Stats().Requests, "no API request without a token")
+	assert.Empty(t, sink.AllLogs())
+}
+
 func TestOAuthWrongSecretIsAPermanentErrorAtOnceWithItsHint(t *testing.T) {
 	e, _ := newOAuthEnv(t, zendesksim.Options{}, "Wrong-Client-Secret-1717")
 	e.cfg.PollInterval = 100 * time.Millisecond
@@ -186,18 +205,8 @@ func TestOAuthWrongSecretIsAPermanentErrorAtOnceWithItsHint(t *testing.T) {
 	r := e.start(t, sink, host)
 	defer func() { require.NoError(t, r.Shutdown(context.Background())) }()
 
-	require.Eventually(t, func() bool { return len(host.statuses()) >= 1 }, 5*time.Second, 10*time.Millisecond)
-	require.Eventually(t, func() bool { return e.sim.Stats().TokenRequests >= 3 }, 5*time.Second, 10*time.Millisecond)
-	assert.Equal(t, []componentstatus.Status{componentstatus.StatusPermanentError}, host.statuses(),
-		"the first refusal of the client is permanent, and repeated refusals are no new status")
-	host.mu.Lock()
-	msg := host.events[0].Err().Error()
-	host.mu.Unlock()
-	assert.Contains(t, msg, "invalid_client")
-	assert.Contains(t, msg, "Admin Center > Apps and integrations > APIs > OAuth clients")
+	requireRefusedAtOnce(t, e, host, sink, "invalid_client", "Admin Center > Apps and integrations > APIs > OAuth clients")
 	assert.Len(t, e.logs.FilterMessageSnippet("Zendesk refused the OAuth client").All(), 1)
-	assert.Zero(t, e.sim.Stats().Requests, "no API request without a token")
-	assert.Empty(t, sink.AllLogs())
 	requireNoneOf(t, e.logs, host, "Wrong-Client-Secret-1717")
 }
 
@@ -369,16 +378,7 @@ func TestOAuthScopeRefusedIsAPermanentErrorAtOnceWithItsHint(t *testing.T) {
 	r := e.start(t, sink, host)
 	defer func() { require.NoError(t, r.Shutdown(context.Background())) }()
 
-	require.Eventually(t, func() bool { return e.sim.Stats().TokenRequests >= 3 }, 5*time.Second, 10*time.Millisecond)
-	assert.Equal(t, []componentstatus.Status{componentstatus.StatusPermanentError}, host.statuses(),
-		"the first refusal of the scope is permanent, and repeated refusals are no new status")
-	host.mu.Lock()
-	msg := host.events[0].Err().Error()
-	host.mu.Unlock()
-	assert.Contains(t, msg, "invalid_scope")
-	assert.Contains(t, msg, "allow the client the scope")
-	assert.Zero(t, e.sim.Stats().Requests, "no API request without a token")
-	assert.Empty(t, sink.AllLogs())
+	requireRefusedAtOnce(t, e, host, sink, "invalid_scope", "allow the client the scope")
 	requireNoneOf(t, e.logs, host, testClientSecret)
 }
 

@@ -138,14 +138,7 @@ func TestStatefulSet(t *testing.T) {
 	c := pod.Containers[0]
 
 	// The configuration: the ConfigMap mounted where --config points.
-	cfgArg := ""
-	for _, a := range c.Args {
-		if v, ok := strings.CutPrefix(a, "--config="); ok {
-			cfgArg = v
-		}
-	}
-	require.NotEmpty(t, cfgArg, "the container has no --config=PATH argument")
-	config := configFromMount(t, m.configMaps, pod.Volumes, c.VolumeMounts, cfgArg)
+	config := configFromMount(t, m.configMaps, pod.Volumes, c.VolumeMounts, configArg(t, c))
 
 	checkWorkload(t, workload{
 		name: sts.Name, replicas: sts.Spec.Replicas, config: config, env: c.Env, mounts: c.VolumeMounts,
@@ -463,6 +456,19 @@ func dig(v any, keys ...string) any {
 	return v
 }
 
+// configArg is the path the container's --config=PATH argument names.
+func configArg(t *testing.T, c corev1.Container) string {
+	t.Helper()
+	path := ""
+	for _, a := range c.Args {
+		if v, ok := strings.CutPrefix(a, "--config="); ok {
+			path = v
+		}
+	}
+	require.NotEmpty(t, path, "the container has no --config=PATH argument")
+	return path
+}
+
 // The capacity runs with the shipped memory settings (`benchsummary
 // --accounts-shipped-memory`, README "Running many accounts") run the
 // StatefulSet's: its memory_limiter, GOMEMLIMIT and memory limit.
@@ -471,13 +477,7 @@ func TestBenchShippedMemoryIsTheStatefulSets(t *testing.T) {
 	require.Len(t, m.statefulSets, 1)
 	pod := m.statefulSets[0].Spec.Template.Spec
 	c := pod.Containers[0]
-	cfgArg := ""
-	for _, a := range c.Args {
-		if v, ok := strings.CutPrefix(a, "--config="); ok {
-			cfgArg = v
-		}
-	}
-	cfg := parseConfig(t, configFromMount(t, m.configMaps, pod.Volumes, c.VolumeMounts, cfgArg))
+	cfg := parseConfig(t, configFromMount(t, m.configMaps, pod.Volumes, c.VolumeMounts, configArg(t, c)))
 	assert.EqualValues(t, bench.ShippedMemoryLimiterMiB, dig(cfg, "processors", "memory_limiter", "limit_mib"))
 	assert.EqualValues(t, bench.ShippedMemoryLimiterSpikeMiB, dig(cfg, "processors", "memory_limiter", "spike_limit_mib"))
 	gomemlimit := ""
