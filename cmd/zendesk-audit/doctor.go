@@ -81,11 +81,11 @@ type doctor struct {
 
 // report prints one check: its result, name and what it found, then a
 // hint on the next line when there is something to do. A detail that
-// ends with the hint in brackets (an API error's message names its hint)
+// holds the hint in brackets (an API error's message names its hint)
 // leaves it to the hint's line.
 func (d *doctor) report(result, name, detail, hint string) {
 	if hint != "" {
-		detail = strings.TrimSuffix(detail, " ("+hint+")")
+		detail = strings.Replace(detail, " ("+hint+")", "", 1)
 	}
 	fmt.Fprintf(d.c.stdout, "%s  %-20s %s\n", result, name+":", detail)
 	if hint != "" {
@@ -215,12 +215,12 @@ func (d *doctor) checkAPI(ctx context.Context, client *zendesk.Client, rl *rateL
 	if err != nil && ze.StatusCode == 0 && rl.lastErr != nil && errors.Is(err, context.DeadlineExceeded) {
 		// Time ran out while the client retried: the last request's
 		// failure says why.
-		ze, err = rl.lastErr, fmt.Errorf("%w (no answer within %s)", rl.lastErr, timeout)
+		ze, err = rl.lastErr, fmt.Errorf("%w (retried until --timeout %s ran out)", rl.lastErr, timeout)
 	}
 	if err != nil && ze.StatusCode == 0 {
 		hint := fmt.Sprintf("check DNS, the proxy (HTTPS_PROXY, NO_PROXY), and that this host may reach %s:%s", host, port(base))
 		switch {
-		case ze.Kind == zendesk.KindTLS:
+		case ze.Kind == zendesk.KindTLS, ze.Kind == zendesk.KindNetwork && ze.Hint() != "":
 			hint = ze.Hint()
 		case ze.Type() == "timeout" || errors.Is(err, context.DeadlineExceeded) && rl.lastErr == nil:
 			hint = fmt.Sprintf("no answer within %s: a firewall or proxy that drops the connection, or an API that does not answer", timeout)

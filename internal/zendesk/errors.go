@@ -138,6 +138,26 @@ func (e *Error) Hint() string {
 		return "the response body exceeds the client's cap"
 	case KindTLS:
 		return "the server's certificate did not verify: check the tls settings (ca_file, ca_pem) and the endpoint's host name"
+	case KindNetwork:
+		return proxyHint(e.Err)
+	}
+	return ""
+}
+
+// proxyHint names a failure of the HTTP proxy in front of the API, or
+// returns "". net/http marks a failure to reach the proxy with the
+// operation "proxyconnect"; a proxy that answers CONNECT with anything but
+// 200 comes back as an error that is only the answer's reason phrase, so a
+// refusal of the proxy's credentials (407) is told by its text.
+func proxyHint(err error) string {
+	var op *net.OpError
+	switch {
+	case err == nil:
+		return ""
+	case errors.As(err, &op) && op.Op == "proxyconnect":
+		return "the proxy did not take the connection: check its address in proxy_url or HTTPS_PROXY, or exempt the API's host with NO_PROXY"
+	case strings.Contains(err.Error(), http.StatusText(http.StatusProxyAuthRequired)):
+		return "the proxy refused its credentials with a 407: check the user and password in proxy_url or HTTPS_PROXY"
 	}
 	return ""
 }

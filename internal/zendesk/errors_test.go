@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -432,4 +434,47 @@ func TestRequestHookNamesTimeoutsAndCancellations(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	assert.Equal(t, []outcome{{0, "timeout"}, {0, "canceled"}}, got)
+}
+
+// A proxy in front of the API that cannot be reached, or that refuses its
+// credentials (407 to CONNECT), is a retryable network failure whose hint
+// names the proxy: net/http reports the two in ways that name no proxy
+// ("proxyconnect tcp: ...", and the bare reason phrase of the answer).
+func TestProxyFailuresAreHintedAsTheProxys(t *testing.T) {
+	t.Parallel()
+	closed := httptest.NewServer(nil)
+	closed.Close()
+	refusing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Proxy-Authenticate", `Basic realm="egress"`)
+		w.WriteHeader(http.StatusProxyAuthRequired)
+	}))
+	t.Cleanup(refusing.Close)
+
+	for _, tc := range []struct {
+		name, proxy, hint string
+	}{
+		{"unreachable", closed.URL, "the proxy did not take the connection: check its address in proxy_url or HTTPS_PROXY, or exempt the API's host with NO_PROXY"},
+		{"407", refusing.URL, "the proxy refused its credentials with a 407: check the user and password in proxy_url or HTTPS_PROXY"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			proxy, err := url.Parse(tc.proxy)
+			require.NoError(t, err)
+			opts := fastOptions("https://acme.example.com")
+			opts.MaxAttempts = 2
+			opts.HTTPClient = &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(proxy)}}
+			_, err = newClient(t, opts).List(ctxBG, zendesk.ListParams{})
+			e := asError(t, err)
+			assert.Equal(t, zendesk.KindNetwork, e.Kind, "%v", err)
+			assert.True(t, e.Retryable(), "a proxy may come back")
+			assert.Equal(t, 2, e.Attempts)
+			assert.Equal(t, tc.hint, e.Hint())
+			assert.Contains(t, err.Error(), "("+tc.hint+")")
+		})
+	}
+
+	// Any other network failure keeps no hint: the caller's own says more.
+	opts := fastOptions(closed.URL)
+	opts.MaxAttempts = 1
+	_, err := newClient(t, opts).List(ctxBG, zendesk.ListParams{})
+	assert.Empty(t, asError(t, err).Hint(), "%v", err)
 }
