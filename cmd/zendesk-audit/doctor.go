@@ -525,7 +525,7 @@ func (d *doctor) checkCheckpoint(ctx context.Context, o *doctorOpts, receivers [
 	pos, err := checkpoint.Decode(raw, d.c.now())
 	if err != nil {
 		d.report(checkFail, "checkpoint", fmt.Sprintf("the checkpoint of %s cannot be used: %s", receiver, err),
-			"the receiver ignores it and starts from its configured start; zendesk-audit checkpoint set replaces it")
+			"the receiver reads nothing while it is stored (a permanent error status); stop it, then zendesk-audit checkpoint set replaces it, checkpoint reset deletes it (the receiver then starts from start_time or initial_lookback)")
 		return
 	}
 	behind := d.c.now().Sub(pos.Second)

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/checkpoint"
 	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/zendesksim"
 )
 
@@ -380,4 +381,24 @@ func TestDoctorOAuthClient(t *testing.T) {
 	assert.Contains(t, r.stdout, "hint:                Zendesk refused the OAuth client")
 	assert.NotContains(t, r.stdout, "Wrong-Secret-99")
 	assert.NotContains(t, r.stdout, testClientSecret)
+}
+
+// A stored checkpoint the receiver cannot use stops it: it reads nothing
+// (README: Troubleshooting, "Not polling"), since reading from its
+// configured start would skip records. doctor's hint says so, and names
+// the two fixes; it does not say the receiver starts over.
+func TestDoctorDamagedCheckpointHintSaysTheReceiverReadsNothing(t *testing.T) {
+	a := doctorAPI(t, zendesksim.Options{})
+	dir := t.TempDir()
+	client, closeFn := openAsReceiver(t, dir, "zendesk_audit_logs")
+	require.NoError(t, client.Set(t.Context(), checkpoint.Key, []byte(`{"version":9,"second":"2024-05-01T00:00:00Z","ids":[]}`)))
+	closeFn()
+
+	r := a.doctor(t, "--storage-dir", dir)
+	require.Equal(t, exitFail, r.code, r.stdout)
+	assertCheck(t, r.stdout, "checkpoint", checkFail, "cannot be used", "version 9")
+	assert.Contains(t, r.stdout, "hint:                the receiver reads nothing while it is stored")
+	assert.Contains(t, r.stdout, "checkpoint set")
+	assert.Contains(t, r.stdout, "checkpoint reset")
+	assert.NotContains(t, r.stdout, "ignores it")
 }
