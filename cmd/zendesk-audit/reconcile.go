@@ -312,10 +312,11 @@ func (r *reconciler) readMissing(ctx context.Context, rep *idReport, listed int,
 	found := make([]bool, len(ids))
 	var batch []zendesk.AuditLog
 	flush := func() error {
-		if err := res.send(ctx, batch); err != nil {
+		n, err := res.send(ctx, batch)
+		resent += n
+		if err != nil {
 			return err
 		}
-		resent += len(batch)
 		r.progress("re-sent %d of %d missing records", resent, len(ids))
 		batch = batch[:0]
 		return nil

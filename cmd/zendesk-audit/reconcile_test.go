@@ -667,3 +667,39 @@ func TestDefaultScopeVersionIsTheDistributions(t *testing.T) {
 	require.NoError(t, err)
 	assert.Regexp(t, `(?m)^  version: `+regexp.QuoteMeta(defaultScopeVersion)+`$`, string(b))
 }
+
+// An OTLP endpoint may accept a request and reject some of its records
+// (an OTLP partial success, rejected_log_records): those records are not
+// in the store. reconcile counts only the records the endpoint kept as
+// re-sent, says how many it rejected and why, and does not claim that all
+// were re-sent.
+func TestReconcileResendCountsRecordsTheEndpointRejectedAsNotResent(t *testing.T) {
+	sc := newStoreCase(t)
+	var requests int
+	var mu sync.Mutex
+	endpoint := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		mu.Lock()
+		requests++
+		mu.Unlock()
+		resp := plogotlp.NewExportResponse()
+		resp.PartialSuccess().SetRejectedLogRecords(2)
+		resp.PartialSuccess().SetErrorMessage("2 records too large")
+		out, _ := resp.MarshalProto()
+		w.Header().Set("Content-Type", "application/x-protobuf")
+		_, _ = w.Write(out)
+	}))
+	t.Cleanup(endpoint.Close)
+
+	r := sc.run(t, "--victorialogs", sc.store.url, "--resend", endpoint.URL)
+	assert.Equal(t, exitFail, r.code, r.stdout+r.stderr)
+	got := reconcileLine(t, r.stdout)
+	assert.Equal(t, "51", got["missing"])
+	assert.Equal(t, "49", got["resent"], "the 2 rejected records were not re-sent")
+	assert.Equal(t, "MISSING", got["result"])
+	assert.NotContains(t, r.stdout, "all were re-sent")
+	assert.Contains(t, r.stderr, "rejected 2 of 51 records: 2 records too large")
+	mu.Lock()
+	assert.Equal(t, 1, requests)
+	mu.Unlock()
+}
