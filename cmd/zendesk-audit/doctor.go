@@ -33,7 +33,7 @@ const (
 	checkPass = "PASS"
 	checkWarn = "WARN" // works, but not as it should: the exit code stays 0
 	checkFail = "FAIL"
-	checkSkip = "SKIP" // not run: a check before it failed
+	checkSkip = "SKIP" // not run: a check before it failed, or the answer cannot tell
 )
 
 // clockSkewWarn is the difference between the local clock and the API's
@@ -248,8 +248,15 @@ func (d *doctor) checkAPI(ctx context.Context, client *zendesk.Client, rl *rateL
 		d.report(checkFail, "permission and plan", "forbidden (403)"+zendeskSays(ze), ze.Hint())
 		skip("records readable")
 	case ze != nil:
-		d.report(checkPass, "credentials", "accepted", "")
-		d.report(checkPass, "permission and plan", "no refusal", "")
+		if status >= 200 && status < 300 {
+			d.report(checkPass, "credentials", "accepted", "")
+			d.report(checkPass, "permission and plan", "no refusal", "")
+		} else {
+			// A 5xx or 429 (of a proxy, maybe) is no verdict on them.
+			notChecked := fmt.Sprintf("not checked: the API answered HTTP %d, which is neither an acceptance nor a refusal", status)
+			d.report(checkSkip, "credentials", notChecked, "")
+			d.report(checkSkip, "permission and plan", notChecked, "")
+		}
 		d.report(checkFail, "records readable", err.Error(), "the API failed after the client's retries: try again; if it persists, see status.zendesk.com")
 	default:
 		d.report(checkPass, "credentials", "accepted", "")

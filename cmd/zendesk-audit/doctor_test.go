@@ -402,3 +402,26 @@ func TestDoctorDamagedCheckpointHintSaysTheReceiverReadsNothing(t *testing.T) {
 	assert.Contains(t, r.stdout, "checkpoint reset")
 	assert.NotContains(t, r.stdout, "ignores it")
 }
+
+// An answer that is neither a page nor a refusal (a proxy's 502 during
+// an outage, a 5xx, a 429) says nothing of the credentials: doctor does
+// not pass them, nor the permission, on such an answer; here the token is
+// even a wrong one.
+func TestDoctorDoesNotPassTheCredentialsOnAnAnswerThatIsNoVerdict(t *testing.T) {
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusBadGateway)
+		_, _ = io.WriteString(w, "<html><body>502 Bad Gateway</body></html>")
+	}))
+	t.Cleanup(ts.Close)
+	a := doctorAPI(t, zendesksim.Options{})
+	a.env[envEndpoint] = ts.URL
+	a.env[envAPIToken] = wrongToken
+	r := a.doctor(t, "--timeout", "2s")
+	require.Equal(t, exitFail, r.code, r.stdout)
+	assertCheck(t, r.stdout, "API reachable", checkPass, "HTTP 502")
+	assertCheck(t, r.stdout, "credentials", checkSkip, "HTTP 502")
+	assertCheck(t, r.stdout, "permission and plan", checkSkip)
+	assertCheck(t, r.stdout, "records readable", checkFail, "502")
+	assert.NotContains(t, r.stdout, "accepted")
+}
