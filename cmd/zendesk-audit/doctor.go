@@ -75,6 +75,7 @@ func doctorFlags() (*flag.FlagSet, *doctorOpts) {
 // doctor collects the results of one run.
 type doctor struct {
 	c       *cli
+	ctx     context.Context // the command's: canceled on Ctrl-C or SIGTERM
 	failed  bool
 	refused bool
 }
@@ -84,6 +85,11 @@ type doctor struct {
 // holds the hint in brackets (an API error's message names its hint)
 // leaves it to the hint's line.
 func (d *doctor) report(result, name, detail, hint string) {
+	if d.ctx.Err() != nil {
+		// Interrupted: what a check found since then is the interrupt's
+		// doing, and the run ends saying so.
+		return
+	}
 	if hint != "" {
 		detail = strings.Replace(detail, " ("+hint+")", "", 1)
 	}
@@ -109,7 +115,7 @@ func (c *cli) cmdDoctor(ctx context.Context, args []string) error {
 	if o.timeout <= 0 {
 		return usagef(cmd, "--timeout must be positive, got %s", o.timeout)
 	}
-	d := &doctor{c: c}
+	d := &doctor{c: c, ctx: ctx}
 
 	var receivers []string
 	if o.config != "" {
@@ -131,6 +137,9 @@ func (c *cli) cmdDoctor(ctx context.Context, args []string) error {
 	}
 	if o.storageDir != "" {
 		d.checkCheckpoint(ctx, o, receivers)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
 	}
 	switch {
 	case d.refused:

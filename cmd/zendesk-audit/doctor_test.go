@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"io"
 	"log"
 	"net/http"
@@ -424,4 +426,30 @@ func TestDoctorDoesNotPassTheCredentialsOnAnAnswerThatIsNoVerdict(t *testing.T) 
 	assertCheck(t, r.stdout, "permission and plan", checkSkip)
 	assertCheck(t, r.stdout, "records readable", checkFail, "502")
 	assert.NotContains(t, r.stdout, "accepted")
+}
+
+// Ctrl-C (or SIGTERM) while doctor waits for the API ends the run as
+// interrupted: no check fails for it, and no hint blames the network, the
+// DNS or the proxy for the user's own interrupt.
+func TestDoctorInterruptedSaysSoAndFailsNoCheck(t *testing.T) {
+	a := doctorAPI(t, zendesksim.Options{Faults: zendesksim.Faults{PSlow: 1, SlowDelay: time.Hour}})
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"doctor", "--max-requests-per-minute", "0"}, func(k string) string { return a.env[k] }, strings.NewReader(""), &stdout, &stderr)
+	}()
+	require.Eventually(t, func() bool { return a.sim.Stats().Requests > 0 }, 10*time.Second, 10*time.Millisecond)
+	cancel() // what signal.NotifyContext does on Ctrl-C
+	var code int
+	select {
+	case code = <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("doctor did not end on its interrupt")
+	}
+	assert.Equal(t, exitFail, code)
+	assert.Contains(t, stderr.String(), "zendesk-audit: interrupted")
+	assert.NotContains(t, stdout.String(), "FAIL", "an interrupt is no failed check:\n%s", stdout.String())
+	assert.NotContains(t, stdout.String(), "HTTPS_PROXY")
 }
