@@ -22,6 +22,11 @@ import (
 func (r *logsReceiver) poll(ctx context.Context) error {
 	end := r.clock.windowEnd(r.now(), r.cfg.SettleDelay)
 	if end.Before(r.pos.Second) {
+		// Nothing to read by the API's clock as the latest response gave
+		// it. Only a response tells it again: forgotten, the next poll
+		// asks (a Date far in the past, a proxy's say, would otherwise
+		// stop every poll for good).
+		r.clock.known = false
 		return nil
 	}
 	filter := r.cfg.Filter.apiFilter()

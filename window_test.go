@@ -2,6 +2,9 @@ package zendeskauditlogsreceiver
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -106,4 +109,35 @@ func TestCollectorClockAheadOfTheAPILosesNothing(t *testing.T) {
 	offset, ok := warnings[0].ContextMap()["api_clock_offset"].(time.Duration)
 	require.True(t, ok, "%v", warnings[0].ContextMap())
 	assert.InDelta(t, -60, offset.Seconds(), 2)
+}
+
+// A response whose Date lies far in the past (a proxy's, a cached
+// answer's) stops no poll for good: the window then ends before the
+// checkpoint, and the next poll asks the API again, whose next Date says
+// its clock. Records created after are delivered.
+func TestADateFarInThePastDoesNotStopThePolls(t *testing.T) {
+	var requests atomic.Int64
+	e := newEnvWith(t, zendesksim.Options{}, func(sim http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			rec := httptest.NewRecorder()
+			sim.ServeHTTP(rec, r)
+			for k, v := range rec.Header() {
+				w.Header()[k] = v
+			}
+			if requests.Add(1) == 2 { // the second poll's answer
+				w.Header().Set("Date", "Thu, 01 Jan 1970 00:00:00 GMT")
+			}
+			w.WriteHeader(rec.Code)
+			_, _ = w.Write(rec.Body.Bytes())
+		})
+	})
+	e.cfg.PollInterval = 20 * time.Millisecond
+	sink := new(consumertest.LogsSink)
+	r := e.start(t, sink, componenttest.NewNopHost())
+	defer func() { require.NoError(t, r.Shutdown(context.Background())) }()
+
+	require.Eventually(t, func() bool { return requests.Load() >= 4 }, 10*time.Second, 10*time.Millisecond,
+		"the polls go on after the Date of 1970")
+	want := e.sim.GenerateBurst(5, e.sim.Now().Add(time.Second))
+	require.Eventually(t, func() bool { return sink.LogRecordCount() == len(want) }, 10*time.Second, 10*time.Millisecond)
 }

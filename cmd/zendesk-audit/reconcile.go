@@ -39,6 +39,7 @@ type reconcileOpts struct {
 	disabledRules string
 	maxListed     int
 	resendTimeout time.Duration
+	storeIdle     time.Duration
 }
 
 func reconcileFlags() (*flag.FlagSet, *reconcileOpts) {
@@ -56,6 +57,7 @@ func reconcileFlags() (*flag.FlagSet, *reconcileOpts) {
 	fs.StringVar(&o.disabledRules, "disabled-rules", "", "detection `rules` the receiver has switched off (detections::disabled_rules), comma-separated")
 	fs.IntVar(&o.maxListed, "max-listed", 100, "list at most `N` missing records, duplicate and unknown ids each; 0 lists all")
 	fs.DurationVar(&o.resendTimeout, "resend-timeout", 5*time.Minute, "how long the retries of one re-send may take in all")
+	fs.DurationVar(&o.storeIdle, "store-idle-timeout", 5*time.Minute, "VictoriaLogs: how long its answer may send nothing before reconcile gives up")
 	return fs, o
 }
 
@@ -106,6 +108,9 @@ func (c *cli) cmdReconcile(ctx context.Context, args []string) error {
 	if o.resendTimeout <= 0 {
 		return usagef(cmd, "--resend-timeout must be positive, got %s", o.resendTimeout)
 	}
+	if o.storeIdle <= 0 {
+		return usagef(cmd, "--store-idle-timeout must be positive, got %s", o.storeIdle)
+	}
 	if len(o.headers) > 0 && o.resend == "" {
 		return usagef(cmd, "--header needs --resend")
 	}
@@ -126,7 +131,7 @@ func (c *cli) cmdReconcile(ctx context.Context, args []string) error {
 	case o.victoriaLogs != "" && o.idsFile != "":
 		return usagef(cmd, "--victorialogs and --ids-file are exclusive: give one store")
 	case o.victoriaLogs != "":
-		if r.store, err = newVictoriaLogs(o.victoriaLogs, o.where, r.since, r.until, flt); err != nil {
+		if r.store, err = newVictoriaLogs(o.victoriaLogs, o.where, r.since, r.until, flt, o.storeIdle); err != nil {
 			return usagef(cmd, "%s", err)
 		}
 	case o.idsFile != "":

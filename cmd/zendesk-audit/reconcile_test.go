@@ -528,6 +528,31 @@ func TestReconcileBadStoreAnswers(t *testing.T) {
 		assert.Equal(t, exitFail, r.code)
 		assert.Contains(t, r.stderr, "line 2: not JSON")
 	})
+	// A store that holds the connection and sends nothing (a stuck proxy,
+	// a stopped process) ends the run with an error, however far its
+	// answer got; it never hangs it.
+	for name, sent := range map[string]string{
+		"victorialogs never answers":     "",
+		"victorialogs answers nothing":   "\n",
+		"victorialogs stops sending ids": "{\"log.record.uid\":\"1\"}\n",
+		"victorialogs stops mid-line":    "{\"log.record.uid\":\"1\"}\n{\"log.rec",
+	} {
+		t.Run(name, func(t *testing.T) {
+			ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				_, _ = io.Copy(io.Discard, r.Body) // so that the server sees the client go
+				if sent != "" {
+					_, _ = io.WriteString(w, sent)
+					w.(http.Flusher).Flush()
+				}
+				<-r.Context().Done()
+			}))
+			defer ts.Close()
+			r := api.run(t, append(args, "--victorialogs", ts.URL, "--store-idle-timeout", "200ms")...)
+			assert.Equal(t, exitFail, r.code)
+			assert.Contains(t, r.stderr, "VictoriaLogs sent nothing for 200ms (--store-idle-timeout)")
+			assert.NotContains(t, r.stdout, "result=")
+		})
+	}
 }
 
 func TestReconcileUsageAndAuth(t *testing.T) {
@@ -544,6 +569,7 @@ func TestReconcileUsageAndAuth(t *testing.T) {
 		{[]string{"reconcile", "--since", "1d", "--ids-file", "-", "--where", "x:=y"}, "--where narrows"},
 		{[]string{"reconcile", "--since", "1d", "--victorialogs", "ftp://x"}, "not an http(s)://host:port URL"},
 		{[]string{"reconcile", "--since", "1d", "--victorialogs", sc.store.url, "--header", "A=b"}, "--header needs --resend"},
+		{[]string{"reconcile", "--since", "1d", "--victorialogs", sc.store.url, "--store-idle-timeout", "0s"}, "--store-idle-timeout must be positive"},
 		{[]string{"reconcile", "--since", "1d", "--victorialogs", sc.store.url, "--resend", "localhost:4318"}, "is not an http(s) URL"},
 		{[]string{"reconcile", "--since", "1d", "--victorialogs", sc.store.url, "--resend", sc.store.url, "--disabled-rules", "nope"}, "--disabled-rules: "},
 	} {

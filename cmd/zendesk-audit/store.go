@@ -38,11 +38,18 @@ type victoriaLogs struct {
 	base   string // http(s)://host:port, no trailing slash
 	query  string
 	client *http.Client
+	// idle is how long the answer may send nothing (its head included)
+	// before reconcile gives up on it.
+	idle time.Duration
 }
 
+// errStoreIdle ends a query whose answer sent nothing for idle.
+var errStoreIdle = errors.New("the store sent nothing")
+
 // newVictoriaLogs checks the URL and builds the query of the window
-// [since, until) with the filters of flt and the user's own where clause.
-func newVictoriaLogs(rawURL, where string, since, until time.Time, flt zendesk.Filter) (*victoriaLogs, error) {
+// [since, until) with the filters of flt and the user's own where clause;
+// idle bounds each wait for the answer's next bytes.
+func newVictoriaLogs(rawURL, where string, since, until time.Time, flt zendesk.Filter, idle time.Duration) (*victoriaLogs, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("--victorialogs %q is not an http(s)://host:port URL", rawURL)
@@ -53,10 +60,12 @@ func newVictoriaLogs(rawURL, where string, since, until time.Time, flt zendesk.F
 	return &victoriaLogs{
 		base:  strings.TrimSuffix(u.String(), "/"),
 		query: logsQLIDsQuery(where, since, until, flt),
-		// No overall timeout: the answer streams; ctx ends it. A transport
-		// of its own, as the API client's (zendesk.Options.HTTPClient): the
-		// query is a POST, which a connection closed under it would fail.
+		// No overall timeout: the answer streams; ctx and idle end it. A
+		// transport of its own, as the API client's
+		// (zendesk.Options.HTTPClient): the query is a POST, which a
+		// connection closed under it would fail.
 		client: &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()},
+		idle:   idle,
 	}, nil
 }
 
@@ -98,6 +107,20 @@ func logsQLField(name string) string { return strconv.Quote(name) }
 func (v *victoriaLogs) describe() string { return "victorialogs " + v.base }
 
 func (v *victoriaLogs) ids(ctx context.Context, dst []int64, progress func(int)) ([]int64, error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	idle := time.AfterFunc(v.idle, func() { cancel(errStoreIdle) })
+	defer idle.Stop()
+	dst, err := v.read(ctx, dst, progress, idle)
+	if err != nil && errors.Is(context.Cause(ctx), errStoreIdle) {
+		return dst, fmt.Errorf("VictoriaLogs sent nothing for %s (--store-idle-timeout): reconcile needs its whole answer", v.idle)
+	}
+	return dst, err
+}
+
+// read sends the query and reads its answer, resetting idle at each
+// read that got bytes.
+func (v *victoriaLogs) read(ctx context.Context, dst []int64, progress func(int), idle *time.Timer) ([]int64, error) {
 	form := url.Values{"query": {v.query}}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, v.base+"/select/logsql/query", strings.NewReader(form.Encode()))
 	if err != nil {
@@ -113,7 +136,22 @@ func (v *victoriaLogs) ids(ctx context.Context, dst []int64, progress func(int))
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 		return dst, fmt.Errorf("querying VictoriaLogs: %s: %s (query: %s)", resp.Status, strings.TrimSpace(string(body)), v.query)
 	}
-	return readIDLines(resp.Body, dst, progress, "VictoriaLogs' answer")
+	return readIDLines(&idleReader{r: resp.Body, timer: idle, d: v.idle}, dst, progress, "VictoriaLogs' answer")
+}
+
+// idleReader resets timer to d at each read that got bytes.
+type idleReader struct {
+	r     io.Reader
+	timer *time.Timer
+	d     time.Duration
+}
+
+func (i *idleReader) Read(p []byte) (int, error) {
+	n, err := i.r.Read(p)
+	if n > 0 {
+		i.timer.Reset(i.d)
+	}
+	return n, err
 }
 
 // idsFile reads one id per line, or JSON lines that carry log.record.uid
