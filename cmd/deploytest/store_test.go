@@ -56,9 +56,9 @@ func victoriaLogs(t *testing.T) string {
 }
 
 // victoriaLogsWithRetention is victoriaLogs with the store's
-// -retentionPeriod, and returns the file its output (its own log) goes to
-// besides.
-func victoriaLogsWithRetention(t *testing.T, retention string) (base, logPath string) {
+// -retentionPeriod (and more flags of its own), and returns the file its
+// output (its own log) goes to besides.
+func victoriaLogsWithRetention(t *testing.T, retention string, flags ...string) (base, logPath string) {
 	t.Helper()
 	path := os.Getenv("VICTORIALOGS")
 	if path == "" {
@@ -77,7 +77,7 @@ func victoriaLogsWithRetention(t *testing.T, retention string) (base, logPath st
 		log, err := os.Create(logPath)
 		require.NoError(t, err)
 		t.Cleanup(func() { log.Close() })
-		cmd := exec.Command(path, "-storageDataPath="+t.TempDir(), "-httpListenAddr="+addr, "-retentionPeriod="+retention)
+		cmd := exec.Command(path, append([]string{"-storageDataPath=" + t.TempDir(), "-httpListenAddr=" + addr, "-retentionPeriod=" + retention}, flags...)...)
 		cmd.Stdout, cmd.Stderr = log, log
 		require.NoError(t, cmd.Start())
 		done := make(chan struct{})
@@ -662,4 +662,46 @@ func storeDroppedTooOld(t *testing.T, base string) int {
 	require.NoError(t, sc.Err())
 	t.Fatalf("VictoriaLogs' metrics have no %s", name)
 	return 0
+}
+
+// VictoriaLogs answers a query with a 200 and streams it; one that runs
+// longer than its -search.maxQueryDuration is cut off mid-stream, and only
+// the store's own log says why. reconcile then fails (exit 1, no result
+// line) and its error names that limit and what to do, rather than only
+// the transport's complaint about the broken stream.
+func TestReconcileNamesTheStoresQueryTimeLimitWhenItCutsTheAnswerOff(t *testing.T) {
+	audit := buildZendeskAudit(t)
+	vl, vlLog := victoriaLogsWithRetention(t, "100y", "-search.maxQueryDuration=1ms")
+	day := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -2)
+	_, simURL := simAPI(t, 23, 10, day, day.Add(time.Hour))
+
+	// 300,000 ids in the window: far more than the store streams in 1 ms.
+	var lines bytes.Buffer
+	for i := range 300_000 {
+		fmt.Fprintf(&lines, `{"_time":%q,"_msg":"x","log.record.uid":"%d"}`+"\n", day.Add(time.Duration(i)*time.Millisecond).Format(time.RFC3339Nano), 1_000_000+i)
+	}
+	resp, err := http.Post(vl+"/insert/jsonline", "application/stream+json", &lines)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	resp, err = http.Get(vl + "/internal/force_flush")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+
+	cmd := exec.Command(audit, "reconcile", "--endpoint="+simURL, "--max-requests-per-minute=0",
+		"--since="+day.Format(time.RFC3339), "--until="+day.Add(24*time.Hour).Format(time.RFC3339), "--victorialogs="+vl)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "ZENDESK_EMAIL=" + storeEmail, "ZENDESK_API_TOKEN=" + storeToken}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err = cmd.Run()
+	var exit *exec.ExitError
+	require.ErrorAs(t, err, &exit, "reconcile succeeded on a store that cut its answer off:\n%s%s", stdout.String(), stderr.String())
+	assert.Equal(t, 1, exit.ExitCode(), stderr.String())
+	assert.NotContains(t, stdout.String(), "result=", "no result from part of an answer")
+	assert.Contains(t, stderr.String(), "-search.maxQueryDuration", "the error names the store's limit")
+	storeLog, err := os.ReadFile(vlLog)
+	require.NoError(t, err)
+	assert.Contains(t, string(storeLog), "maxQueryDuration", "the store cut the query off for its time limit")
+	t.Log(strings.TrimSpace(stderr.String()))
 }

@@ -526,7 +526,24 @@ func TestReconcileBadStoreAnswers(t *testing.T) {
 		defer ts.Close()
 		r := api.run(t, append(args, "--victorialogs", ts.URL)...)
 		assert.Equal(t, exitFail, r.code)
-		assert.Contains(t, r.stderr, "line 2: not JSON")
+		assert.Contains(t, r.stderr, "line 2: broke off after 1 ids, in the middle of a line: not JSON")
+		assert.Contains(t, r.stderr, "-search.maxQueryDuration", "the store's limit that cuts answers off so")
+	})
+	t.Run("answer whose stream breaks", func(t *testing.T) {
+		ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			_, _ = io.WriteString(w, "{\"log.record.uid\":\"1\"}\n")
+			w.(http.Flusher).Flush()
+			conn, _, err := http.NewResponseController(w).Hijack()
+			if err == nil {
+				_ = conn.Close() // the chunked stream ends without its last chunk
+			}
+		}))
+		defer ts.Close()
+		r := api.run(t, append(args, "--victorialogs", ts.URL)...)
+		assert.Equal(t, exitFail, r.code)
+		assert.Contains(t, r.stderr, "reading VictoriaLogs' answer: broke off after 1 ids: unexpected EOF")
+		assert.Contains(t, r.stderr, "-search.maxQueryDuration")
+		assert.NotContains(t, r.stdout, "result=")
 	})
 	// A store that holds the connection and sends nothing (a stuck proxy,
 	// a stopped process) ends the run with an error, however far its

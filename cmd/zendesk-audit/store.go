@@ -112,8 +112,14 @@ func (v *victoriaLogs) ids(ctx context.Context, dst []int64, progress func(int))
 	idle := time.AfterFunc(v.idle, func() { cancel(errStoreIdle) })
 	defer idle.Stop()
 	dst, err := v.read(ctx, dst, progress, idle)
-	if err != nil && errors.Is(context.Cause(ctx), errStoreIdle) {
+	switch {
+	case err != nil && errors.Is(context.Cause(ctx), errStoreIdle):
 		return dst, fmt.Errorf("VictoriaLogs sent nothing for %s (--store-idle-timeout): reconcile needs its whole answer", v.idle)
+	case errors.Is(err, errBrokeOff) && ctx.Err() == nil:
+		// VictoriaLogs answers 200 and streams; a query that runs past its
+		// -search.maxQueryDuration is cut off mid-stream, said only in the
+		// store's own log.
+		return dst, fmt.Errorf("%w: VictoriaLogs cuts its answer off so when the query runs longer than its -search.maxQueryDuration (its log says so); reconcile needs the whole answer: narrow the window (--since, --until) or raise that limit", err)
 	}
 	return dst, err
 }
@@ -186,6 +192,15 @@ func (f *idsFile) ids(_ context.Context, dst []int64, progress func(int)) ([]int
 func readIDLines(r io.Reader, dst []int64, progress func(int), what string) ([]int64, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), maxStoreLine)
+	// cut: the last line had no newline, and so may be part of a line.
+	cut := false
+	sc.Split(func(data []byte, atEOF bool) (int, []byte, error) {
+		advance, token, err := bufio.ScanLines(data, atEOF)
+		if atEOF && token != nil && advance == len(data) && data[len(data)-1] != '\n' {
+			cut = true
+		}
+		return advance, token, err
+	})
 	line := 0
 	for sc.Scan() {
 		line++
@@ -194,6 +209,9 @@ func readIDLines(r io.Reader, dst []int64, progress func(int), what string) ([]i
 			continue
 		}
 		id, err := parseIDLine(b)
+		if err != nil && cut {
+			return dst, fmt.Errorf("%s, line %d: %w after %d ids, in the middle of a line: %w", what, line, errBrokeOff, len(dst), err)
+		}
 		if err != nil {
 			return dst, fmt.Errorf("%s, line %d: %w", what, line, err)
 		}
@@ -206,10 +224,14 @@ func readIDLines(r io.Reader, dst []int64, progress func(int), what string) ([]i
 		if errors.Is(err, bufio.ErrTooLong) {
 			return dst, fmt.Errorf("%s, line %d: longer than %d bytes", what, line+1, maxStoreLine)
 		}
-		return dst, fmt.Errorf("reading %s: %w", what, err)
+		return dst, fmt.Errorf("reading %s: %w after %d ids: %w", what, errBrokeOff, len(dst), err)
 	}
 	return dst, nil
 }
+
+// errBrokeOff marks an answer (or file) whose reading failed before its
+// end: what was read of it is not all of it.
+var errBrokeOff = errors.New("broke off")
 
 // parseIDLine reads one id: a positive integer, or a JSON object holding
 // it in log.record.uid.
