@@ -93,11 +93,15 @@ awk '/^LogRecord #/ { n++ } n == 1 { print } n > 1 { exit }' "$log_file" >&2
 # the demo's own. Started with job control on (set -m), the demo gets a
 # process group of its own, as a shell gives the command it runs, and
 # SIGINT as it is in a terminal (a background job of a script without job
-# control starts with SIGINT ignored, and could not trap it).
+# control starts with SIGINT ignored, and could not trap it). env
+# --default-signal gives it SIGINT's default disposition even when this
+# script itself was started with SIGINT ignored (a `cmd &` of a script,
+# nohup in a subshell): a shell cannot trap a signal ignored on its entry,
+# and a terminal's shell would not have ignored it.
 ctrl_c_log=$out_dir/demo-ctrl-c.log
 log "running the demo again and stopping it with SIGINT to its process group after ${SMOKE_CTRL_C}s; output in ${ctrl_c_log#"$root"/}"
 set -m
-DEMO_STORAGE_DIR=$out_dir/storage-ctrl-c DEMO_KEEP_STORAGE=0 demo/run.sh >"$ctrl_c_log" 2>&1 &
+DEMO_STORAGE_DIR=$out_dir/storage-ctrl-c DEMO_KEEP_STORAGE=0 env --default-signal=INT demo/run.sh >"$ctrl_c_log" 2>&1 &
 demo_pid=$!
 set +m
 wait_exit "$demo_pid" $((SMOKE_CTRL_C * 10))
