@@ -338,6 +338,7 @@ type faultyStorage struct {
 	failSets atomic.Int32 // the next n Sets fail
 	hang     atomic.Bool  // Sets block until release is closed, whatever their context
 	release  chan struct{}
+	unhang   func()       // closes release, once
 	closed   atomic.Int32 // clients closed
 }
 
@@ -406,9 +407,10 @@ func withFaultyStorage(t *testing.T, e *env) *faultyHost {
 	e.cfg.StorageID = &id
 	inner := storagetest.NewStorageHost().WithFileBackedStorageExtension("faulty", t.TempDir())
 	fs := &faultyStorage{Extension: inner.GetExtensions()[id].(storage.Extension), release: make(chan struct{})}
+	fs.unhang = sync.OnceFunc(func() { close(fs.release) })
 	fs.failGets.Store(-1 << 30)
 	fs.failSets.Store(-1 << 30)
-	t.Cleanup(func() { close(fs.release) })
+	t.Cleanup(fs.unhang)
 	return &faultyHost{StorageHost: inner, id: id, storage: fs}
 }
 
@@ -479,6 +481,17 @@ func TestShutdownWithAHangingStorageEndsWithItsContext(t *testing.T) {
 	host := withFaultyStorage(t, e)
 	r, _ := startSlowDelivery(t, e, host)
 	host.storage.hang.Store(true)
+	// Shutdown gives up on the poll, and closes the storage in a goroutine
+	// of its own (the file-backed test storage writes its file then): once
+	// the test is done, let the save go on, and wait for the poll to end
+	// and the storage to be closed before the storage's directory is
+	// removed (on a loaded machine the file could appear after).
+	t.Cleanup(func() {
+		host.storage.unhang()
+		r.wg.Wait()
+		assert.Eventually(t, func() bool { return host.storage.closed.Load() == 1 }, 10*time.Second, time.Millisecond,
+			"Shutdown closes the storage, even when it gave up on the poll")
+	})
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
