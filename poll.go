@@ -23,9 +23,10 @@ func (r *logsReceiver) poll(ctx context.Context) error {
 	end := r.clock.windowEnd(r.now(), r.cfg.SettleDelay)
 	if end.Before(r.pos.Second) {
 		// Nothing to read by the API's clock as the latest response gave
-		// it. Only a response tells it again: forgotten, the next poll
-		// asks (a Date far in the past, a proxy's say, would otherwise
-		// stop every poll for good).
+		// it, and only a response can correct it: forget it, so that the
+		// next poll asks (a Date far in the past, from a proxy or a cached
+		// answer, would otherwise stop every poll for good). Each page's
+		// own Date still bounds what that poll reads.
 		r.clock.known = false
 		return nil
 	}

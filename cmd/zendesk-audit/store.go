@@ -119,7 +119,7 @@ func (v *victoriaLogs) ids(ctx context.Context, dst []int64, progress func(int))
 		// VictoriaLogs answers 200 and streams; a query that runs past its
 		// -search.maxQueryDuration is cut off mid-stream, said only in the
 		// store's own log.
-		return dst, fmt.Errorf("%w: VictoriaLogs cuts its answer off so when the query runs longer than its -search.maxQueryDuration (its log says so); reconcile needs the whole answer: narrow the window (--since, --until) or raise that limit", err)
+		return dst, fmt.Errorf("%w: VictoriaLogs cuts its answer off like this when the query runs longer than its -search.maxQueryDuration (its own log then says so); reconcile needs the whole answer: narrow the window (--since, --until) or raise that limit", err)
 	}
 	return dst, err
 }
