@@ -25,8 +25,8 @@ func (r *logsReceiver) poll(ctx context.Context) error {
 		// Nothing to read by the API's clock as the latest response gave
 		// it, and only a response can correct it: forget it, so that the
 		// next poll asks (a Date far in the past, from a proxy or a cached
-		// answer, would otherwise stop every poll for good). Each page's
-		// own Date still bounds what that poll reads.
+		// answer, would otherwise stop every poll for good). That poll's
+		// first answer then bounds its window by its own Date.
 		r.clock.known = false
 		return nil
 	}
