@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -20,6 +18,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/convert"
 	"github.com/zendesk-audit-otel/zendeskauditlogsreceiver/internal/detect"
@@ -36,68 +35,28 @@ type resender struct {
 	exp      exporter.Logs
 	settings convert.Settings
 	now      func() time.Time
-	// rejected is what the endpoint refused of requests it accepted.
-	rejected *partialSuccess
+	// exporterLog keeps the exporter's warnings, among them its OTLP
+	// partial successes (see rejected).
+	exporterLog *observer.ObservedLogs
 }
 
-// partialSuccess collects the OTLP partial successes of the exporter's
-// requests: the endpoint accepted a request and rejected some of its
-// records. The exporter returns no error for them, and says so only in its
-// log, at warn level, with the field dropped_log_records.
-type partialSuccess struct {
-	mu       sync.Mutex
-	rejected int64
-	message  string
-}
-
-// take returns what was collected since the last call, and forgets it.
-func (p *partialSuccess) take() (int64, string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	n, msg := p.rejected, p.message
-	p.rejected, p.message = 0, ""
-	return n, msg
-}
-
-// partialSuccessCore is the exporter's logger: it keeps the partial
-// successes and drops everything else.
-type partialSuccessCore struct {
-	zapcore.LevelEnabler
-	fields []zapcore.Field
-	seen   *partialSuccess
-}
-
-func (c *partialSuccessCore) With(fields []zapcore.Field) zapcore.Core {
-	return &partialSuccessCore{LevelEnabler: c.LevelEnabler, fields: append(slices.Clone(c.fields), fields...), seen: c.seen}
-}
-
-func (c *partialSuccessCore) Check(e zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.CheckedEntry {
-	if c.Enabled(e.Level) {
-		return ce.AddCore(e, c)
+// rejected takes the exporter's warnings since the last call and returns
+// the records its endpoint rejected in requests it accepted (an OTLP
+// partial success), with the endpoint's last reason. The exporter returns
+// no error for them: it only logs them, with the field
+// dropped_log_records.
+func (r *resender) rejected() (n int64, message string) {
+	for _, e := range r.exporterLog.TakeAll() {
+		fields := e.ContextMap()
+		if d, ok := fields["dropped_log_records"].(int64); ok && d > 0 {
+			n += d
+			if m, _ := fields["message"].(string); m != "" {
+				message = m
+			}
+		}
 	}
-	return ce
+	return n, message
 }
-
-func (c *partialSuccessCore) Write(_ zapcore.Entry, fields []zapcore.Field) error {
-	enc := zapcore.NewMapObjectEncoder()
-	for _, f := range append(slices.Clone(c.fields), fields...) {
-		f.AddTo(enc)
-	}
-	n, ok := enc.Fields["dropped_log_records"].(int64)
-	if !ok || n <= 0 {
-		return nil
-	}
-	msg, _ := enc.Fields["message"].(string)
-	c.seen.mu.Lock()
-	c.seen.rejected += n
-	if msg != "" {
-		c.seen.message = msg
-	}
-	c.seen.mu.Unlock()
-	return nil
-}
-
-func (c *partialSuccessCore) Sync() error { return nil }
 
 // headerFlags collect --header K=V, in order.
 type headerFlags []string
@@ -147,13 +106,13 @@ func newResender(ctx context.Context, o resendOptions, now func() time.Time) (*r
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("--resend: %w", err)
 	}
-	rejected := &partialSuccess{}
+	core, exporterLog := observer.New(zapcore.WarnLevel)
 	set := exporter.Settings{
 		ID:                component.NewIDWithName(factory.Type(), "reconcile"),
 		TelemetrySettings: componenttest.NewNopTelemetrySettings(),
 		BuildInfo:         component.NewDefaultBuildInfo(),
 	}
-	set.Logger = zap.New(&partialSuccessCore{LevelEnabler: zapcore.WarnLevel, seen: rejected})
+	set.Logger = zap.New(core)
 	exp, err := factory.CreateLogs(ctx, set, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("--resend: %w", err)
@@ -169,8 +128,8 @@ func newResender(ctx context.Context, o resendOptions, now func() time.Time) (*r
 			ScopeVersion: o.scopeVersion,
 			Detector:     detector,
 		},
-		now:      now,
-		rejected: rejected,
+		now:         now,
+		exporterLog: exporterLog,
 	}, nil
 }
 
@@ -181,11 +140,11 @@ func (r *resender) send(ctx context.Context, records []zendesk.AuditLog) (int, e
 		return 0, nil
 	}
 	var ld plog.Logs = convert.Logs(records, r.settings, r.now())
-	r.rejected.take()
+	r.rejected() // forget what earlier calls left
 	if err := r.exp.ConsumeLogs(ctx, ld); err != nil {
 		return 0, fmt.Errorf("re-sending %d records: %w", len(records), err)
 	}
-	if n, msg := r.rejected.take(); n > 0 {
+	if n, msg := r.rejected(); n > 0 {
 		if msg == "" {
 			msg = "an OTLP partial success, with no message"
 		}
